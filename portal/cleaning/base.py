@@ -1,0 +1,116 @@
+"""The shared vocabulary of the cleaner: what a format module is, what it reports,
+and how it refuses.
+
+Every format module subclasses :class:`FormatCleaner`. A module never decides on its
+own to let something through: any doubt is a :class:`Refusal`. Modules report what
+they found as :class:`Category` values, which the receipt turns into plain words.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+
+class Category(enum.StrEnum):
+    """A kind of identifying metadata, as told to a tipster on the receipt."""
+
+    GPS = "gps"  # location: GPS tags, location names, GPS tracks
+    MAKE_MODEL = "make_model"  # camera/phone make, model, lens
+    SERIAL = "serial"  # serial numbers, unique device or document ids
+    DATES = "dates"  # date taken, created, modified
+    AUTHOR = "author"  # author, artist, owner, creator, last modified by
+    SOFTWARE = "software"  # editing or producing software and its version
+    COMMENT = "comment"  # comments, descriptions, titles, keywords, captions
+    THUMBNAIL = "thumbnail"  # embedded thumbnails, previews, secondary images
+    EXIF = "exif"  # other camera settings (EXIF) beyond the above
+    XMP = "xmp"  # XMP packets (edit history, ids)
+    IPTC = "iptc"  # IPTC/Photoshop press metadata
+    MAKER_NOTES = "maker_notes"  # manufacturer-private blocks
+    ICC_PROFILE = "icc_profile"  # a non-standard colour profile (can name a device)
+    REVISIONS = "revisions"  # earlier revisions, tracked changes, rsids
+    EMBEDDED = "embedded"  # embedded files/attachments/extra streams dropped
+    TAGS = "tags"  # audio/video container and stream tags (title, encoder, ...)
+    HIDDEN_DATA = "hidden_data"  # data after the end of the file, private chunks
+
+
+class RefusalCode(enum.StrEnum):
+    """Why a file was refused. Each maps to a translated message for the tipster."""
+
+    UNKNOWN_TYPE = "unknown_type"
+    ARCHIVE = "archive"
+    ACTIVE_CONTENT = "active_content"  # HTML, SVG, scripts
+    EXECUTABLE = "executable"
+    MALFORMED = "malformed"  # truncated, corrupt, or not what it claims
+    TOO_LARGE = "too_large"  # decompression bombs, absurd dimensions or counts
+    ENCRYPTED = "encrypted"  # password-protected, cannot be inspected
+    EMPTY = "empty"
+    CLEANING_FAILED = "cleaning_failed"
+
+
+class Refusal(Exception):
+    """A file that will not be filed. ``detail`` is for developers only: it may name
+    internals but never the file's content or name."""
+
+    def __init__(self, code: RefusalCode, detail: str = "") -> None:
+        super().__init__(f"{code.value}: {detail}" if detail else code.value)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that keep hostile files from exhausting the server."""
+
+    max_pixels: int = 100_000_000  # per frame, checked before decoding
+    max_frames: int = 5_000  # animation frames
+    max_expanded_bytes: int = 512 * 1024 * 1024  # zip members, PDF streams, in total
+    max_members: int = 5_000  # entries in an office document
+    max_compression_ratio: int = 200  # a zip member's expanded/compressed ratio
+    max_depth: int = 3  # files inside files inside files
+    chunk_size: int = 1024 * 1024  # streaming copy unit
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """What a successful clean produced.
+
+    ``kind`` is one of "image", "video", "audio", "document", "text";
+    ``format`` a short upper-case name ("JPEG", "MP4", "PDF"); ``mime`` and
+    ``extension`` (without dot) describe the cleaned output, which may differ from
+    the input (HEIC becomes JPEG).
+    """
+
+    kind: str
+    format: str
+    mime: str
+    extension: str
+    removed: frozenset[Category] = field(default_factory=frozenset)
+
+
+class FormatCleaner:
+    """One format family. Subclasses set the class attributes and implement the
+    three methods. Instances are cheap and hold no state between files."""
+
+    #: short name of the family, used in logs and tests ("jpeg", "video", ...)
+    family: ClassVar[str] = ""
+
+    def sniff(self, head: bytes, path: Path) -> bool:
+        """Whether this module handles the file. ``head`` is the first 4 KiB;
+        ``path`` may be opened for a deeper look (zip directory, box structure).
+        Must not raise for files it does not handle."""
+        raise NotImplementedError
+
+    def inspect(self, src: Path, limits: Limits) -> set[Category]:
+        """The identifying metadata the file carries. Raises Refusal if the file
+        cannot be understood."""
+        raise NotImplementedError
+
+    def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
+        """Write a cleaned copy of ``src`` to ``dst`` (a fresh path in a private
+        folder; the registry renames and fsyncs it). ``depth`` counts how deep in
+        nested files we are; pass ``depth + 1`` to :func:`registry.clean_bytes` for
+        files found inside this one. Raises Refusal on any doubt."""
+        raise NotImplementedError

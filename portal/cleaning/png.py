@@ -1,0 +1,13 @@
+"""Placeholder for the png format family: recognises nothing until it is written."""
+
+from portal.cleaning.base import FormatCleaner
+
+
+class _Unwritten(FormatCleaner):
+    family = "png"
+
+    def sniff(self, head, path):
+        return False
+
+
+CLEANER = _Unwritten()

@@ -1,0 +1,13 @@
+"""Placeholder for the text format family: recognises nothing until it is written."""
+
+from portal.cleaning.base import FormatCleaner
+
+
+class _Unwritten(FormatCleaner):
+    family = "text"
+
+    def sniff(self, head, path):
+        return False
+
+
+CLEANER = _Unwritten()

@@ -1,0 +1,13 @@
+"""Placeholder for the video format family: recognises nothing until it is written."""
+
+from portal.cleaning.base import FormatCleaner
+
+
+class _Unwritten(FormatCleaner):
+    family = "video"
+
+    def sniff(self, head, path):
+        return False
+
+
+CLEANER = _Unwritten()

@@ -1,0 +1,90 @@
+"""exiftool as the independent judge of what metadata a file still carries.
+
+``leaks(path)`` lists every tag exiftool reads that would identify a person, a device,
+a place or a time. Tests assert it is empty for every cleaned file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+# Groups that describe the file on disk or exiftool itself, not the file's content.
+_NEUTRAL_GROUPS = {"ExifTool", "System", "File", "Composite"}
+
+# Any tag in these groups is a leak.
+_FORBIDDEN_GROUP = re.compile(
+    r"^(XMP.*|IPTC.*|Photoshop|GPS|IFD1|SubIFD1|MakerNotes|Canon.*|Nikon.*|Apple|Olympus.*|"
+    r"Panasonic.*|Sony.*|FujiFilm.*|Pentax.*|Samsung.*|Casio.*|Kodak.*|Leica.*|Minolta.*|"
+    r"Ricoh.*|Sanyo.*|Sigma.*|Nintendo|Google|GoPro|DJI|MPF\d*|MPImage\d*|UserData|ItemList|"
+    r"Keys|ID3.*|Vorbis|APE|Lyrics3|RIFF-INFO)$"
+)
+
+_FORBIDDEN_TAG = re.compile(
+    r"(GPS|Location|Latitude|Longitude|Make|Model|Lens|Serial|Artist|Author|Creator|Owner|"
+    r"Copyright|Software|Producer|Encoder|Comment|Description|Title|Subject|Keywords|"
+    r"Caption|DocumentID|InstanceID|UniqueID|UUID|Thumbnail|Preview|MakerNote|HostComputer|"
+    r"LastModifiedBy|Company|Manager|Template|Application|Album|Genre|Composer|Performer|"
+    r"Picture|CoverArt|Handler(?:Vendor)?ID|CameraID|BodyID|Person|Region|Face)",
+    re.IGNORECASE,
+)
+
+_DATE_TAG = re.compile(r"(Date|Time)", re.IGNORECASE)
+_ZERO_DATE = re.compile(r"^[0:\- TZ.+]*$")
+# Tags whose names match the patterns above but describe the picture or stream, not
+# the person: allowed to remain.
+_ALLOWED_TAGS = {
+    "ImageSize", "ImageWidth", "ImageHeight", "Duration", "MediaDuration", "TrackDuration",
+    "TimeScale", "MediaTimeScale", "ColorSpace", "Orientation", "ExifByteOrder",
+    "ProfileDescription", "ProfileDescriptionML", "ProfileDateTime", "ProfileCreator",
+    "DeviceModel", "DeviceManufacturer", "ProfileCMMType", "PrimaryPlatform",
+    "PreviewDuration", "PreviewTime", "PosterTime", "SelectionTime", "SelectionDuration",
+    "CurrentTime", "TimecodeScale",
+    "PageCount", "Linearized", "PDFVersion", "FrameRate", "FrameCount", "AnimationIterations",
+    "SampleRate", "BitsPerSample", "NumChannels", "AudioFormat", "VideoFrameRate",
+    "CompressorID", "CompressorName", "HandlerType", "HandlerDescription", "Encoding",
+    "MIMEType", "MajorBrand", "MinorVersion", "CompatibleBrands", "TrackID", "TrackLayer",
+    "MatrixStructure", "Rotation", "TextSize", "LineCount", "WordCount",
+}
+
+
+def exiftool_available() -> bool:
+    return shutil.which("exiftool") is not None
+
+
+def read_tags(path: Path) -> dict[str, object]:
+    """Every tag exiftool reads, keyed ``Group:Tag``, including embedded documents."""
+    if not exiftool_available():
+        pytest.fail("exiftool is not installed: .ci/run installs libimage-exiftool-perl")
+    out = subprocess.run(
+        ["exiftool", "-j", "-a", "-G1", "-s", "-ee", "-u", "-b", "--", str(path)],
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    data = json.loads(out.stdout or b"[{}]")[0]
+    data.pop("SourceFile", None)
+    return data
+
+
+def leaks(path: Path) -> list[str]:
+    """The identifying tags exiftool still finds in ``path``, as ``Group:Tag=value``."""
+    found = []
+    for key, value in read_tags(path).items():
+        group, _, tag = key.rpartition(":")
+        group = group.split(":")[-1]
+        if group in _NEUTRAL_GROUPS or tag in _ALLOWED_TAGS:
+            continue
+        text = value if isinstance(value, str) else json.dumps(value)
+        if group.startswith("ICC") and not tag.startswith(("Profile", "Device")):
+            continue
+        if _FORBIDDEN_GROUP.match(group) or _FORBIDDEN_TAG.search(tag):
+            found.append(f"{key}={text[:60]}")
+        elif _DATE_TAG.search(tag) and not _ZERO_DATE.match(text.strip()):
+            found.append(f"{key}={text[:60]}")
+    return found
