@@ -81,9 +81,7 @@ _ACTIVE_MARKERS = (
 @cache
 def cleaners() -> tuple[FormatCleaner, ...]:
     """The format modules, in sniffing order."""
-    return tuple(
-        importlib.import_module(f"portal.cleaning.{name}").CLEANER for name in FAMILIES
-    )
+    return tuple(importlib.import_module(f"portal.cleaning.{name}").CLEANER for name in FAMILIES)
 
 
 def _read_head(path: Path) -> bytes:
@@ -116,8 +114,9 @@ def identify(src: Path) -> FormatCleaner:
     raise _refusal_for_unhandled(head)
 
 
-def inspect_file(src: Path, limits: Limits = Limits()) -> tuple[str, set[Category]]:
+def inspect_file(src: Path, limits: Limits | None = None) -> tuple[str, set[Category]]:
     """The family name and the identifying metadata ``src`` carries."""
+    limits = limits or Limits()
     cleaner = identify(src)
     return cleaner.family, _guarded(cleaner.inspect, src, limits)
 
@@ -134,7 +133,7 @@ def _guarded(call, *args):
         raise Refusal(RefusalCode.TOO_LARGE, "out of memory") from exc
     except RecursionError as exc:
         raise Refusal(RefusalCode.MALFORMED, "nesting too deep") from exc
-    except Exception as exc:  # noqa: BLE001 - fail closed on anything unexpected
+    except Exception as exc:
         raise Refusal(RefusalCode.CLEANING_FAILED, type(exc).__name__) from exc
 
 
@@ -146,7 +145,9 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def clean_file(src: Path, dst: Path, limits: Limits = Limits(), *, depth: int = 0) -> Cleaned:
+def clean_file(
+    src: Path, dst: Path, limits: Limits | None = None, *, depth: int = 0
+) -> Cleaned:
     """Clean ``src`` into ``dst``.
 
     On success ``dst`` holds the cleaned bytes, fsynced, and was written by rename so
@@ -155,6 +156,7 @@ def clean_file(src: Path, dst: Path, limits: Limits = Limits(), *, depth: int = 
     that recognises it; anything still identifying turns the result into a refusal.
     """
     src, dst = Path(src), Path(dst)
+    limits = limits or Limits()
     if depth > limits.max_depth:
         raise Refusal(RefusalCode.TOO_LARGE, "files nested too deep")
     cleaner = identify(src)
@@ -185,9 +187,7 @@ def _verify(out: Path, limits: Limits) -> None:
         raise Refusal(RefusalCode.CLEANING_FAILED, f"output still carries {names}")
 
 
-def clean_bytes(
-    data: bytes, workdir: Path, limits: Limits, depth: int
-) -> tuple[bytes, Cleaned]:
+def clean_bytes(data: bytes, workdir: Path, limits: Limits, depth: int) -> tuple[bytes, Cleaned]:
     """Clean a file found inside another (an image in a document, cover art, ...).
 
     ``workdir`` is the private folder of the outer clean; the nested copies live

@@ -1,0 +1,69 @@
+"""The portal's app factory: settings, database, languages, headers, and the
+blueprints this process serves (``PORTAL_SERVE``: public, inbox or all)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from portal import errors, i18n, logs, security
+from portal.config import Settings, load_secret_key
+from portal.models import db
+from portal.paths import STATIC, TEMPLATES
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(TEMPLATES),
+        static_folder=str(STATIC),
+        instance_relative_config=True,
+    )
+    if settings is None:
+        settings = Settings.from_env(default_data_dir=Path(app.instance_path))
+    data_dir = Path(settings.data_dir).resolve()
+    settings = settings.with_overrides(data_dir=data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+
+    app.config.update(
+        PORTAL_SETTINGS=settings,
+        SECRET_KEY=load_secret_key(settings),
+        SQLALCHEMY_DATABASE_URI=settings.database_uri,
+        MAX_CONTENT_LENGTH=settings.max_submission_size,
+        MAX_FORM_MEMORY_SIZE=settings.max_note_length * 4 + 64 * 1024,
+        MAX_FORM_PARTS=settings.max_files + 50,
+        WTF_CSRF_TIME_LIMIT=settings.csrf_time_limit,
+        WTF_CSRF_SSL_STRICT=False,  # with no Referer sent, strict checking would fail
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_NAME="portal_session",
+        PERMANENT_SESSION_LIFETIME=settings.editor_idle_timeout,
+        SEND_FILE_MAX_AGE_DEFAULT=3600,
+    )
+
+    logs.init_logging()
+    db.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+
+    from portal.cli import register_commands
+
+    register_commands(app)
+
+    if settings.serve in {"all", "public"}:
+        from portal.public import make_blueprint as make_public
+
+        app.register_blueprint(make_public(settings))
+    if settings.serve in {"all", "inbox"}:
+        from portal.inbox import make_blueprint as make_inbox
+
+        app.register_blueprint(make_inbox(settings))
+
+    with app.app_context():
+        db.create_all()
+    return app

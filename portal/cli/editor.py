@@ -1,0 +1,8 @@
+"""``flask editor``: manage editors' accounts."""
+
+import click
+
+
+@click.group("editor")
+def editor_group() -> None:
+    """Manage editors' accounts."""

@@ -1,0 +1,107 @@
+"""Settings, read once from ``PORTAL_*`` environment variables into a frozen dataclass.
+
+Every setting has an embedded default, so ``flask run`` works on a fresh clone with
+SQLite and a local data folder. Tests build a :class:`Settings` directly.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: where the database, the cleaned files, the secret key and temp files live
+    data_dir: Path
+    #: SQLAlchemy URL; empty means SQLite in data_dir
+    database_url: str = ""
+    #: Flask's secret key; empty means generated once and kept in data_dir
+    secret_key: str = ""
+    #: language when nothing in Accept-Language matches
+    default_locale: str = "es"
+    #: which audiences this process serves: "all", "public" or "inbox"
+    serve: str = "all"
+    #: largest single file, in bytes
+    max_file_size: int = 2048 * MB
+    #: largest whole submission (all files and fields), in bytes
+    max_submission_size: int = 4096 * MB
+    #: most files in one submission
+    max_files: int = 20
+    #: longest note, in characters
+    max_note_length: int = 50_000
+    #: how long a form's CSRF token stays valid, in seconds (slow uploads over Tor)
+    csrf_time_limit: int = 6 * 3600
+    #: editors are signed out after this many seconds without a request
+    editor_idle_timeout: int = 30 * 60
+    #: time zone used to show dates to editors when they have not chosen one
+    editor_timezone: str = "America/Mexico_City"
+    #: set Secure on cookies (turn off only for plain-HTTP development)
+    secure_cookies: bool = False
+
+    @property
+    def database_uri(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'portal.sqlite3'}"
+
+    @classmethod
+    def from_env(cls, default_data_dir: Path, env: Mapping[str, str] | None = None) -> Settings:
+        """Read every field from ``PORTAL_<NAME>``; sizes may be given in bytes."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {
+            "data_dir": Path(env.get("PORTAL_DATA_DIR") or default_data_dir)
+        }
+        for field in fields(cls):
+            raw = env.get(f"PORTAL_{field.name.upper()}")
+            if field.name == "data_dir" or raw is None or raw == "":
+                continue
+            values[field.name] = _parse(field.type, raw, field.name)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def with_overrides(self, **changes: object) -> Settings:
+        updated = replace(self, **changes)
+        updated.validate()
+        return updated
+
+    def validate(self) -> None:
+        if self.serve not in {"all", "public", "inbox"}:
+            raise ValueError("PORTAL_SERVE must be one of: all, public, inbox")
+        for name in ("max_file_size", "max_submission_size", "max_files", "csrf_time_limit"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"PORTAL_{name.upper()} must be positive")
+
+
+def _parse(kind: object, raw: str, name: str) -> object:
+    kind = str(kind)
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"PORTAL_{name.upper()} must be a whole number") from None
+    if kind == "bool":
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    return raw
+
+
+def load_secret_key(settings: Settings) -> str:
+    """The configured key, or one generated on first start and kept (mode 0600)."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return key

@@ -1,0 +1,47 @@
+"""Translated error pages. Every HTTP error a visitor can meet renders the same
+template in the visitor's language instead of the framework's English default."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+ERROR_TEXTS = {
+    400: (
+        _l("Bad request"),
+        _l("Something in what your browser sent could not be read. Please go back and try again."),
+    ),
+    403: (_l("Not allowed"), _l("You are not allowed to see this page.")),
+    404: (_l("Page not found"), _l("There is nothing at this address.")),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    413: (
+        _l("Too large"),
+        _l(
+            "What you sent is larger than the portal accepts. Nothing was saved. "
+            "Please send fewer or smaller files."
+        ),
+    ),
+    429: (_l("Too many attempts"), _l("Please wait a while before trying again.")),
+    500: (
+        _l("Something went wrong"),
+        _l(
+            "The portal could not finish what you asked. Nothing was saved. Please try again later."
+        ),
+    ),
+}
+
+
+def render_error(code: int):
+    title, message = ERROR_TEXTS.get(code, ERROR_TEXTS[500])
+    return render_template("error.html", code=code, title=title, message=message), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return render_error(exc.code or 500)
+
+    @app.errorhandler(InternalServerError)
+    def internal_error(exc: InternalServerError):
+        return render_error(500)
