@@ -1,13 +1,190 @@
-"""Placeholder for the gif format family: recognises nothing until it is written."""
+"""GIF: rebuild the file block by block from an allow-list, never re-encoding pixels.
 
-from portal.cleaning.base import FormatCleaner
+Kept: the header, the logical screen descriptor, colour tables, every image with its
+LZW data (copied byte for byte), graphic control extensions and the NETSCAPE2.0
+looping extension (both rewritten in canonical form, reserved bits cleared).
+Dropped: comment and plain-text extensions, XMP, ICC and every other application
+extension, unknown extensions, and anything after the trailer.
+
+A dropped colour profile is not converted: GIF pixels are palette indices, and
+converting them would mean re-quantising every frame. Viewers assume sRGB without one.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from portal.cleaning import icc
+from portal.cleaning.base import (
+    Category,
+    Cleaned,
+    FormatCleaner,
+    Limits,
+    Refusal,
+    RefusalCode,
+)
+
+_HEADERS = (b"GIF87a", b"GIF89a")
+_IMAGE, _EXTENSION, _TRAILER = 0x2C, 0x21, 0x3B
+_GRAPHIC_CONTROL, _COMMENT, _PLAIN_TEXT, _APPLICATION = 0xF9, 0xFE, 0x01, 0xFF
+_LOOPING_APPS = {b"NETSCAPE2.0", b"ANIMEXTS1.0"}
+_XMP_APP = b"XMP DataXMP"
+_ICC_APP = b"ICCRGBG1012"
 
 
-class _Unwritten(FormatCleaner):
+def _malformed(detail: str) -> Refusal:
+    return Refusal(RefusalCode.MALFORMED, detail)
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def take(self, count: int) -> bytes:
+        end = self.pos + count
+        if end > len(self.data):
+            raise _malformed("truncated")
+        chunk = self.data[self.pos : end]
+        self.pos = end
+        return chunk
+
+    def byte(self) -> int:
+        return self.take(1)[0]
+
+    def sub_blocks(self) -> list[bytes]:
+        """Data sub-blocks up to their zero-length terminator."""
+        blocks = []
+        while size := self.byte():
+            blocks.append(self.take(size))
+        return blocks
+
+    def skip_sub_blocks(self) -> bytes:
+        """The raw bytes of a run of sub-blocks, terminator included."""
+        start = self.pos
+        while size := self.byte():
+            self.take(size)
+        return self.data[start : self.pos]
+
+
+@dataclass
+class _Parsed:
+    output: bytearray
+    categories: set[Category] = field(default_factory=set)
+    frames: int = 0
+
+
+def _colour_table_size(packed: int) -> int:
+    return 3 << ((packed & 0x07) + 1) if packed & 0x80 else 0
+
+
+def _parse(data: bytes, limits: Limits) -> _Parsed:
+    reader = _Reader(data)
+    header = reader.take(6)
+    if header not in _HEADERS:
+        raise _malformed("not a GIF")
+    screen = reader.take(7)
+    width, height = struct.unpack("<HH", screen[:4])
+    if width * height > limits.max_pixels:
+        raise Refusal(RefusalCode.TOO_LARGE, "too many pixels")
+    out = bytearray(header + screen + reader.take(_colour_table_size(screen[4])))
+    parsed = _Parsed(out)
+    control: bytes | None = None  # a graphic control block waiting for its image
+    looping_written = False
+    while True:
+        introducer = reader.byte()
+        if introducer == _TRAILER:
+            break
+        if introducer == _IMAGE:
+            descriptor = bytearray(reader.take(9))
+            _x, _y, w, h = struct.unpack("<HHHH", descriptor[:8])
+            if w * h > limits.max_pixels:
+                raise Refusal(RefusalCode.TOO_LARGE, "too many pixels")
+            parsed.frames += 1
+            if parsed.frames > limits.max_frames:
+                raise Refusal(RefusalCode.TOO_LARGE, "too many frames")
+            descriptor[8] &= 0xE7  # two reserved bits
+            table = reader.take(_colour_table_size(descriptor[8]))
+            code_size = reader.take(1)
+            if not 1 <= code_size[0] <= 11:
+                raise _malformed("LZW code size")
+            pixels = reader.skip_sub_blocks()
+            out += (control or b"") + b"\x2c" + descriptor + table + code_size + pixels
+            control = None
+        elif introducer == _EXTENSION:
+            label = reader.byte()
+            blocks = reader.sub_blocks()
+            if label == _GRAPHIC_CONTROL:
+                if len(blocks) != 1 or len(blocks[0]) != 4:
+                    raise _malformed("graphic control extension")
+                packed, delay, transparent = struct.unpack("<BHB", blocks[0])
+                control = struct.pack(
+                    "<BBBBHBB", 0x21, 0xF9, 4, packed & 0x1F, delay, transparent, 0
+                )
+            elif label == _APPLICATION:
+                looping_written |= _application(blocks, parsed, out, looping_written)
+            elif label == _PLAIN_TEXT:
+                # Text drawn over the image: a comment by another name. It consumes
+                # the graphic control block that preceded it.
+                parsed.categories.add(Category.COMMENT)
+                control = None
+            elif label == _COMMENT:
+                if any(block.strip(b"\x00 ") for block in blocks):
+                    parsed.categories.add(Category.COMMENT)
+            else:
+                parsed.categories.add(Category.HIDDEN_DATA)
+        else:
+            raise _malformed("unknown block")
+    if parsed.frames == 0:
+        raise _malformed("no image")
+    if reader.pos < len(data):
+        parsed.categories.add(Category.HIDDEN_DATA)
+    out += b"\x3b"
+    return parsed
+
+
+def _application(blocks: list[bytes], parsed: _Parsed, out: bytearray, written: bool) -> bool:
+    """Handle one application extension; True if it was written as the looping one."""
+    if not blocks:
+        raise _malformed("empty application extension")
+    ident, body = blocks[0], blocks[1:]
+    if ident in _LOOPING_APPS:
+        loop = next((b for b in body if len(b) == 3 and b[0] == 1), None)
+        if loop is None or written:
+            return False
+        out += b"\x21\xff\x0bNETSCAPE2.0\x03\x01" + loop[1:] + b"\x00"
+        return True
+    if ident == _XMP_APP:
+        parsed.categories.add(Category.XMP)
+    elif ident == _ICC_APP:
+        if not icc.is_standard_profile(b"".join(body)):
+            parsed.categories.add(Category.ICC_PROFILE)
+    else:
+        parsed.categories.add(Category.HIDDEN_DATA)
+    return False
+
+
+class GifCleaner(FormatCleaner):
     family = "gif"
 
-    def sniff(self, head, path):
-        return False
+    def sniff(self, head: bytes, path: Path) -> bool:
+        return head[:6] in _HEADERS
+
+    def inspect(self, src: Path, limits: Limits) -> set[Category]:
+        return _parse(Path(src).read_bytes(), limits).categories
+
+    def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
+        parsed = _parse(Path(src).read_bytes(), limits)
+        Path(dst).write_bytes(bytes(parsed.output))
+        return Cleaned(
+            kind="image",
+            format="GIF",
+            mime="image/gif",
+            extension="gif",
+            removed=frozenset(parsed.categories),
+        )
 
 
-CLEANER = _Unwritten()
+CLEANER = GifCleaner()

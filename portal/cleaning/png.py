@@ -1,13 +1,604 @@
-"""Placeholder for the png format family: recognises nothing until it is written."""
+"""PNG and APNG: rebuild the file from an allow-list of chunks, never re-encoding pixels.
 
-from portal.cleaning.base import FormatCleaner
+Kept: the chunks that decide what the pixels look like (IHDR, PLTE, IDAT, IEND, tRNS,
+gAMA, cHRM, sRGB, sBIT, bKGD, cICP, mDCv, cLLI) and the APNG animation chunks (acTL,
+fcTL, fdAT), byte for byte. Dropped: text (tEXt, zTXt, iTXt), tIME, eXIf (except a
+minimal copy holding only a non-trivial Orientation), pHYs, private and unknown
+chunks, and everything after IEND (appended archives, polyglots).
+
+Colour profiles follow :mod:`portal.cleaning.icc`: a standard profile is replaced by
+its canonical copy; a non-standard one (which can name a device) forces the one
+re-encode in this module: every frame is decoded, converted to sRGB and written
+again by Pillow, and that output goes through the same allow-list.
+
+Every chunk's CRC is checked, sizes are checked before anything is decoded, and each
+compressed image stream is inflated only as far as the image can hold, so a
+decompression bomb is refused rather than expanded.
+
+The EXIF helpers here (:func:`exif_categories`, :func:`orientation_exif`) are shared
+with the WebP module.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageSequence
+
+from portal.cleaning import icc
+from portal.cleaning.base import (
+    Category,
+    Cleaned,
+    FormatCleaner,
+    Limits,
+    Refusal,
+    RefusalCode,
+)
+
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+# Chunk types copied unchanged, with the payload lengths each may have (None: checked
+# elsewhere). Fixed lengths stop a kept chunk from smuggling extra bytes.
+_FIXED_LENGTHS = {
+    b"gAMA": 4,
+    b"cHRM": 32,
+    b"sRGB": 1,
+    b"cICP": 4,
+    b"mDCv": 24,
+    b"cLLI": 8,
+    b"acTL": 8,
+    b"fcTL": 26,
+}
+_KEPT = {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"sBIT", b"bKGD", b"fdAT"} | set(
+    _FIXED_LENGTHS
+)
+_TEXT = {b"tEXt", b"zTXt", b"iTXt"}
+# Dropped without being worth a word on the receipt: they describe print size, a
+# palette histogram, stereo layout or (ImageMagick's orNT) an orientation.
+_DROPPED_QUIETLY = {b"pHYs", b"hIST", b"sTER", b"oFFs", b"sCAL", b"pCAL", b"vpAg", b"orNT"}
+# Pre-standard EXIF chunk names written by old ImageMagick versions.
+_LEGACY_EXIF = {b"exIf", b"zxIf"}
+
+_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+_DEPTHS = {0: {1, 2, 4, 8, 16}, 2: {8, 16}, 3: {1, 2, 4, 8}, 4: {8, 16}, 6: {8, 16}}
+_SBIT_LENGTHS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}
+_BKGD_LENGTHS = {0: 2, 2: 6, 3: 1, 4: 2, 6: 6}
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2))
+_ADAM7 += ((0, 1, 1, 2),)
+
+_MAX_ICC = 16 * 1024 * 1024  # inflated iCCP limit; real profiles are kilobytes
+_INFLATE_STEP = 1024 * 1024
 
 
-class _Unwritten(FormatCleaner):
+def _malformed(detail: str) -> Refusal:
+    return Refusal(RefusalCode.MALFORMED, detail)
+
+
+# --- EXIF (shared with webp) -------------------------------------------------------
+
+_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
+_ORIENTATION = 0x0112
+_EXIF_TAG_CATEGORIES = {
+    0x010F: Category.MAKE_MODEL,  # Make
+    0x0110: Category.MAKE_MODEL,  # Model
+    0xA433: Category.MAKE_MODEL,  # LensMake
+    0xA434: Category.MAKE_MODEL,  # LensModel
+    0xA431: Category.SERIAL,  # BodySerialNumber
+    0xA435: Category.SERIAL,  # LensSerialNumber
+    0xA420: Category.SERIAL,  # ImageUniqueID
+    0x0132: Category.DATES,  # DateTime
+    0x9003: Category.DATES,  # DateTimeOriginal
+    0x9004: Category.DATES,  # DateTimeDigitized
+    0x9010: Category.DATES,  # OffsetTime
+    0x9011: Category.DATES,  # OffsetTimeOriginal
+    0x9012: Category.DATES,  # OffsetTimeDigitized
+    0x013B: Category.AUTHOR,  # Artist
+    0x8298: Category.AUTHOR,  # Copyright
+    0xA430: Category.AUTHOR,  # CameraOwnerName
+    0x9C9D: Category.AUTHOR,  # XPAuthor
+    0x0131: Category.SOFTWARE,  # Software
+    0x013C: Category.SOFTWARE,  # HostComputer
+    0x010E: Category.COMMENT,  # ImageDescription
+    0x9286: Category.COMMENT,  # UserComment
+    0x9C9B: Category.COMMENT,  # XPTitle
+    0x9C9C: Category.COMMENT,  # XPComment
+    0x9C9E: Category.COMMENT,  # XPKeywords
+    0x9C9F: Category.COMMENT,  # XPSubject
+    0x927C: Category.MAKER_NOTES,  # MakerNote
+    0x02BC: Category.XMP,  # XMLPacket
+    0x83BB: Category.IPTC,  # IPTC-NAA
+}
+
+
+def _load_exif(payload: bytes) -> Image.Exif | None:
+    exif = Image.Exif()
+    try:
+        exif.load(payload)
+    except Exception:  # any parse failure just means "unreadable EXIF"
+        return None
+    return exif
+
+
+def exif_categories(payload: bytes) -> set[Category]:
+    """What an EXIF block (a TIFF structure, with or without the ``Exif\\0\\0``
+    prefix) carries. A block holding only Orientation reports nothing; an unreadable
+    block reports EXIF."""
+    if not payload.strip(b"\x00"):
+        return set()
+    exif = _load_exif(payload)
+    if exif is None:
+        return {Category.EXIF}
+    found: set[Category] = set()
+    try:
+        tags = dict(exif)
+        if _EXIF_IFD in tags:
+            tags.update(exif.get_ifd(_EXIF_IFD))
+        gps = exif.get_ifd(_GPS_IFD) if _GPS_IFD in exif else {}
+        ifd1 = exif.get_ifd(-1)
+    except Exception:  # a broken sub-directory is still EXIF
+        return {Category.EXIF}
+    if gps or _GPS_IFD in exif:
+        found.add(Category.GPS)
+    if ifd1:
+        found.add(Category.THUMBNAIL)
+    for tag in tags:
+        if tag in (_ORIENTATION, _EXIF_IFD, _GPS_IFD):
+            continue
+        found.add(_EXIF_TAG_CATEGORIES.get(tag, Category.EXIF))
+    return found
+
+
+def orientation_exif(payload: bytes) -> bytes | None:
+    """A minimal EXIF block (bare TIFF structure) holding only the Orientation of
+    ``payload``, or None when there is none worth keeping (absent or 1, "normal")."""
+    exif = _load_exif(payload)
+    if exif is None:
+        return None
+    value = exif.get(_ORIENTATION)
+    if not isinstance(value, int) or not 2 <= value <= 8:
+        return None
+    minimal = Image.Exif()
+    minimal[_ORIENTATION] = value
+    return minimal.tobytes()[len(b"Exif\x00\x00") :]
+
+
+# --- PNG structure ---------------------------------------------------------------
+
+
+@dataclass
+class _Header:
+    width: int
+    height: int
+    depth: int
+    colour: int
+    interlaced: bool
+
+    def stream_size(self, width: int, height: int) -> int:
+        """Bytes one image of this size inflates to: filter byte plus packed row."""
+        bits = self.depth * _CHANNELS[self.colour]
+
+        def size(w: int, h: int) -> int:
+            return h * (1 + (w * bits + 7) // 8) if w and h else 0
+
+        if not self.interlaced:
+            return size(width, height)
+        return sum(
+            size((width - x0 + dx - 1) // dx, (height - y0 + dy - 1) // dy)
+            for x0, y0, dx, dy in _ADAM7
+        )
+
+
+@dataclass
+class _Parsed:
+    header: _Header
+    chunks: list[tuple[bytes, bytes]]  # (type, payload) up to and including IEND
+    categories: set[Category] = field(default_factory=set)
+    profile: bytes | None = None  # inflated iCCP payload
+    orientation: bytes | None = None  # minimal eXIf payload to keep
+    frames: int = 1
+
+
+class _StreamCheck:
+    """Inflate one image stream (IDAT or one frame's fdAT data) in steps, refusing as
+    soon as it yields more than the image can hold or anything follows its end."""
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.inflated = 0
+        self.inflater = zlib.decompressobj()
+
+    def feed(self, data: bytes) -> None:
+        if self.inflater.eof:
+            if data:
+                raise Refusal(RefusalCode.MALFORMED, "data after the end of an image stream")
+            return
+        pending = data
+        while pending:
+            try:
+                out = self.inflater.decompress(pending, _INFLATE_STEP)
+            except zlib.error as exc:
+                raise _malformed("corrupt image stream") from exc
+            self.inflated += len(out)
+            if self.inflated > self.expected:
+                raise Refusal(RefusalCode.TOO_LARGE, "image stream inflates beyond its size")
+            pending = self.inflater.unconsumed_tail
+            if self.inflater.eof:
+                if pending or self.inflater.unused_data:
+                    raise _malformed("data after the end of an image stream")
+                return
+
+    def finish(self) -> None:
+        if not self.inflater.eof or self.inflated != self.expected:
+            raise _malformed("image stream shorter than its image")
+
+
+def _text_keyword_category(ctype: bytes, payload: bytes) -> set[Category]:
+    keyword = payload.split(b"\x00", 1)[0].decode("latin-1").strip().lower()
+    if keyword == "xml:com.adobe.xmp" or keyword == "raw profile type xmp":
+        return {Category.XMP}
+    if keyword.startswith("raw profile type"):
+        kind = keyword.removeprefix("raw profile type").strip()
+        if kind in ("exif", "app1"):
+            raw = _raw_profile(ctype, payload)
+            return exif_categories(raw) | {Category.EXIF} if raw else {Category.EXIF}
+        if kind in ("iptc", "8bim"):
+            return {Category.IPTC}
+        if kind in ("icc", "icm"):
+            return {Category.ICC_PROFILE}
+        return {Category.HIDDEN_DATA}
+    if keyword in ("author", "copyright", "disclaimer"):
+        return {Category.AUTHOR}
+    if keyword == "software":
+        return {Category.SOFTWARE}
+    if "date" in keyword or "time" in keyword:
+        return {Category.DATES}
+    return {Category.COMMENT}
+
+
+def _raw_profile(ctype: bytes, payload: bytes) -> bytes | None:
+    """The bytes of an ImageMagick "Raw profile type" text chunk (hex after a
+    name line and a length line), or None if it cannot be read."""
+    try:
+        _keyword, rest = payload.split(b"\x00", 1)
+        if ctype == b"zTXt":
+            text = zlib.decompressobj().decompress(rest[1:], _MAX_ICC)
+        elif ctype == b"iTXt":
+            flag, rest = rest[0], rest[2:]
+            _lang, _translated, text = rest.split(b"\x00", 2)
+            if flag:
+                text = zlib.decompressobj().decompress(text, _MAX_ICC)
+        else:
+            text = rest
+        lines = text.decode("latin-1").split()
+        return bytes.fromhex("".join(lines[2:]))[: int(lines[1])]
+    except (ValueError, IndexError, zlib.error):
+        return None
+
+
+def _inflate_profile(payload: bytes) -> bytes:
+    try:
+        _name, rest = payload.split(b"\x00", 1)
+        if not rest or rest[0] != 0:
+            raise _malformed("unknown iCCP compression")
+        inflater = zlib.decompressobj()
+        profile = inflater.decompress(rest[1:], _MAX_ICC)
+    except (ValueError, zlib.error) as exc:
+        raise _malformed("corrupt iCCP") from exc
+    if inflater.unconsumed_tail:
+        raise Refusal(RefusalCode.TOO_LARGE, "colour profile inflates too far")
+    return profile
+
+
+def _parse_header(payload: bytes, limits: Limits) -> _Header:
+    if len(payload) != 13:
+        raise _malformed("IHDR length")
+    width, height, depth, colour, method, filt, interlace = struct.unpack(">IIBBBBB", payload)
+    if not (0 < width < 2**31 and 0 < height < 2**31):
+        raise _malformed("IHDR dimensions")
+    if width * height > limits.max_pixels:
+        raise Refusal(RefusalCode.TOO_LARGE, "too many pixels")
+    if depth not in _DEPTHS.get(colour, ()) or method or filt or interlace > 1:
+        raise _malformed("IHDR fields")
+    return _Header(width, height, depth, colour, bool(interlace))
+
+
+def _iter_chunks(data: bytes):
+    """(type, payload, offset after chunk) for every chunk, CRC checked, up to IEND."""
+    pos = len(SIGNATURE)
+    while True:
+        if pos + 12 > len(data):
+            raise _malformed("truncated before IEND")
+        length, ctype = struct.unpack(">I4s", data[pos : pos + 8])
+        end = pos + 12 + length
+        if length >= 2**31 or end > len(data):
+            raise _malformed("chunk runs past the end of the file")
+        if not ctype.isalpha() or not ctype.isascii():
+            raise _malformed("bad chunk type")
+        payload = data[pos + 8 : end - 4]
+        (crc,) = struct.unpack(">I", data[end - 4 : end])
+        if zlib.crc32(ctype + payload) != crc:
+            raise _malformed("chunk CRC mismatch")
+        yield ctype, payload, end
+        if ctype == b"IEND":
+            return
+        pos = end
+
+
+class _Checker:
+    """Walks the chunks once, validating structure and sorting kept from dropped."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.header: _Header | None = None
+        self.palette_entries = 0
+        self.seen: set[bytes] = set()
+        self.last: bytes = b""
+        self.frames_declared: int | None = None
+        self.frame_controls = 0
+        self.stream: _StreamCheck | None = None
+        self.stream_type: bytes = b""
+        self.pending_frame: tuple[int, int] | None = None  # fcTL size awaiting its data
+
+    def _close_stream(self) -> None:
+        if self.stream is not None:
+            self.stream.finish()
+            self.stream = None
+
+    def check(self, ctype: bytes, payload: bytes) -> None:
+        header = self.header
+        if header is None:
+            if ctype != b"IHDR":
+                raise _malformed("IHDR is not first")
+            self.header = _parse_header(payload, self.limits)
+            self.seen.add(ctype)
+            self.last = ctype
+            return
+        if ctype == b"IHDR":
+            raise _malformed("second IHDR")
+        # A stream ends when a chunk of another type follows its data chunks.
+        if self.stream is not None and ctype != self.stream_type:
+            self._close_stream()
+        length = _FIXED_LENGTHS.get(ctype)
+        if length is not None and len(payload) != length:
+            raise _malformed(f"{ctype.decode()} length")
+        if ctype == b"PLTE":
+            if len(payload) % 3 or not 0 < len(payload) <= 768 or header.colour in (0, 4):
+                raise _malformed("PLTE")
+            self.palette_entries = len(payload) // 3
+        elif ctype == b"tRNS":
+            allowed = {0: 2, 2: 6}.get(header.colour)
+            if header.colour == 3:
+                if len(payload) > self.palette_entries:
+                    raise _malformed("tRNS longer than the palette")
+            elif allowed is None or len(payload) != allowed:
+                raise _malformed("tRNS")
+        elif ctype == b"sBIT" and len(payload) != _SBIT_LENGTHS[header.colour]:
+            raise _malformed("sBIT")
+        elif ctype == b"bKGD" and len(payload) != _BKGD_LENGTHS[header.colour]:
+            raise _malformed("bKGD")
+        elif ctype == b"acTL":
+            if b"IDAT" in self.seen or self.frames_declared is not None:
+                raise _malformed("misplaced acTL")
+            (frames,) = struct.unpack(">I", payload[:4])
+            if frames == 0:
+                raise _malformed("acTL without frames")
+            if frames > self.limits.max_frames:
+                raise Refusal(RefusalCode.TOO_LARGE, "too many frames")
+            self.frames_declared = frames
+        elif ctype == b"fcTL":
+            self._frame_control(payload)
+        elif ctype == b"IDAT":
+            self._image_data(ctype, payload)
+        elif ctype == b"fdAT":
+            if len(payload) < 4:
+                raise _malformed("fdAT length")
+            self._image_data(ctype, payload[4:])
+        elif ctype == b"IEND":
+            self._finish(payload)
+        self.seen.add(ctype)
+        self.last = ctype
+
+    def _frame_control(self, payload: bytes) -> None:
+        header = self.header
+        assert header is not None
+        if self.frames_declared is None:
+            raise _malformed("fcTL without acTL")
+        _seq, w, h, x, y, _num, _den, dispose, blend = struct.unpack(">IIIIIHHBB", payload)
+        if not (w > 0 and h > 0 and x + w <= header.width and y + h <= header.height):
+            raise _malformed("frame outside the canvas")
+        if dispose > 2 or blend > 1:
+            raise _malformed("fcTL operations")
+        if b"IDAT" not in self.seen and (w, h, x, y) != (header.width, header.height, 0, 0):
+            raise _malformed("first frame must fill the canvas")
+        if self.pending_frame is not None:
+            raise _malformed("fcTL without frame data")
+        self.frame_controls += 1
+        if self.frame_controls > self.frames_declared:
+            raise _malformed("more frames than acTL declares")
+        self.pending_frame = (w, h)
+
+    def _image_data(self, ctype: bytes, data: bytes) -> None:
+        header = self.header
+        assert header is not None
+        if self.stream is None:
+            if ctype == b"IDAT":
+                if b"IDAT" in self.seen:
+                    raise _malformed("IDAT chunks not consecutive")
+                if self.pending_frame is not None:
+                    self.pending_frame = None
+                expected = header.stream_size(header.width, header.height)
+            else:
+                if b"IDAT" not in self.seen:
+                    raise _malformed("fdAT before IDAT")
+                if self.pending_frame is None:
+                    raise _malformed("fdAT without fcTL")
+                expected = header.stream_size(*self.pending_frame)
+                self.pending_frame = None
+            self.stream = _StreamCheck(expected)
+            self.stream_type = ctype
+        self.stream.feed(data)
+
+    def _finish(self, payload: bytes) -> None:
+        if payload:
+            raise _malformed("IEND has data")
+        self._close_stream()
+        if b"IDAT" not in self.seen:
+            raise _malformed("no IDAT")
+        if self.header and self.header.colour == 3 and not self.palette_entries:
+            raise _malformed("palette image without PLTE")
+        if self.frames_declared is not None and (
+            self.frame_controls != self.frames_declared or self.pending_frame is not None
+        ):
+            raise _malformed("frame count does not match acTL")
+
+
+def _parse(data: bytes, limits: Limits) -> _Parsed:
+    if not data.startswith(SIGNATURE):
+        raise _malformed("not a PNG")
+    checker = _Checker(limits)
+    kept: list[tuple[bytes, bytes]] = []
+    categories: set[Category] = set()
+    profile: bytes | None = None
+    orientation: bytes | None = None
+    end = len(SIGNATURE)
+    for ctype, payload, chunk_end in _iter_chunks(data):
+        end = chunk_end
+        checker.check(ctype, payload)
+        if ctype in _KEPT:
+            kept.append((ctype, payload))
+        elif ctype == b"iCCP":
+            if profile is not None or b"IDAT" in checker.seen:
+                raise _malformed("misplaced iCCP")
+            profile = _inflate_profile(payload)
+            if not icc.is_standard_profile(profile):
+                categories.add(Category.ICC_PROFILE)
+            kept.append((ctype, b""))  # placeholder: the policy decides what goes here
+        elif ctype == b"eXIf" or ctype in _LEGACY_EXIF:
+            categories |= exif_categories(payload) if ctype == b"eXIf" else {Category.EXIF}
+            if ctype == b"eXIf" and orientation is None and b"IDAT" not in checker.seen:
+                orientation = orientation_exif(payload)
+                if orientation is not None:
+                    kept.append((b"eXIf", orientation))
+        elif ctype in _TEXT:
+            categories |= _text_keyword_category(ctype, payload)
+        elif ctype == b"tIME":
+            categories.add(Category.DATES)
+        elif ctype in _DROPPED_QUIETLY:
+            pass
+        elif ctype[0:1].isupper():
+            # An unknown critical chunk changes how the image decodes (Apple's CgBI).
+            raise _malformed("unknown critical chunk")
+        else:
+            categories.add(Category.HIDDEN_DATA)
+    if end < len(data):
+        categories.add(Category.HIDDEN_DATA)
+    assert checker.header is not None
+    return _Parsed(
+        header=checker.header,
+        chunks=kept,
+        categories=categories,
+        profile=profile,
+        orientation=orientation,
+        frames=checker.frames_declared or 1,
+    )
+
+
+def _chunk(ctype: bytes, payload: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(payload))
+        + ctype
+        + payload
+        + struct.pack(">I", zlib.crc32(ctype + payload))
+    )
+
+
+def _profile_chunk(profile: bytes) -> bytes:
+    return b"ICC profile\x00\x00" + zlib.compress(profile, 9)
+
+
+def _write(parsed: _Parsed, profile_payload: bytes | None) -> bytes:
+    out = bytearray(SIGNATURE)
+    for ctype, payload in parsed.chunks:
+        if ctype == b"iCCP":
+            if profile_payload is None:
+                continue
+            payload = profile_payload
+        out += _chunk(ctype, payload)
+    return bytes(out)
+
+
+def _reencode_in_srgb(data: bytes, parsed: _Parsed, limits: Limits) -> bytes:
+    """Decode every frame, convert it from its device profile to sRGB, and encode a new
+    PNG (APNG when animated) carrying the canonical sRGB profile."""
+    header = parsed.header
+    assert parsed.profile is not None
+    if parsed.frames * header.width * header.height * 4 > limits.max_expanded_bytes:
+        raise Refusal(RefusalCode.TOO_LARGE, "animation too large to convert colours")
+    with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+        default_image = bool(image.info.get("default_image"))
+        loop = image.info.get("loop", 0)
+        frames, durations = [], []
+        for frame in ImageSequence.Iterator(image):
+            frames.append(icc.to_srgb(frame.copy(), parsed.profile))
+            durations.append(frame.info.get("duration", 0))
+    options: dict[str, object] = {"icc_profile": icc.srgb_profile()}
+    if parsed.orientation is not None:
+        options["exif"] = parsed.orientation
+    if len(frames) > 1:
+        options.update(
+            save_all=True,
+            append_images=frames[1:],
+            duration=durations,
+            loop=loop,
+            default_image=default_image,
+            disposal=0,
+            blend=0,
+        )
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "PNG", **options)
+    return buffer.getvalue()
+
+
+class PngCleaner(FormatCleaner):
     family = "png"
 
-    def sniff(self, head, path):
-        return False
+    def sniff(self, head: bytes, path: Path) -> bool:
+        return head.startswith(SIGNATURE)
+
+    def inspect(self, src: Path, limits: Limits) -> set[Category]:
+        return _parse(Path(src).read_bytes(), limits).categories
+
+    def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
+        data = Path(src).read_bytes()
+        parsed = _parse(data, limits)
+        removed = frozenset(parsed.categories)
+        profile_payload = None
+        if parsed.profile is not None:
+            if icc.is_standard_profile(parsed.profile):
+                profile_payload = _profile_chunk(icc.canonical_profile(parsed.profile))
+            else:
+                try:
+                    converted = _reencode_in_srgb(data, parsed, limits)
+                except ValueError:
+                    # A profile littleCMS cannot use: drop it, keep the pixels.
+                    pass
+                else:
+                    reparsed = _parse(converted, limits)
+                    assert reparsed.profile is not None
+                    parsed = reparsed
+                    profile_payload = _profile_chunk(icc.canonical_profile(reparsed.profile))
+        Path(dst).write_bytes(_write(parsed, profile_payload))
+        return Cleaned(
+            kind="image",
+            format="PNG",
+            mime="image/png",
+            extension="png",
+            removed=removed,
+        )
 
 
-CLEANER = _Unwritten()
+CLEANER = PngCleaner()

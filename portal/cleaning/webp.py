@@ -1,13 +1,277 @@
-"""Placeholder for the webp format family: recognises nothing until it is written."""
+"""WebP: rebuild the RIFF container from an allow-list of chunks, never re-encoding.
 
-from portal.cleaning.base import FormatCleaner
+Kept byte for byte: the image bitstreams (VP8, VP8L), alpha (ALPH), the animation
+header (ANIM) and frames (ANMF, whose own sub-chunks are filtered the same way).
+VP8X is rewritten: reserved bits cleared, the ICC and EXIF flags set only when that
+chunk is kept, XMP always cleared. Dropped: EXIF (a minimal copy holding only a
+non-trivial Orientation survives), XMP, unknown chunks, and anything after the RIFF
+end. RIFF sizes are recomputed and pad bytes written as zero.
+
+Colour profiles follow :mod:`portal.cleaning.icc` as in the PNG module: a standard
+profile is replaced by its canonical copy; a non-standard one forces a re-encode of
+every frame in sRGB (lossless when the source was lossless, otherwise at high
+quality, so this one branch is lossy), whose output goes through the same allow-list.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageSequence
+
+from portal.cleaning import icc
+from portal.cleaning.base import (
+    Category,
+    Cleaned,
+    FormatCleaner,
+    Limits,
+    Refusal,
+    RefusalCode,
+)
+from portal.cleaning.png import exif_categories, orientation_exif
+
+_FLAG_ANIMATION, _FLAG_XMP, _FLAG_EXIF, _FLAG_ALPHA, _FLAG_ICC = 0x02, 0x04, 0x08, 0x10, 0x20
+_BITSTREAMS = {b"VP8 ", b"VP8L"}
+_FRAME_CHUNKS = {b"ALPH"} | _BITSTREAMS
+_LOSSY_QUALITY = 95
 
 
-class _Unwritten(FormatCleaner):
+def _malformed(detail: str) -> Refusal:
+    return Refusal(RefusalCode.MALFORMED, detail)
+
+
+def _chunks(data: bytes, start: int, end: int) -> list[tuple[bytes, bytes]]:
+    """(fourcc, payload) for every chunk in ``data[start:end]``."""
+    found = []
+    pos = start
+    while pos < end:
+        if pos + 8 > end:
+            raise _malformed("truncated chunk header")
+        fourcc, size = struct.unpack("<4sI", data[pos : pos + 8])
+        payload_end = pos + 8 + size
+        if payload_end > end:
+            raise _malformed("chunk runs past its container")
+        found.append((fourcc, data[pos + 8 : payload_end]))
+        pos = payload_end + (size & 1)
+    if pos > end + 1:
+        raise _malformed("chunk padding past its container")
+    return found
+
+
+def _chunk(fourcc: bytes, payload: bytes) -> bytes:
+    return fourcc + struct.pack("<I", len(payload)) + payload + b"\x00" * (len(payload) & 1)
+
+
+def _u24(data: bytes) -> int:
+    return int.from_bytes(data[:3], "little")
+
+
+def _bitstream_size(fourcc: bytes, payload: bytes) -> tuple[int, int]:
+    if fourcc == b"VP8L":
+        if len(payload) < 5 or payload[0] != 0x2F:
+            raise _malformed("VP8L header")
+        (bits,) = struct.unpack("<I", payload[1:5])
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if len(payload) < 10 or payload[3:6] != b"\x9d\x01\x2a":
+        raise _malformed("VP8 header")
+    width, height = struct.unpack("<HH", payload[6:10])
+    return width & 0x3FFF, height & 0x3FFF
+
+
+def _check_pixels(width: int, height: int, limits: Limits) -> None:
+    if width * height > limits.max_pixels:
+        raise Refusal(RefusalCode.TOO_LARGE, "too many pixels")
+
+
+@dataclass
+class _Parsed:
+    chunks: list[tuple[bytes, bytes]]  # kept, in order; VP8X and ICCP rewritten later
+    categories: set[Category] = field(default_factory=set)
+    flags: int = 0
+    profile: bytes | None = None
+    orientation: bytes | None = None
+    frames: int = 1
+    lossless: bool = False
+
+
+def _filter_frame(payload: bytes, parsed: _Parsed, limits: Limits, canvas: tuple[int, int]):
+    if len(payload) < 16:
+        raise _malformed("ANMF header")
+    x, y = _u24(payload[0:3]) * 2, _u24(payload[3:6]) * 2
+    width, height = _u24(payload[6:9]) + 1, _u24(payload[9:12]) + 1
+    if x + width > canvas[0] or y + height > canvas[1]:
+        raise _malformed("frame outside the canvas")
+    header = bytearray(payload[:16])
+    header[15] &= 0x03  # blending and disposal; the rest is reserved
+    kept = []
+    bitstreams = 0
+    for fourcc, body in _chunks(payload, 16, len(payload)):
+        if fourcc in _FRAME_CHUNKS:
+            if fourcc in _BITSTREAMS:
+                bitstreams += 1
+                parsed.lossless |= fourcc == b"VP8L"
+                _check_pixels(*_bitstream_size(fourcc, body), limits)
+            kept.append(_chunk(fourcc, body))
+        else:
+            parsed.categories.add(Category.HIDDEN_DATA)
+    if bitstreams != 1:
+        raise _malformed("frame without exactly one bitstream")
+    return bytes(header) + b"".join(kept)
+
+
+def _parse(data: bytes, limits: Limits) -> _Parsed:
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        raise _malformed("not a WebP")
+    (riff_size,) = struct.unpack("<I", data[4:8])
+    end = 8 + riff_size
+    if end > len(data):
+        raise _malformed("truncated")
+    chunks = _chunks(data, 12, end)
+    if not chunks:
+        raise _malformed("no chunks")
+    parsed = _Parsed(chunks=[])
+    if end < len(data):
+        parsed.categories.add(Category.HIDDEN_DATA)
+    first, first_payload = chunks[0]
+    if first in _BITSTREAMS:
+        _check_pixels(*_bitstream_size(first, first_payload), limits)
+        parsed.lossless = first == b"VP8L"
+        parsed.chunks.append(chunks[0])
+        if len(chunks) > 1:
+            parsed.categories.add(Category.HIDDEN_DATA)
+        return parsed
+    if first != b"VP8X" or len(first_payload) != 10:
+        raise _malformed("first chunk")
+    parsed.flags = first_payload[0]
+    canvas = _u24(first_payload[4:7]) + 1, _u24(first_payload[7:10]) + 1
+    _check_pixels(*canvas, limits)
+    parsed.chunks.append(chunks[0])
+    animated = bool(parsed.flags & _FLAG_ANIMATION)
+    frames = bitstreams = 0
+    for fourcc, payload in chunks[1:]:
+        if fourcc == b"ICCP":
+            if parsed.profile is not None:
+                raise _malformed("two ICCP chunks")
+            parsed.profile = payload
+            if not icc.is_standard_profile(payload):
+                parsed.categories.add(Category.ICC_PROFILE)
+            parsed.chunks.append((fourcc, b""))  # the policy decides what goes here
+        elif fourcc == b"EXIF":
+            parsed.categories |= exif_categories(payload)
+            if parsed.orientation is None:
+                parsed.orientation = orientation_exif(payload)
+                if parsed.orientation is not None:
+                    parsed.chunks.append((fourcc, parsed.orientation))
+        elif fourcc == b"XMP ":
+            if payload.strip(b"\x00 \t\r\n"):
+                parsed.categories.add(Category.XMP)
+        elif animated and fourcc == b"ANIM":
+            if len(payload) != 6:
+                raise _malformed("ANIM length")
+            parsed.chunks.append((fourcc, payload))
+        elif animated and fourcc == b"ANMF":
+            frames += 1
+            if frames > limits.max_frames:
+                raise Refusal(RefusalCode.TOO_LARGE, "too many frames")
+            parsed.chunks.append((fourcc, _filter_frame(payload, parsed, limits, canvas)))
+        elif not animated and fourcc in _FRAME_CHUNKS:
+            if fourcc in _BITSTREAMS:
+                bitstreams += 1
+                parsed.lossless = fourcc == b"VP8L"
+                _check_pixels(*_bitstream_size(fourcc, payload), limits)
+            parsed.chunks.append((fourcc, payload))
+        else:
+            parsed.categories.add(Category.HIDDEN_DATA)
+    if animated:
+        if not frames or not any(fourcc == b"ANIM" for fourcc, _ in parsed.chunks):
+            raise _malformed("animation without ANIM or frames")
+        parsed.frames = frames
+    elif bitstreams != 1:
+        raise _malformed("no single image bitstream")
+    return parsed
+
+
+def _write(parsed: _Parsed, profile: bytes | None) -> bytes:
+    body = bytearray(b"WEBP")
+    for fourcc, payload in parsed.chunks:
+        if fourcc == b"VP8X":
+            flags = parsed.flags & (_FLAG_ALPHA | _FLAG_ANIMATION)
+            if profile is not None:
+                flags |= _FLAG_ICC
+            if parsed.orientation is not None:
+                flags |= _FLAG_EXIF
+            payload = bytes([flags, 0, 0, 0]) + payload[4:10]
+        elif fourcc == b"ICCP":
+            if profile is None:
+                continue
+            payload = profile
+        body += _chunk(fourcc, payload)
+    return b"RIFF" + struct.pack("<I", len(body)) + bytes(body)
+
+
+def _reencode_in_srgb(data: bytes, parsed: _Parsed, limits: Limits) -> bytes:
+    """Decode every frame, convert it from its device profile to sRGB, and encode a new
+    WebP carrying the canonical sRGB profile."""
+    assert parsed.profile is not None
+    with Image.open(io.BytesIO(data), formats=["WEBP"]) as image:
+        if parsed.frames * image.width * image.height * 4 > limits.max_expanded_bytes:
+            raise Refusal(RefusalCode.TOO_LARGE, "animation too large to convert colours")
+        loop = image.info.get("loop", 0)
+        frames, durations = [], []
+        for frame in ImageSequence.Iterator(image):
+            frames.append(icc.to_srgb(frame.copy(), parsed.profile))
+            durations.append(frame.info.get("duration", 0))
+    options: dict[str, object] = {"icc_profile": icc.srgb_profile()}
+    if parsed.lossless:
+        options["lossless"] = True
+    else:
+        options["quality"] = _LOSSY_QUALITY
+    if parsed.orientation is not None:
+        options["exif"] = parsed.orientation
+    if parsed.frames > 1 or parsed.flags & _FLAG_ANIMATION:
+        options.update(save_all=True, append_images=frames[1:], duration=durations, loop=loop)
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "WEBP", **options)
+    return buffer.getvalue()
+
+
+class WebpCleaner(FormatCleaner):
     family = "webp"
 
-    def sniff(self, head, path):
-        return False
+    def sniff(self, head: bytes, path: Path) -> bool:
+        return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+
+    def inspect(self, src: Path, limits: Limits) -> set[Category]:
+        return _parse(Path(src).read_bytes(), limits).categories
+
+    def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
+        data = Path(src).read_bytes()
+        parsed = _parse(data, limits)
+        removed = frozenset(parsed.categories)
+        profile = None
+        if parsed.profile is not None:
+            if icc.is_standard_profile(parsed.profile):
+                profile = icc.canonical_profile(parsed.profile)
+            else:
+                try:
+                    converted = _reencode_in_srgb(data, parsed, limits)
+                except ValueError:
+                    pass  # a profile littleCMS cannot use: drop it, keep the pixels
+                else:
+                    parsed = _parse(converted, limits)
+                    assert parsed.profile is not None
+                    profile = icc.canonical_profile(parsed.profile)
+        Path(dst).write_bytes(_write(parsed, profile))
+        return Cleaned(
+            kind="image",
+            format="WEBP",
+            mime="image/webp",
+            extension="webp",
+            removed=removed,
+        )
 
 
-CLEANER = _Unwritten()
+CLEANER = WebpCleaner()
