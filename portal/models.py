@@ -95,6 +95,10 @@ class Editor(db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     #: bumped on reset and sign-out so older sessions stop working
     session_version: Mapped[int] = mapped_column(Integer, default=0)
+    #: the language the editor last chose in the inbox ("" until they choose)
+    locale: Mapped[str] = mapped_column(String(16), default="")
+    #: IANA time zone for dates shown to this editor ("" means the portal's default)
+    timezone: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
