@@ -1,0 +1,188 @@
+"""GIF cleaning: comments, XMP, other application blocks and trailing data go; every
+frame, its timing and the looping survive unchanged."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageCms, ImageSequence
+
+from portal.cleaning import Category, Limits, Refusal, RefusalCode, clean_file
+from portal.cleaning.gif import CLEANER
+from tests.corpus import corpus_file, corpus_files
+from tests.exiftool_oracle import leaks
+
+GIF_CORPUS = [name for name in corpus_files() if name.lower().endswith(".gif")]
+DEFAULT_LIMITS = Limits()
+SECRETS = [b"Jane Tipster", b"Secret note", b"private-payload", b"<html>", b"TIPSCAN1"]
+
+
+def frames(path: Path) -> list[tuple[tuple[int, int], bytes, int | None]]:
+    """Every frame as Pillow composes it: size, RGBA pixels and duration."""
+    with Image.open(path) as image:
+        return [
+            (f.size, f.convert("RGBA").tobytes(), f.info.get("duration"))
+            for f in ImageSequence.Iterator(image)
+        ]
+
+
+def sub_blocks(data: bytes) -> bytes:
+    out = b"".join(
+        bytes([len(data[i : i + 255])]) + data[i : i + 255] for i in range(0, len(data), 255)
+    )
+    return out + b"\x00"
+
+
+def before_trailer(data: bytes, extra: bytes) -> bytes:
+    assert data.endswith(b"\x3b")
+    return data[:-1] + extra + b"\x3b"
+
+
+def clean(src: Path, tmp_path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Path, object]:
+    out = tmp_path / "out.gif"
+    return out, clean_file(src, out, limits)
+
+
+def assert_clean(src: Path, out: Path, needles: list[bytes]) -> None:
+    data = out.read_bytes()
+    assert leaks(out) == []
+    assert CLEANER.inspect(out, Limits()) == set()
+    for needle in needles:
+        assert needle not in data, needle
+    assert frames(out) == frames(src)
+    assert data.endswith(b"\x3b")
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", GIF_CORPUS)
+def test_corpus_gif(name: str, tmp_path: Path) -> None:
+    src = corpus_file(name)
+    out, result = clean(src, tmp_path)
+    assert (result.kind, result.format, result.mime, result.extension) == (
+        "image",
+        "GIF",
+        "image/gif",
+        "gif",
+    )
+    assert_clean(src, out, [])
+
+
+def test_corpus_comment_gone(tmp_path: Path) -> None:
+    src = corpus_file("mat2_dirty.gif")
+    assert b"this is a test comment" in src.read_bytes()
+    assert CLEANER.inspect(src, Limits()) == {Category.COMMENT}
+    out, result = clean(src, tmp_path)
+    assert result.removed == {Category.COMMENT}
+    assert b"this is a test comment" not in out.read_bytes()
+    with Image.open(src) as original, Image.open(out) as cleaned:
+        assert cleaned.info["loop"] == original.info["loop"]
+        assert cleaned.n_frames == original.n_frames == 8
+
+
+def scanner_profile() -> bytes:
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    profile[12:16] = b"scnr"
+    profile[48:56] = b"TIPSCAN1"
+    return bytes(profile)
+
+
+@pytest.fixture
+def tagged_gif(tmp_path: Path) -> Path:
+    """An animated GIF with a comment, XMP (written by exiftool), a plain-text block,
+    an ICC block, a private application block and HTML after the trailer."""
+    path = tmp_path / "tagged.gif"
+    images = [Image.new("P", (30, 20), i) for i in range(3)]
+    for i, image in enumerate(images):
+        image.putpalette([v for c in range(256) for v in (c, 255 - c, (c * 7) % 256)])
+        image.paste(i + 40, (i * 5, 3, i * 5 + 8, 15))
+    images[0].save(
+        path,
+        save_all=True,
+        append_images=images[1:],
+        duration=[120, 80, 500],
+        loop=2,
+        comment=b"Secret note",
+        transparency=0,
+        disposal=2,
+    )
+    subprocess.run(
+        ["exiftool", "-q", "-overwrite_original", "-XMP-dc:Creator=Jane Tipster", str(path)],
+        check=True,
+    )
+    plain_text = b"\x21\x01\x0c" + bytes(12) + sub_blocks(b"Jane Tipster")
+    private = b"\x21\xff" + sub_blocks(b"PRIVATE!1.0")[:-1] + sub_blocks(b"private-payload")
+    icc_block = b"\x21\xff" + sub_blocks(b"ICCRGBG1012")[:-1] + sub_blocks(scanner_profile())
+    data = before_trailer(path.read_bytes(), plain_text + private + icc_block)
+    path.write_bytes(data + b"<html><body>private-payload</body></html>")
+    return path
+
+
+def test_tagged_gif(tagged_gif: Path, tmp_path: Path) -> None:
+    found = CLEANER.inspect(tagged_gif, Limits())
+    assert found == {
+        Category.COMMENT,
+        Category.XMP,
+        Category.ICC_PROFILE,
+        Category.HIDDEN_DATA,
+    }
+    out, result = clean(tagged_gif, tmp_path)
+    assert result.removed == frozenset(found)
+    assert_clean(tagged_gif, out, SECRETS)
+    with Image.open(out) as image:
+        assert image.info["loop"] == 2
+        assert image.n_frames == 3
+    assert [duration for _, _, duration in frames(out)] == [120, 80, 500]
+
+
+def test_still_gif87a(tmp_path: Path) -> None:
+    src = tmp_path / "still.gif"
+    image = Image.linear_gradient("L").resize((33, 17))
+    image.save(src, interlace=True)
+    data = src.read_bytes()
+    src.write_bytes(data + b"PK\x03\x04private-payload")
+    assert CLEANER.inspect(src, Limits()) == {Category.HIDDEN_DATA}
+    out, _ = clean(src, tmp_path)
+    assert_clean(src, out, [b"private-payload"])
+    assert out.read_bytes()[:6] == data[:6]
+
+
+def refusal(data: bytes, tmp_path: Path, limits: Limits = DEFAULT_LIMITS) -> RefusalCode:
+    src = tmp_path / "bad.gif"
+    src.write_bytes(data)
+    with pytest.raises(Refusal) as caught:
+        clean_file(src, tmp_path / "bad-out.gif", limits)
+    assert not (tmp_path / "bad-out.gif").exists()
+    return caught.value.code
+
+
+def animated(tmp_path: Path, count: int = 4) -> bytes:
+    src = tmp_path / "anim.gif"
+    images = [Image.new("RGB", (8, 8), (i * 50, 255 - i * 50, 0)) for i in range(count)]
+    images[0].save(src, save_all=True, append_images=images[1:], duration=40, loop=0)
+    return src.read_bytes()
+
+
+@pytest.mark.parametrize("cut", [10, 30, -20, -1])
+def test_truncated_is_malformed(cut: int, tmp_path: Path) -> None:
+    assert refusal(animated(tmp_path)[:cut], tmp_path) == RefusalCode.MALFORMED
+
+
+def test_garbage_block_is_malformed(tmp_path: Path) -> None:
+    data = before_trailer(animated(tmp_path), b"\x99")
+    assert refusal(data, tmp_path) == RefusalCode.MALFORMED
+
+
+def test_huge_screen_refused(tmp_path: Path) -> None:
+    data = bytearray(animated(tmp_path))
+    data[6:10] = struct.pack("<HH", 65535, 65535)
+    assert refusal(bytes(data), tmp_path) == RefusalCode.TOO_LARGE
+
+
+def test_too_many_frames_refused(tmp_path: Path) -> None:
+    data = animated(tmp_path, 4)
+    assert refusal(data, tmp_path, Limits(max_frames=3)) == RefusalCode.TOO_LARGE
+    out, _ = clean(tmp_path / "anim.gif", tmp_path, Limits(max_frames=4))
+    assert len(frames(out)) == 4
