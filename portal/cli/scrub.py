@@ -74,7 +74,11 @@ def extension_matches(name: str, result: Cleaned) -> bool:
 
 def describe(result: Cleaned) -> str:
     removed = ", ".join(sorted(result.removed)) or "nothing identifying was found"
-    return f"cleaned: {result.format} {result.kind} ({result.mime}); removed: {removed}"
+    # format names what was read (HEIC); mime and extension what was written (JPEG)
+    return (
+        f"cleaned: {result.format} {result.kind}, written as {result.mime} "
+        f"(.{result.extension}); removed: {removed}"
+    )
 
 
 def report_json(result: Cleaned) -> str:
