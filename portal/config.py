@@ -43,6 +43,8 @@ class Settings:
     editor_timezone: str = "America/Mexico_City"
     #: set Secure on cookies (turn off only for plain-HTTP development)
     secure_cookies: bool = False
+    #: folder of gettext catalogues; empty means the repository's translations/
+    translations_dir: str = ""
 
     @property
     def database_uri(self) -> str:
