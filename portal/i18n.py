@@ -1,34 +1,106 @@
-"""Locale selection and the language facts templates need.
+"""Locale selection, catalogue compilation and the language facts templates need.
 
 The public side carries the language in the URL (``/es/``, ``/en/``) because Tor
 Browser sends no useful ``Accept-Language`` and the public side keeps no cookie for it.
 Where the URL has none, the editor's choice (inbox session) or ``Accept-Language``
-decides, with q-values honoured. The available languages are the folders under
-``translations/`` plus English, the source language: a new catalogue appears in the
-language switch with no change to code.
+decides, with q-values honoured. An error page follows the first path segment when it
+names a language (``/es/nonexistent`` is a Spanish 404) even though no view ran.
+
+The available languages are the folders under the translations directory plus English,
+the source language: a new catalogue appears in the language switch with no change to
+code. Compiled ``.mo`` files are not committed: :func:`init_app` compiles any that are
+missing or older than their ``.po``, so a fresh clone runs in every language, and in
+debug mode a recompiled catalogue is picked up on the next request.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import tempfile
+from pathlib import Path
+
 from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import Flask, current_app, g, request, session
-from flask_babel import Babel
+from flask_babel import Babel, get_babel
 
 from portal.paths import TRANSLATIONS
 
 SOURCE_LOCALE = "en"
+DOMAIN = "messages"
 _RTL = {"ar", "he", "fa", "ur", "ps", "yi"}
 
+log = logging.getLogger(__name__)
 
-def discover_locales() -> tuple[str, ...]:
+
+def translations_dir(app: Flask | None = None) -> Path:
+    """The catalogue folder this app uses (a setting, so tests can point elsewhere)."""
+    settings = (app or current_app).config["PORTAL_SETTINGS"]
+    return Path(settings.translations_dir) if settings.translations_dir else TRANSLATIONS
+
+
+def catalogue_paths(directory: Path) -> dict[str, Path]:
+    """Each language's ``messages.po`` under ``directory``, by language code."""
+    found = {}
+    for path in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        code = path.parent.parent.name
+        if not code.startswith(("_", ".")):
+            found[code] = path
+    return found
+
+
+def discover_locales(directory: Path = TRANSLATIONS) -> tuple[str, ...]:
     """Every language with a catalogue, plus the source language, sorted."""
-    found = {
-        path.parent.parent.name
-        for path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")
-        if not path.parent.parent.name.startswith(("_", "."))
-    }
-    found.add(SOURCE_LOCALE)
-    return tuple(sorted(found))
+    return tuple(sorted({*catalogue_paths(directory), SOURCE_LOCALE}))
+
+
+def compile_stale_catalogues(directory: Path) -> list[Path]:
+    """Compile every ``.po`` whose ``.mo`` is missing or older; return the ``.mo`` written.
+
+    Fuzzy entries are left out, as ``pybabel compile`` does. Each file is written to a
+    temporary name and renamed, so a worker reading it never sees half a catalogue.
+    """
+    written = []
+    for po_path in catalogue_paths(directory).values():
+        mo_path = po_path.with_suffix(".mo")
+        try:
+            if mo_path.stat().st_mtime_ns >= po_path.stat().st_mtime_ns:
+                continue
+        except FileNotFoundError:
+            pass
+        with po_path.open("rb") as fh:
+            catalogue = read_po(fh, locale=po_path.parent.parent.name, domain=DOMAIN)
+        try:
+            fd, tmp_name = tempfile.mkstemp(dir=mo_path.parent, prefix=".", suffix=".mo.part")
+        except OSError as exc:
+            if not mo_path.exists():
+                raise RuntimeError(f"cannot compile {po_path}: {exc}") from exc
+            # A read-only install: serve the catalogue compiled when it was built.
+            log.warning("%s is older than its .po but cannot be rewritten: %s", mo_path, exc)
+            continue
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                write_mo(fh, catalogue)
+            os.replace(tmp_name, mo_path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        log.info("compiled translation catalogue %s", mo_path)
+        written.append(mo_path)
+    return written
+
+
+def _mo_state(directory: Path) -> tuple[tuple[str, int], ...]:
+    state = []
+    for po_path in catalogue_paths(directory).values():
+        mo_path = po_path.with_suffix(".mo")
+        try:
+            state.append((str(mo_path), mo_path.stat().st_mtime_ns))
+        except FileNotFoundError:
+            state.append((str(mo_path), 0))
+    return tuple(state)
 
 
 def available_locales() -> tuple[str, ...]:
@@ -42,10 +114,20 @@ def negotiate_locale() -> str:
     return best or current_app.config["PORTAL_SETTINGS"].default_locale
 
 
+def language_in_path(path: str) -> str | None:
+    """The first path segment when it names an available language, else None."""
+    first = path.lstrip("/").split("/", 1)[0]
+    return first if first in available_locales() else None
+
+
 def select_locale() -> str:
+    """URL (the view's ``g.lang``, or the path for error pages), session, Accept-Language."""
     lang = g.get("lang")
     if lang in available_locales():
         return lang
+    from_path = language_in_path(request.path)
+    if from_path:
+        return from_path
     chosen = session.get("lang") if session else None
     if chosen in available_locales():
         return chosen
@@ -64,16 +146,31 @@ def language_name(code: str) -> str:
 
 def init_app(app: Flask) -> None:
     settings = app.config["PORTAL_SETTINGS"]
-    locales = discover_locales()
+    directory = translations_dir(app)
+    locales = discover_locales(directory)
     if settings.default_locale not in locales:
         raise RuntimeError(
             f"default locale {settings.default_locale!r} has no catalogue under "
-            f"{TRANSLATIONS}; available: {', '.join(locales)}"
+            f"{directory}; available: {', '.join(locales)}"
         )
+    compile_stale_catalogues(directory)
     app.extensions["portal_locales"] = locales
     app.config["BABEL_DEFAULT_LOCALE"] = SOURCE_LOCALE
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(directory)
     Babel(app, locale_selector=select_locale)
+    loaded = {"state": _mo_state(directory)}
+
+    @app.before_request
+    def reload_changed_catalogues() -> None:
+        # Development only: `flask translate compile` (or an edited .po) shows on the
+        # next request without restarting the server.
+        if not app.debug:
+            return
+        compile_stale_catalogues(directory)
+        state = _mo_state(directory)
+        if state != loaded["state"]:
+            loaded["state"] = state
+            get_babel().instance.domain_instance.cache.clear()
 
     @app.context_processor
     def language_facts() -> dict[str, object]:

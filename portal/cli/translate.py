@@ -1,8 +1,120 @@
-"""``flask translate``: the translators' workflow, wrapping pybabel."""
+"""``flask translate``: the translators' workflow, wrapping pybabel.
+
+``update`` extracts every marked string into ``messages.pot`` and merges it into each
+catalogue, ``compile`` builds the ``.mo`` files, ``init LANG`` adds a language. Each
+runs pybabel (Babel's own command line, with this interpreter) from the repository
+root, so locations in the catalogues read ``portal/errors.py:12`` on every machine.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 import click
+from babel import Locale, UnknownLocaleError
+from flask import current_app
+
+from portal.i18n import DOMAIN, translations_dir
+from portal.paths import ROOT
+
+#: where marked strings live; babel.cfg says which extractor reads which files
+SOURCE_DIRS = ("portal", "templates")
+#: Flask-Babel's lazy helpers, on top of pybabel's defaults (_, gettext, ngettext, ...)
+KEYWORDS = ("_l", "lazy_gettext", "lazy_ngettext:1,2", "lazy_pgettext:1c,2", "_ln:1,2")
+
+
+def pybabel(*args: str) -> None:
+    """Run one pybabel command; a failure stops the flask command with its message."""
+    command = [sys.executable, "-m", "babel.messages.frontend", *args]
+    result = subprocess.run(command, cwd=ROOT, check=False)
+    if result.returncode != 0:
+        raise click.ClickException(f"pybabel {args[0]} failed (exit {result.returncode})")
+
+
+def extract(template: Path) -> None:
+    """Write every marked string in the code and templates to ``template``."""
+    keywords = [arg for keyword in KEYWORDS for arg in ("-k", keyword)]
+    pybabel(
+        "extract",
+        "--mapping-file",
+        str(ROOT / "babel.cfg"),
+        *keywords,
+        "--add-comments",
+        "TRANSLATORS:",
+        "--project",
+        "portal",
+        "--copyright-holder",
+        "the portal's authors",
+        "--no-wrap",
+        "--output-file",
+        str(template),
+        *SOURCE_DIRS,
+    )
 
 
 @click.group("translate")
 def translate_group() -> None:
     """Update, compile and add translation catalogues."""
+
+
+@translate_group.command("update")
+def update_command() -> None:
+    """Extract strings and merge them into every catalogue."""
+    directory = translations_dir(current_app)
+    template = directory / f"{DOMAIN}.pot"
+    extract(template)
+    # --previous keeps the old msgid beside a fuzzy guess, so translators see what changed.
+    pybabel(
+        "update",
+        "--input-file",
+        str(template),
+        "--output-dir",
+        str(directory),
+        "--domain",
+        DOMAIN,
+        "--previous",
+        "--ignore-pot-creation-date",
+        "--no-wrap",
+    )
+
+
+@translate_group.command("compile")
+def compile_command() -> None:
+    """Compile every catalogue to the .mo files the portal reads."""
+    pybabel(
+        "compile",
+        "--directory",
+        str(translations_dir(current_app)),
+        "--domain",
+        DOMAIN,
+        "--statistics",
+    )
+
+
+@translate_group.command("init")
+@click.argument("lang")
+def init_command(lang: str) -> None:
+    """Add a catalogue for LANG (a code such as "fr" or "pt_BR")."""
+    try:
+        Locale.parse(lang)
+    except (ValueError, UnknownLocaleError) as exc:
+        raise click.BadParameter(f"{lang!r} is not a language code Babel knows") from exc
+    directory = translations_dir(current_app)
+    if (directory / lang / "LC_MESSAGES" / f"{DOMAIN}.po").exists():
+        raise click.ClickException(f"{lang} already has a catalogue; run `flask translate update`")
+    template = directory / f"{DOMAIN}.pot"
+    extract(template)
+    pybabel(
+        "init",
+        "--input-file",
+        str(template),
+        "--output-dir",
+        str(directory),
+        "--domain",
+        DOMAIN,
+        "--locale",
+        lang,
+        "--no-wrap",
+    )
