@@ -50,7 +50,21 @@ _ALLOWED_TAGS = {
     "CompressorID", "CompressorName", "HandlerType", "HandlerDescription", "Encoding",
     "MIMEType", "MajorBrand", "MinorVersion", "CompatibleBrands", "TrackID", "TrackLayer",
     "MatrixStructure", "Rotation", "TextSize", "LineCount", "WordCount",
+    # Audio/video structure whose names only look like dates or descriptions:
+    # ISO-BMFF sample tables (stts, ctts, sgpd), an ASF stream's start offset, a
+    # Matroska seek-index timestamp, and the copyright bit of every MPEG audio frame
+    # header (part of the audio data).
+    "TimeToSampleTable", "CompositionTimeToSample", "SampleGroupDescription",
+    "TimeOffset", "CueTime", "CopyrightFlag",
+    # Vorbis identification header fields: exiftool puts them in the "Vorbis" group
+    # with the comments, but they describe the audio only.
+    "VorbisVersion", "AudioChannels", "NominalBitrate", "MaximumBitrate",
+    "MinimumBitrate",
 }
+# Tags allowed with exactly these values: constants a muxer must write, the same in
+# every file. Vorbis comments (Ogg, Opus, FLAC) require a vendor string; FFmpeg in
+# bitexact mode writes "ffmpeg" instead of its version.
+_ALLOWED_VALUES = {("Vorbis", "Vendor"): {"ffmpeg"}}
 
 
 def exiftool_available() -> bool:
@@ -81,6 +95,8 @@ def leaks(path: Path) -> list[str]:
         if group in _NEUTRAL_GROUPS or tag in _ALLOWED_TAGS:
             continue
         text = value if isinstance(value, str) else json.dumps(value)
+        if text.strip() == "" or text in _ALLOWED_VALUES.get((group, tag), ()):
+            continue  # an empty tag says nothing
         if group.startswith("ICC") and not tag.startswith(("Profile", "Device")):
             continue
         if _FORBIDDEN_GROUP.match(group) or _FORBIDDEN_TAG.search(tag):
