@@ -1,0 +1,589 @@
+"""Audio and video cleaning shared by the ``video`` and ``audio`` families.
+
+Both families do the same thing: recognise the container by its bytes, open it with
+PyAV (FFmpeg's libraries) forcing the demuxer that the bytes name, and copy the
+compressed packets of the audio and video streams into a fresh container without
+re-encoding. Everything else is left behind: container and stream tags, chapters,
+cover pictures, attachments, subtitle, data and timed-metadata tracks (GPS tracks,
+face boxes). The muxer is run with ``fflags=+bitexact`` so it writes no encoder name,
+version, random id or date of its own; the stream's display matrix (rotation) is
+carried so the video still plays upright.
+
+What is not touched: the compressed payload itself. Some encoders write their name
+in the bitstream (x264 options in an SEI message, LAME's version in MP3 padding); the
+packets are copied byte for byte, so that text stays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import av.error
+from av.stream import Disposition
+
+from portal.cleaning.base import Category, Cleaned, Limits, Refusal, RefusalCode
+
+# --------------------------------------------------------------------------- sniffing
+
+#: Containers each family handles. The value names the FFmpeg demuxer to force.
+VIDEO_CONTAINERS = {
+    "isobmff": "mov",
+    "quicktime": "mov",
+    "matroska": "matroska",
+    "webm": "matroska",
+    "avi": "avi",
+    "asf": "asf",
+}
+AUDIO_CONTAINERS = {
+    "m4a": "mov",
+    "mp3": "mp3",
+    "ogg": "ogg",
+    "flac": "flac",
+    "wav": "wav",
+}
+
+# ISO-BMFF major brands of still images (the heif family) and of audio (ours).
+_IMAGE_BRANDS = {
+    b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs",
+    b"mif1", b"mif2", b"msf1", b"avif", b"avis", b"avci", b"avcs", b"jpeg",
+    b"jpgs", b"vvic", b"vvis", b"j2ki", b"j2is", b"MiHE", b"MiHA", b"MiHB",
+}  # fmt: skip
+_AUDIO_BRANDS = {b"M4A ", b"M4B "}
+# Major brands of video files (cameras, phones, encoders). Unknown major brands are
+# accepted only if a compatible brand is one of the generic ISO/QuickTime ones.
+_VIDEO_BRANDS = {
+    b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"iso7", b"iso8", b"iso9",
+    b"mp41", b"mp42", b"mp71", b"avc1", b"qt  ", b"M4V ", b"M4VH", b"M4VP", b"dash",
+    b"msnv", b"MSNV", b"XAVC", b"f4v ", b"mmp4", b"CAEP", b"NDAS", b"kddi", b"mqt ",
+}  # fmt: skip
+_GENERIC_BRANDS = {b"isom", b"iso2", b"mp41", b"mp42", b"qt  ", b"avc1"}
+_QUICKTIME_FIRST_BOXES = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
+_ASF_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
+_MP3_FRAMES_REQUIRED = 4
+_ID3_MAX_CHAIN = 4
+
+
+def sniff_container(head: bytes, path: Path) -> str | None:
+    """The container ``head`` (the file's first bytes) starts, as a key of
+    :data:`VIDEO_CONTAINERS` or :data:`AUDIO_CONTAINERS`, or None."""
+    if head[4:8] == b"ftyp":
+        return _sniff_ftyp(head)
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "webm" if _ebml_doctype(head) == b"webm" else "matroska"
+    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
+        return "avi"
+    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+        return "wav"
+    if head.startswith(_ASF_GUID):
+        return "asf"
+    if head.startswith(b"OggS"):
+        return "ogg"
+    if head.startswith(b"fLaC"):
+        return "flac"
+    if head.startswith(b"ID3"):
+        return _sniff_after_id3(path)
+    if _mpeg_frames_at(head, 0):
+        return "mp3"
+    if len(head) >= 8 and head[4:8] in _QUICKTIME_FIRST_BOXES:
+        size = struct.unpack(">I", head[:4])[0]
+        if size in (0, 1) or size >= 8:
+            return "quicktime"
+    return None
+
+
+def _sniff_ftyp(head: bytes) -> str | None:
+    size = struct.unpack(">I", head[:4])[0]
+    if size < 16 or size > len(head) or size % 4:
+        return None
+    major = head[8:12]
+    compatible = {head[i : i + 4] for i in range(16, size, 4)}
+    if major in _IMAGE_BRANDS:
+        return None
+    if major in _AUDIO_BRANDS:
+        return "m4a"
+    if major in _VIDEO_BRANDS or major[:3] in (b"3gp", b"3g2", b"3ge", b"3gg", b"3gs"):
+        return "isobmff"
+    if compatible & _GENERIC_BRANDS and not compatible & _IMAGE_BRANDS:
+        return "isobmff"
+    return None
+
+
+def _ebml_doctype(head: bytes) -> bytes:
+    at = head.find(b"\x42\x82", 4, 64)
+    if at < 0 or at + 3 > len(head) or not head[at + 2] & 0x80:
+        return b""
+    length = head[at + 2] & 0x7F
+    return head[at + 3 : at + 3 + length]
+
+
+def _sniff_after_id3(path: Path) -> str | None:
+    """MP3 or FLAC behind one or more ID3v2 tags: look where the tags end."""
+    try:
+        with open(path, "rb") as fh:
+            offset = 0
+            for _ in range(_ID3_MAX_CHAIN):
+                fh.seek(offset)
+                header = fh.read(10)
+                if len(header) < 10 or not header.startswith(b"ID3"):
+                    break
+                if any(b & 0x80 for b in header[6:10]):
+                    return None  # not a synchsafe size
+                size = 0
+                for b in header[6:10]:
+                    size = (size << 7) | b
+                offset += 10 + size + (10 if header[5] & 0x10 else 0)
+            fh.seek(offset)
+            window = fh.read(16384)
+    except OSError:
+        return None
+    if window.startswith(b"fLaC"):
+        return "flac"
+    return "mp3" if _mpeg_frames_at(window, 0) else None
+
+
+_MPEG_BITRATES = {  # kbit/s for Layer III, by MPEG-1 / MPEG-2(.5)
+    1: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_MPEG_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def _mpeg_frame(data: bytes, at: int) -> tuple[int, tuple[int, int, int]] | None:
+    """Length and (version, layer, rate index) of a Layer III frame at ``at``."""
+    if at + 4 > len(data):
+        return None
+    b1, b2, b3 = data[at + 1], data[at + 2], data[at + 3]
+    if data[at] != 0xFF or (b1 & 0xE0) != 0xE0:
+        return None
+    version, layer = (b1 >> 3) & 3, (b1 >> 1) & 3
+    bitrate_index, rate_index, padding = b2 >> 4, (b2 >> 2) & 3, (b2 >> 1) & 1
+    if version == 1 or layer != 1 or bitrate_index in (0, 15) or rate_index == 3:
+        return None
+    if b3 & 3 == 2:  # reserved emphasis
+        return None
+    bitrate = _MPEG_BITRATES[1 if version == 3 else 2][bitrate_index] * 1000
+    rate = _MPEG_RATES[version][rate_index]
+    length = (144 if version == 3 else 72) * bitrate // rate + padding
+    return length, (version, layer, rate_index)
+
+
+def _mpeg_frames_at(data: bytes, at: int) -> bool:
+    """Whether several consecutive, consistent MPEG Layer III frames start at ``at``.
+    One frame sync is common in random bytes; a chain of them is not."""
+    kind = None
+    for _ in range(_MP3_FRAMES_REQUIRED):
+        frame = _mpeg_frame(data, at)
+        if frame is None or (kind is not None and frame[1] != kind):
+            return False
+        kind = frame[1]
+        at += frame[0]
+    return True
+
+
+# ---------------------------------------------------------------------- categories
+
+_NEUTRAL_CONTAINER_TAGS = {"major_brand", "minor_version", "compatible_brands"}
+# Matroska requires a writing application; in bitexact mode FFmpeg writes "Lavf".
+_NEUTRAL_CONTAINER_VALUES = {"encoder": {"Lavf"}}
+# What our own muxers write on every stream; identical on every output.
+_NEUTRAL_STREAM_VALUES = {
+    "language": {"und", ""},
+    "handler_name": {"VideoHandler", "SoundHandler"},
+    "vendor_id": {"[0][0][0][0]", "FFMP"},
+}
+_ZERO_TIMES = ("1904-01-01T00:00:00", "1970-01-01T00:00:00", "0000-00-00")
+
+_KEY_CATEGORIES = (
+    (("location", "xyz", "iso6709", "gps", "latitude", "longitude"), Category.GPS),
+    (("make", "model", "manufacturer", "camera", "device", "vendor_id"), Category.MAKE_MODEL),
+    (("serial", "identifier", "uuid", "uid"), Category.SERIAL),
+    (("creation_time", "date", "year", "time", "tdrc", "tyer"), Category.DATES),
+    (("encoder", "software", "tool", "writing", "version", "encoded_by"), Category.SOFTWARE),
+    (
+        ("artist", "author", "composer", "performer", "copyright", "publisher", "owner",
+         "lyricist", "conductor", "creator", "album_artist"),
+        Category.AUTHOR,
+    ),
+    (
+        ("title", "comment", "description", "synopsis", "lyrics", "keywords", "subject",
+         "caption", "note"),
+        Category.COMMENT,
+    ),
+)  # fmt: skip
+
+
+def _key_category(key: str) -> Category:
+    name = key.lower().removeprefix("com.apple.quicktime.")
+    for needles, category in _KEY_CATEGORIES:
+        if any(needle in name for needle in needles):
+            return category
+    return Category.TAGS
+
+
+def _is_zero_time(value: str) -> bool:
+    return value.strip().startswith(_ZERO_TIMES) or value.strip("0:-TZ. ") == ""
+
+
+def _tag_categories(tags: dict[str, str], *, stream: bool) -> set[Category]:
+    found = set()
+    for key, value in tags.items():
+        lowered = key.lower()
+        if not stream and lowered in _NEUTRAL_CONTAINER_TAGS:
+            continue
+        if not stream and value in _NEUTRAL_CONTAINER_VALUES.get(lowered, ()):
+            continue
+        if stream and value in _NEUTRAL_STREAM_VALUES.get(lowered, ()):
+            continue
+        if stream and lowered == "duration":  # Matroska's per-track length tag
+            continue
+        if lowered == "creation_time" and _is_zero_time(value):
+            continue
+        found.add(_key_category(key))
+    return found
+
+
+def _is_picture(stream: av.stream.Stream) -> bool:
+    flags = Disposition.attached_pic | Disposition.timed_thumbnails
+    return bool(stream.disposition & flags)
+
+
+def _kept(stream: av.stream.Stream) -> bool:
+    return stream.type in ("audio", "video") and not _is_picture(stream)
+
+
+def _dropped_stream_categories(stream: av.stream.Stream) -> set[Category]:
+    if _is_picture(stream):
+        return {Category.THUMBNAIL}
+    found = {Category.EMBEDDED}
+    tag = (getattr(stream, "codec_tag", "") or "").lower()
+    handler = stream.metadata.get("handler_name", "").lower()
+    if tag in ("gpmd", "camm") or "gopro met" in handler or "gps" in handler:
+        found.add(Category.GPS)
+    return found
+
+
+# ------------------------------------------------------------------------- opening
+
+
+def _open_input(src: Path, container: str, options: dict[str, str] | None = None):
+    demuxer = VIDEO_CONTAINERS.get(container) or AUDIO_CONTAINERS[container]
+    try:
+        return av.open(str(src), mode="r", format=demuxer, options=options or {})
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise Refusal(RefusalCode.MALFORMED, f"{demuxer} demuxer: {type(exc).__name__}") from exc
+
+
+def inspect_media(src: Path, container: str, limits: Limits) -> set[Category]:
+    """The identifying metadata an audio or video file carries."""
+    options = {"export_xmp": "1"} if VIDEO_CONTAINERS.get(container, "") == "mov" else {}
+    if container == "m4a":
+        options = {"export_xmp": "1"}
+    with _open_input(src, container, options) as inp:
+        found = _tag_categories(dict(inp.metadata), stream=False)
+        if "xmp" in inp.metadata:
+            found.discard(Category.TAGS)
+            found.add(Category.XMP)
+        if inp.chapters():
+            found.add(Category.EMBEDDED)
+        for stream in inp.streams:
+            found |= _tag_categories(dict(stream.metadata), stream=True)
+            if not _kept(stream):
+                found |= _dropped_stream_categories(stream)
+        _kept_streams(inp, limits)
+    return found
+
+
+def _kept_streams(inp, limits: Limits) -> list[av.stream.Stream]:
+    """The streams a clean copy keeps, after checking they can be kept."""
+    kept = [stream for stream in inp.streams if _kept(stream)]
+    if not kept:
+        raise Refusal(RefusalCode.MALFORMED, "no audio or video stream")
+    for stream in kept:
+        if stream.codec_context is None or stream.codec_context.name in ("", "none"):
+            raise Refusal(RefusalCode.MALFORMED, "stream with an unknown codec")
+        if stream.type == "video":
+            width, height = stream.codec_context.width, stream.codec_context.height
+            if width <= 0 or height <= 0:
+                raise Refusal(RefusalCode.MALFORMED, "video stream without dimensions")
+            if width * height > limits.max_pixels:
+                raise Refusal(RefusalCode.TOO_LARGE, f"{width}x{height} video")
+    return kept
+
+
+# ------------------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class Target:
+    """One way to write the cleaned copy: an FFmpeg muxer and what to call the result."""
+
+    muxer: str
+    format: str
+    mime: str
+    extension: str
+
+
+_MP4 = Target("mp4", "MP4", "video/mp4", "mp4")
+_MOV = Target("mov", "MOV", "video/quicktime", "mov")
+_M4A = Target("ipod", "M4A", "audio/mp4", "m4a")
+_M4A_GENERIC = Target("mp4", "M4A", "audio/mp4", "m4a")
+_MOV_AUDIO = Target("mov", "MOV", "audio/quicktime", "mov")
+_MKV = Target("matroska", "MKV", "video/x-matroska", "mkv")
+_MKA = Target("matroska", "MKA", "audio/x-matroska", "mka")
+_WEBM = Target("webm", "WEBM", "video/webm", "webm")
+_WEBM_AUDIO = Target("webm", "WEBM", "audio/webm", "webm")
+_AVI = Target("avi", "AVI", "video/x-msvideo", "avi")
+_WMV = Target("asf", "WMV", "video/x-ms-wmv", "wmv")
+_WMA = Target("asf", "WMA", "audio/x-ms-wma", "wma")
+_MP3 = Target("mp3", "MP3", "audio/mpeg", "mp3")
+_OGG = Target("ogg", "OGG", "audio/ogg", "ogg")
+_OGV = Target("ogg", "OGG", "video/ogg", "ogv")
+_OPUS = Target("opus", "OPUS", "audio/ogg", "opus")
+_FLAC = Target("flac", "FLAC", "audio/flac", "flac")
+_WAV = Target("wav", "WAV", "audio/wav", "wav")
+
+# Muxer options beyond bitexact. MP3: no ID3 tag, and no Xing/LAME header, which
+# would carry the muxer's name in its encoder field.
+_MUXER_OPTIONS = {"mp3": {"id3v2_version": "0", "write_xing": "0"}}
+# Muxers that rewrite Xiph comment headers themselves (with an empty comment list).
+_XIPH_COMMENT_WRITERS = {"ogg", "opus"}
+_ISO_MUXERS = {"mp4", "mov", "ipod"}
+
+
+def _targets(container: str, streams: list[av.stream.Stream]) -> list[Target]:
+    has_video = any(stream.type == "video" for stream in streams)
+    codecs = {stream.codec_context.name for stream in streams}
+    if container in ("isobmff", "quicktime", "m4a"):
+        return [_MP4, _MOV] if has_video else [_M4A, _M4A_GENERIC, _MOV_AUDIO]
+    if container == "webm":
+        return [_WEBM, _MKV] if has_video else [_WEBM_AUDIO, _MKA]
+    if container == "matroska":
+        return [_MKV] if has_video else [_MKA]
+    if container == "ogg":
+        if has_video:
+            return [_OGV]
+        return [_OPUS] if codecs == {"opus"} else [_OGG]
+    return {
+        "avi": [_AVI],
+        "asf": [_WMV if has_video else _WMA],
+        "mp3": [_MP3],
+        "flac": [_FLAC],
+        "wav": [_WAV],
+    }[container]
+
+
+# ------------------------------------------------------------------------ cleaning
+
+# Packet side data that playback needs and that describes only the media. Anything
+# else (Matroska BlockAdditions, metadata updates, producer reference times) is
+# dropped by copying the packet without it.
+_PACKET_SIDE_DATA_KEPT = {"new_extradata", "palette", "param_change", "skip_samples"}
+
+
+def remux(src: Path, dst: Path, container: str, limits: Limits) -> Cleaned:
+    """Copy the audio and video packets of ``src`` into a fresh container at ``dst``."""
+    with _open_input(src, container) as inp:
+        removed = inspect_media(src, container, limits)
+        kept = _kept_streams(inp, limits)
+        # Stream objects must not be touched once the input is closed.
+        kind = "video" if any(stream.type == "video" for stream in kept) else "audio"
+        target, out, mapping = _open_output(dst, container, kept)
+        try:
+            payload = _copy_packets(inp, kept, mapping, out)
+        finally:
+            _close_quietly(out)
+    if not payload:
+        raise Refusal(RefusalCode.MALFORMED, "no media data in any stream")
+    if target.muxer in _ISO_MUXERS:
+        _blank_iso_user_data(dst)
+    return Cleaned(kind, target.format, target.mime, target.extension, frozenset(removed))
+
+
+def _open_output(dst: Path, container: str, kept: list[av.stream.Stream]):
+    """Open the first target whose muxer accepts every kept stream's codec."""
+    for target in _targets(container, kept):
+        options = {"fflags": "+bitexact", **_MUXER_OPTIONS.get(target.muxer, {})}
+        out = av.open(str(dst), mode="w", format=target.muxer, container_options=options)
+        try:
+            mapping = {}
+            for stream in kept:
+                copy = out.add_stream_from_template(stream)
+                extradata = _clean_extradata(stream, target.muxer)
+                if extradata is not None:
+                    copy.codec_context.extradata = extradata
+                mapping[stream.index] = copy
+        except ValueError:  # this muxer does not take one of the codecs
+            _close_quietly(out)
+            continue
+        except BaseException:
+            _close_quietly(out)
+            raise
+        return target, out, mapping
+    codecs = ",".join(sorted(stream.codec_context.name for stream in kept))
+    raise Refusal(RefusalCode.CLEANING_FAILED, f"no muxer for {codecs} from {container}")
+
+
+def _close_quietly(out) -> None:
+    with contextlib.suppress(av.error.FFmpegError):
+        out.close()
+
+
+def _copy_packets(inp, kept, mapping, out) -> int:
+    """Mux every packet of the kept streams; the number of payload bytes copied."""
+    payload = 0
+    try:
+        for packet in inp.demux(kept):
+            if packet.size == 0:  # end-of-stream marker from the demuxer
+                continue
+            if packet.is_corrupt:
+                raise Refusal(RefusalCode.MALFORMED, "corrupt or truncated packet")
+            packet = _without_foreign_side_data(packet)
+            packet.stream = mapping[packet.stream_index]
+            out.mux(packet)
+            payload += packet.size
+    except av.error.FFmpegError as exc:
+        raise Refusal(RefusalCode.MALFORMED, f"remux: {type(exc).__name__}") from exc
+    return payload
+
+
+def _without_foreign_side_data(packet):
+    side_data = list(packet.iter_sidedata())
+    if all(item.data_type in _PACKET_SIDE_DATA_KEPT for item in side_data):
+        return packet
+    fresh = av.Packet(bytes(packet))
+    fresh.stream = packet.stream
+    fresh.time_base = packet.time_base
+    fresh.pts, fresh.dts, fresh.duration = packet.pts, packet.dts, packet.duration
+    fresh.is_keyframe = packet.is_keyframe
+    for item in side_data:
+        if item.data_type in _PACKET_SIDE_DATA_KEPT:
+            fresh.set_sidedata(item)
+    return fresh
+
+
+# ---------------------------------------------------------------- codec headers
+
+
+def _clean_extradata(stream: av.stream.Stream, muxer: str) -> bytes | None:
+    """Codec headers without the tags some codecs keep there, or None to keep them.
+
+    Vorbis and Theora carry a comment header (tags, encoder vendor) inside their
+    codec headers; Ogg muxers rewrite it, Matroska and MP4 store it verbatim. FLAC
+    headers from Matroska may carry VORBIS_COMMENT and PICTURE blocks after
+    STREAMINFO.
+    """
+    name = stream.codec_context.name
+    extradata = stream.codec_context.extradata or b""
+    if name == "flac":
+        return _flac_streaminfo(extradata)
+    if name in ("vorbis", "theora") and muxer not in _XIPH_COMMENT_WRITERS:
+        return _xiph_without_comments(extradata, name)
+    return None
+
+
+def _flac_streaminfo(extradata: bytes) -> bytes:
+    if extradata.startswith(b"fLaC"):
+        header = extradata[4:8]
+        if len(header) < 4 or header[0] & 0x7F != 0:
+            raise Refusal(RefusalCode.MALFORMED, "FLAC headers without STREAMINFO")
+        length = int.from_bytes(header[1:4], "big")
+        extradata = extradata[8 : 8 + length]
+    if len(extradata) != 34:
+        raise Refusal(RefusalCode.MALFORMED, "FLAC STREAMINFO of unexpected size")
+    return extradata
+
+
+_XIPH_EMPTY_COMMENT = {
+    # packet type + codec name, empty vendor string, zero comments (+ Vorbis framing)
+    "vorbis": b"\x03vorbis" + bytes(8) + b"\x01",
+    "theora": b"\x81theora" + bytes(8),
+}
+
+
+def _xiph_without_comments(extradata: bytes, codec: str) -> bytes:
+    """Replace the comment header in Xiph-laced codec headers with an empty one."""
+    if not extradata or extradata[0] != 2:
+        raise Refusal(RefusalCode.CLEANING_FAILED, f"{codec} headers not Xiph-laced")
+    sizes, at = [], 1
+    for _ in range(2):
+        size = 0
+        while at < len(extradata) and extradata[at] == 255:
+            size, at = size + 255, at + 1
+        if at >= len(extradata):
+            raise Refusal(RefusalCode.MALFORMED, f"{codec} headers truncated")
+        sizes.append(size + extradata[at])
+        at += 1
+    first = extradata[at : at + sizes[0]]
+    comment = extradata[at + sizes[0] : at + sizes[0] + sizes[1]]
+    setup = extradata[at + sizes[0] + sizes[1] :]
+    empty = _XIPH_EMPTY_COMMENT[codec]
+    if not setup or comment[:7] != empty[:7]:
+        raise Refusal(RefusalCode.MALFORMED, f"{codec} headers out of order")
+
+    def lace(size: int) -> bytes:
+        return b"\xff" * (size // 255) + bytes([size % 255])
+
+    return b"\x02" + lace(len(first)) + lace(len(empty)) + first + empty + setup
+
+
+# ------------------------------------------------------------ ISO-BMFF user data
+
+
+def _blank_iso_user_data(path: Path) -> None:
+    """Turn ``udta`` boxes of the movie and its tracks into zeroed ``free`` boxes.
+
+    With no tags to write, FFmpeg's MP4 muxer still writes an empty iTunes metadata
+    box whose handler names Apple as its vendor; it holds nothing of the tipster's,
+    but it is a vendor id all the same, and no muxer option leaves it out.
+    """
+    with open(path, "r+b") as fh:
+        end = os.fstat(fh.fileno()).st_size
+        for start, size, header, kind in _boxes(fh, 0, end):
+            if kind != b"moov":
+                continue
+            for child in _boxes(fh, start + header, start + size):
+                _blank_udta(fh, child)
+                if child[3] == b"trak":
+                    c_start, c_size, c_header, _ = child
+                    for grandchild in _boxes(fh, c_start + c_header, c_start + c_size):
+                        _blank_udta(fh, grandchild)
+
+
+def _blank_udta(fh, box: tuple[int, int, int, bytes]) -> None:
+    start, size, header, kind = box
+    if kind != b"udta":
+        return
+    fh.seek(start + 4)
+    fh.write(b"free")
+    fh.seek(start + header)
+    remaining = size - header
+    while remaining > 0:
+        chunk = min(remaining, 65536)
+        fh.write(bytes(chunk))
+        remaining -= chunk
+
+
+def _boxes(fh, start: int, end: int) -> list[tuple[int, int, int, bytes]]:
+    """(offset, size, header size, type) of the boxes between ``start`` and ``end``."""
+    found = []
+    at = start
+    while at + 8 <= end:
+        fh.seek(at)
+        raw = fh.read(8)
+        size, kind = struct.unpack(">I4s", raw)
+        header = 8
+        if size == 1:
+            size = struct.unpack(">Q", fh.read(8))[0]
+            header = 16
+        elif size == 0:
+            size = end - at
+        if size < header or at + size > end:
+            raise Refusal(RefusalCode.CLEANING_FAILED, "muxer wrote an unreadable box")
+        found.append((at, size, header, kind))
+        at += size
+    return found
