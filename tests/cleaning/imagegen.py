@@ -249,7 +249,7 @@ def scan_data(jpeg: bytes) -> list[bytes]:
     memory and independently of the cleaner's streaming parser."""
     scans = []
     i = 2
-    while i + 4 <= len(jpeg):
+    while i + 2 <= len(jpeg):
         if jpeg[i] != 0xFF:
             raise ValueError(f"no marker at {i}")
         code = jpeg[i + 1]
