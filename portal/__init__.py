@@ -12,6 +12,7 @@ from portal import errors, i18n, logs, security
 from portal.config import Settings, load_secret_key
 from portal.models import db
 from portal.paths import STATIC, TEMPLATES
+from portal.public.filing import sweep_storage
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -66,4 +67,5 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     with app.app_context():
         db.create_all()
+        sweep_storage(app)
     return app
