@@ -1,0 +1,127 @@
+"""The tip form: its fields, their limits and the messages shown at each field.
+
+Files are not validated here: they are received by :mod:`portal.public.uploads`
+and judged by the cleaner. The form only knows whether any arrived.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask_babel import format_decimal, ngettext
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Field, MultipleFileField, StringField, TextAreaField
+from wtforms.validators import Length, ValidationError
+
+from portal.config import Settings
+
+MAX_LINK_LENGTH = 2000
+MAX_CONTACT_LENGTH = 500
+
+
+def normalise_text(value: str | None) -> str:
+    """Browsers send line breaks as CRLF; count and store them as one character."""
+    if not value:
+        return ""
+    return value.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def is_web_address(line: str) -> bool:
+    """An absolute http(s) URL with a host and no spaces or control characters."""
+    if len(line) > MAX_LINK_LENGTH or any(ch.isspace() or ord(ch) < 32 for ch in line):
+        return False
+    try:
+        parts = urlsplit(line)
+        host = parts.hostname
+        parts.port  # noqa: B018 (raises ValueError on a malformed port)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in {"http", "https"} and bool(host)
+
+
+def link_lines(value: str) -> list[str]:
+    return [line.strip() for line in value.splitlines() if line.strip()]
+
+
+class TipForm(FlaskForm):
+    note = TextAreaField(
+        _l("What happened?"),
+        filters=[normalise_text],
+        description=_l(
+            "Tell us what you saw or know: what, where, when, who. "
+            "Leave out anything that could identify you."
+        ),
+    )
+    links = TextAreaField(
+        _l("Links"),
+        filters=[normalise_text],
+        description=_l(
+            "Web addresses of posts, videos or pages, one per line, starting with "
+            "http:// or https://. We do not open them from this site."
+        ),
+    )
+    files = MultipleFileField(
+        _l("Files"),
+        description=_l("You can choose several files at once."),
+    )
+    contact = TextAreaField(
+        _l("A way to contact you (optional)"),
+        filters=[normalise_text],
+        validators=[Length(max=MAX_CONTACT_LENGTH)],
+        description=_l(
+            "Only if you want us to be able to reach you, for example a Signal "
+            "username or an email address made just for this. Leaving a way to "
+            "contact you makes you less anonymous."
+        ),
+    )
+    #: a honeypot: hidden from people (CSS, aria-hidden, not focusable); bots fill it
+    homepage = StringField(_l("Leave this field empty"))
+
+    def __init__(self, settings: Settings, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.settings = settings
+        #: set by the view when files arrived with the request
+        self.files_received = 0
+
+    def validate_note(self, field: Field) -> None:
+        limit = self.settings.max_note_length
+        if len(field.data or "") > limit:
+            raise ValidationError(
+                ngettext(
+                    "The note can be at most %(num)s character long (it has %(count)s).",
+                    "The note can be at most %(num)s characters long (it has %(count)s).",
+                    limit,
+                    num=_format_number(limit),
+                    count=_format_number(len(field.data)),
+                )
+            )
+
+    def validate_links(self, field: Field) -> None:
+        bad = [
+            number
+            for number, line in enumerate((field.data or "").splitlines(), start=1)
+            if line.strip() and not is_web_address(line.strip())
+        ]
+        if bad:
+            raise ValidationError(
+                ngettext(
+                    "Line %(lines)s is not a web address starting with http:// or https://.",
+                    "Lines %(lines)s are not web addresses starting with http:// or https://.",
+                    len(bad),
+                    lines=", ".join(_format_number(n) for n in bad),
+                )
+            )
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not (self.note.data or link_lines(self.links.data or "") or self.files_received):
+            self.form_errors.append(
+                _l("Please write what happened, add a link, or choose at least one file.")
+            )
+            valid = False
+        return valid
+
+
+def _format_number(value: int) -> str:
+    return format_decimal(value)

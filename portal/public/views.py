@@ -1,0 +1,156 @@
+"""The form page and what answers its POST: the receipt, or a page that says
+plainly what went wrong. The receipt is only ever the body of the POST response:
+it has no URL of its own and nothing in a cookie points to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, render_template, request
+from flask_babel import format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from portal.config import Settings
+from portal.labels import category_label, format_size, kind_label, refusal_label
+from portal.public.filing import FilingFailed, file_submission
+from portal.public.forms import TipForm, link_lines
+from portal.public.uploads import DRAIN_FACTOR, UploadRequest, drain
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field_id: str
+    message: str
+
+
+def register(bp: Blueprint, settings: Settings) -> None:
+    @bp.context_processor
+    def helpers() -> dict[str, object]:
+        return {
+            "limits": {
+                "file": format_size(settings.max_file_size, round_down=True),
+                "total": format_size(settings.max_submission_size, round_down=True),
+                "files": format_decimal(settings.max_files),
+                "count": settings.max_files,
+            },
+            "max_note_length": settings.max_note_length,
+            "format_number": format_decimal,
+            "format_size": format_size,
+            "kind_label": kind_label,
+            "category_label": category_label,
+            "refusal_label": refusal_label,
+        }
+
+    @bp.route("/<lang>/", methods=["GET", "POST"])
+    def index():
+        form = TipForm(settings)
+        if request.method == "GET":
+            return render_template("public/index.html", form=form, errors=[])
+        return _receive(form, settings)
+
+    @bp.errorhandler(RequestEntityTooLarge)
+    def too_large(exc: RequestEntityTooLarge):
+        if isinstance(request, UploadRequest):
+            request.discard_uploads()
+        drain(request, DRAIN_FACTOR * settings.max_submission_size)
+        return render_template("public/too_large.html"), 413
+
+    @bp.errorhandler(CSRFError)
+    def csrf_failed(exc: CSRFError):
+        return _csrf_page()
+
+
+def _csrf_page():
+    return (
+        render_template(
+            "error.html",
+            code=400,
+            title=_l("This form has expired"),
+            message=_l(
+                "For your safety the form works only for some hours after it is opened, "
+                "and only when sent from this site. Nothing was saved. Please open the "
+                "form again and send it once more."
+            ),
+        ),
+        400,
+    )
+
+
+def _receive(form: TipForm, settings: Settings):
+    uploads = list(getattr(request, "uploads", []))
+    form.files_received = len(uploads)
+    valid = form.validate()
+    if form.csrf_token.errors:
+        return _csrf_page()
+    if form.homepage.data:
+        # A bot filled the hidden field. Say nothing about why.
+        return (
+            render_template(
+                "error.html",
+                code=200,
+                title=_l("Not sent"),
+                message=_l("Nothing was saved. Please go back to the form and try again."),
+            ),
+            200,
+        )
+    if getattr(request, "too_many_files", False):
+        form.files.errors = [
+            *form.files.errors,
+            _l(
+                "You can send at most %(num)s files at once. "
+                "Please send the others in a second tip.",
+                num=format_decimal(settings.max_files),
+            ),
+        ]
+        valid = False
+
+    if not valid:
+        return _form_with_errors(form, had_files=bool(uploads))
+
+    links = link_lines(form.links.data or "")
+    try:
+        result = file_submission(
+            settings.data_dir,
+            locale=str(get_locale()),
+            note=form.note.data or "",
+            links=links,
+            contact=form.contact.data or "",
+            uploads=uploads,
+        )
+    except FilingFailed:
+        return (
+            render_template(
+                "error.html",
+                code=500,
+                title=_l("Your tip could not be saved"),
+                message=_l(
+                    "Something went wrong while saving. Nothing was saved: not the "
+                    "note, the links nor the files. Please try again later."
+                ),
+            ),
+            500,
+        )
+    return render_template(
+        "public/receipt.html",
+        result=result,
+        note_length=len(form.note.data or ""),
+        link_count=len(links),
+        gave_contact=bool(form.contact.data),
+    )
+
+
+def _form_with_errors(form: TipForm, *, had_files: bool):
+    if had_files or form.files.errors:
+        form.files.errors = [
+            *form.files.errors,
+            _l(
+                "For your safety, chosen files are not kept when the form has a problem: "
+                "please choose them again."
+            ),
+        ]
+    errors = [FieldError("note", message) for message in form.form_errors]
+    for name in ("note", "links", "files", "contact"):
+        errors.extend(FieldError(name, message) for message in form[name].errors)
+    return render_template("public/index.html", form=form, errors=errors), 422
