@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 from babel import Locale, UnknownLocaleError
 from flask import current_app
+from flask.cli import AppGroup
 
 from portal.i18n import DOMAIN, translations_dir
 from portal.paths import ROOT
@@ -54,7 +55,7 @@ def extract(template: Path) -> None:
     )
 
 
-@click.group("translate")
+@click.group("translate", cls=AppGroup)
 def translate_group() -> None:
     """Update, compile and add translation catalogues."""
 

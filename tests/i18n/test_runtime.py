@@ -1,0 +1,171 @@
+"""Translations at run time: a fresh clone compiles its catalogues at start, the
+translators' commands work end to end, and error pages follow the URL's language."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from flask import abort
+
+from portal import create_app
+from portal.config import Settings
+from portal.errors import ERROR_TEXTS
+from portal.paths import TRANSLATIONS
+from tests.i18n.catalogues import load, save
+
+PO = Path("es/LC_MESSAGES/messages.po")
+
+
+@pytest.fixture
+def translations(tmp_path: Path) -> Path:
+    """A copy of the repository's .po files, without any compiled .mo (a fresh clone)."""
+    copy = tmp_path / "translations"
+    shutil.copytree(TRANSLATIONS, copy, ignore=shutil.ignore_patterns("*.mo"))
+    return copy
+
+
+def make_app(tmp_path: Path, translations: Path, **settings):
+    settings = Settings(data_dir=tmp_path / "data", translations_dir=str(translations), **settings)
+    app = create_app(settings)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return app
+
+
+def spanish(msgid: str) -> str:
+    """The Spanish for msgid according to the committed catalogue (the oracle)."""
+    text = load(TRANSLATIONS / PO).get(msgid).string
+    assert text, f"no Spanish for {msgid!r}"
+    return text
+
+
+def test_fresh_clone_renders_spanish_with_no_mo(tmp_path, translations):
+    assert not (translations / PO).with_suffix(".mo").exists()
+    client = make_app(tmp_path, translations).test_client()
+    page = client.get("/es/nonexistent").get_data(as_text=True)
+    assert spanish("Page not found") in page
+    assert (translations / PO).with_suffix(".mo").exists()
+
+
+def test_stale_mo_is_recompiled_at_start(tmp_path, translations):
+    make_app(tmp_path, translations)
+    catalogue = load(translations / PO)
+    catalogue.get("Page not found").string = "Aquí no hay página"
+    save(catalogue, translations / PO)
+    mo = (translations / PO).with_suffix(".mo")
+    os.utime(mo, ns=(0, 0))  # older than the edited .po
+    page = make_app(tmp_path, translations).test_client().get("/es/nonexistent")
+    assert "Aquí no hay página" in page.get_data(as_text=True)
+
+
+def test_translator_edit_shows_after_flask_translate_compile(tmp_path, translations):
+    """The documented workflow: edit the .po, run `flask translate compile`, reload the
+    page in the development server (debug mode) without restarting it."""
+    app = make_app(tmp_path, translations)
+    app.debug = True
+    client = app.test_client()
+    assert spanish("Page not found") in client.get("/es/nonexistent").get_data(as_text=True)
+
+    catalogue = load(translations / PO)
+    catalogue.get("Page not found").string = "Esta página no existe"
+    save(catalogue, translations / PO)
+    # The command runs in its own process, i.e. its own app.
+    result = (
+        make_app(tmp_path, translations).test_cli_runner().invoke(args=["translate", "compile"])
+    )
+    assert result.exit_code == 0, result.output
+
+    assert "Esta página no existe" in client.get("/es/nonexistent").get_data(as_text=True)
+
+
+def test_flask_translate_init_adds_a_language_to_the_switch(tmp_path, translations):
+    app = make_app(tmp_path, translations)
+    result = app.test_cli_runner().invoke(args=["translate", "init", "fr"])
+    assert result.exit_code == 0, result.output
+    french = load(translations / "fr/LC_MESSAGES/messages.po")
+    assert french.get("Page not found") is not None
+
+    page = make_app(tmp_path, translations).test_client().get("/es/").get_data(as_text=True)
+    assert 'hreflang="fr"' in page
+    assert "Français" in page
+
+
+def test_flask_translate_init_refuses_an_unknown_code(tmp_path, translations):
+    result = (
+        make_app(tmp_path, translations)
+        .test_cli_runner()
+        .invoke(args=["translate", "init", "xx-nonsense"])
+    )
+    assert result.exit_code != 0
+    assert not (translations / "xx-nonsense").exists()
+
+
+def test_flask_translate_update_restores_a_missing_msgid(tmp_path, translations):
+    catalogue = load(translations / PO)
+    catalogue.delete("Page not found")
+    save(catalogue, translations / PO)
+    app = make_app(tmp_path, translations)
+    result = app.test_cli_runner().invoke(args=["translate", "update"])
+    assert result.exit_code == 0, result.output
+    restored = load(translations / PO).get("Page not found")
+    assert restored is not None and not restored.string
+    assert (translations / "messages.pot").exists()
+
+
+# --- error pages ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def failing_app(tmp_path, translations):
+    app = make_app(tmp_path, translations)
+
+    @app.get("/<lang>/_fail/<int:code>")
+    def fail(lang: str, code: int):
+        abort(code)
+
+    @app.get("/_fail/<int:code>")
+    def fail_without_language(code: int):
+        abort(code)
+
+    @app.get("/es/_crash")
+    def crash():
+        raise RuntimeError("boom")
+
+    return app
+
+
+@pytest.mark.parametrize("code", sorted(ERROR_TEXTS))
+def test_error_page_follows_the_language_in_the_url(failing_app, code):
+    client = failing_app.test_client()
+    title = ERROR_TEXTS[code][0]._args[0]
+    # Accept-Language says English: the URL must win.
+    es = client.get(f"/es/_fail/{code}", headers={"Accept-Language": "en"})
+    assert es.status_code == code
+    assert spanish(title) in es.get_data(as_text=True)
+    assert '<html lang="es"' in es.get_data(as_text=True)
+    en = client.get(f"/en/_fail/{code}", headers={"Accept-Language": "es"})
+    assert en.status_code == code
+    assert title in en.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("accept, lang", [("es-MX,es;q=0.9", "es"), ("en-US,en;q=0.8", "en")])
+def test_error_page_without_language_in_url_follows_accept_language(failing_app, accept, lang):
+    page = failing_app.test_client().get("/_fail/404", headers={"Accept-Language": accept})
+    assert page.status_code == 404
+    expected = spanish("Page not found") if lang == "es" else "Page not found"
+    assert expected in page.get_data(as_text=True)
+
+
+def test_unknown_page_under_a_language_prefix_is_a_404_in_that_language(failing_app):
+    client = failing_app.test_client()
+    page = client.get("/es/no/such/page", headers={"Accept-Language": "en"})
+    assert page.status_code == 404
+    assert spanish("Page not found") in page.get_data(as_text=True)
+
+
+def test_unhandled_exception_is_a_spanish_500_under_es(failing_app):
+    page = failing_app.test_client().get("/es/_crash", headers={"Accept-Language": "en"})
+    assert page.status_code == 500
+    assert spanish("Something went wrong") in page.get_data(as_text=True)
