@@ -154,22 +154,20 @@ def test_exiftool_tagged_jpeg(tmp_path):
 @pytest.mark.parametrize("progressive", [False, True])
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_orientation_displays_the_same(orientation, progressive, tmp_path):
-    data = imagegen.jpeg_bytes((40, 24), orientation=orientation, progressive=progressive)
-    src = write(tmp_path, data)
-    imagegen.exiftool_write(src, ["-Artist=Someone Identifiable"])
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x013B] = imagegen.IDENTIFYING_VALUES["artist"]
+    image = imagegen.pattern((40, 24))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif.tobytes(), progressive=progressive)
+    src = write(tmp_path, buffer.getvalue())
     out, _ = clean(src, tmp_path)
     before, after = displayed(src), displayed(out)
     assert after.size == before.size
     assert after.tobytes() == before.tobytes()
-    tags = read_tags(out)
-    assert tags.get("IFD0:Orientation", "Horizontal (normal)") == read_tags(src).get(
-        "IFD0:Orientation"
-    )
-    # Only the orientation survives in EXIF.
-    assert [k for k in tags if k.startswith("IFD")] == (
-        ["IFD0:Orientation"] if orientation != 1 else []
-    )
-    assert leaks(out) == []
+    # exiftool sees only the orientation left in EXIF, and only when it matters.
+    exif_tags = {k: v for k, v in read_tags(out).items() if k.startswith("IFD")}
+    assert list(exif_tags) == (["IFD0:Orientation"] if orientation != 1 else [])
 
 
 def test_progressive_with_restart_markers_keeps_every_scan(tmp_path):
