@@ -387,6 +387,7 @@ _PACKET_SIDE_DATA_KEPT = {"new_extradata", "palette", "param_change", "skip_samp
 
 def remux(src: Path, dst: Path, container: str, limits: Limits) -> Cleaned:
     """Copy the audio and video packets of ``src`` into a fresh container at ``dst``."""
+    _check_declared_size(src, container)
     with _open_input(src, container) as inp:
         removed = inspect_media(src, container, limits)
         kept = _kept_streams(inp, limits)
@@ -394,9 +395,11 @@ def remux(src: Path, dst: Path, container: str, limits: Limits) -> Cleaned:
         kind = "video" if any(stream.type == "video" for stream in kept) else "audio"
         target, out, mapping = _open_output(dst, container, kept)
         try:
-            payload = _copy_packets(inp, kept, mapping, out)
+            payload, ends = _copy_packets(inp, kept, mapping, out)
         finally:
             _close_quietly(out)
+        if container in _DECLARED_LENGTH:
+            _check_complete(kept, ends)
     if not payload:
         raise Refusal(RefusalCode.MALFORMED, "no media data in any stream")
     if target.muxer in _ISO_MUXERS:
@@ -433,22 +436,40 @@ def _close_quietly(out) -> None:
         out.close()
 
 
-def _copy_packets(inp, kept, mapping, out) -> int:
-    """Mux every packet of the kept streams; the number of payload bytes copied."""
+def _copy_packets(inp, kept, mapping, out) -> tuple[int, dict[int, int]]:
+    """Mux every packet of the kept streams. Returns the number of payload bytes
+    copied and, per stream index, where its last packet ended (in its time base)."""
     payload = 0
+    ends: dict[int, int] = {}
     try:
         for packet in inp.demux(kept):
             if packet.size == 0:  # end-of-stream marker from the demuxer
                 continue
             if packet.is_corrupt:
                 raise Refusal(RefusalCode.MALFORMED, "corrupt or truncated packet")
+            if packet.pts is not None and packet.duration:
+                end = packet.pts + packet.duration
+                ends[packet.stream_index] = max(end, ends.get(packet.stream_index, end))
             packet = _without_foreign_side_data(packet)
             packet.stream = mapping[packet.stream_index]
             out.mux(packet)
             payload += packet.size
     except av.error.FFmpegError as exc:
         raise Refusal(RefusalCode.MALFORMED, f"remux: {type(exc).__name__}") from exc
-    return payload
+    return payload, ends
+
+
+# Containers whose header states the exact length of the audio (FLAC's STREAMINFO
+# sample count, WAV's data chunk size): a shorter stream means a truncated file.
+# Other formats are streams by design (MP3, Ogg) or fail on their own when cut (MP4
+# sample tables point past the end; Matroska elements end early).
+_DECLARED_LENGTH = {"flac", "wav"}
+
+
+def _check_complete(kept: list[av.stream.Stream], ends: dict[int, int]) -> None:
+    for stream in kept:
+        if stream.duration and ends.get(stream.index, 0) < stream.duration:
+            raise Refusal(RefusalCode.MALFORMED, "stream shorter than its header says")
 
 
 def _without_foreign_side_data(packet):
@@ -464,6 +485,45 @@ def _without_foreign_side_data(packet):
         if item.data_type in _PACKET_SIDE_DATA_KEPT:
             fresh.set_sidedata(item)
     return fresh
+
+
+def _check_declared_size(src: Path, container: str) -> None:
+    """Refuse an AVI or Matroska file shorter than its outer chunk says it is: their
+    demuxers stop quietly at the end of a cut file."""
+    size = os.path.getsize(src)
+    with open(src, "rb") as fh:
+        head = fh.read(4096)
+    if container == "avi":
+        declared = 8 + struct.unpack("<I", head[4:8])[0]
+    elif container in ("matroska", "webm"):
+        declared = _matroska_segment_end(head)
+    else:
+        return
+    if declared is not None and declared > size:
+        raise Refusal(RefusalCode.MALFORMED, "file shorter than its header says")
+
+
+def _ebml_number(data: bytes, at: int) -> tuple[int, int, bool]:
+    """An EBML variable-length size at ``at``: (value, length, whether 'unknown')."""
+    if at >= len(data) or data[at] == 0:
+        raise Refusal(RefusalCode.MALFORMED, "bad EBML size")
+    length = 8 - data[at].bit_length() + 1
+    if at + length > len(data):
+        raise Refusal(RefusalCode.MALFORMED, "bad EBML size")
+    value = data[at] & ((1 << (8 - length)) - 1)
+    for byte in data[at + 1 : at + length]:
+        value = (value << 8) | byte
+    return value, length, value == (1 << (7 * length)) - 1
+
+
+def _matroska_segment_end(head: bytes) -> int | None:
+    """Where the Segment element says the file ends, or None for live streams."""
+    header_size, length, _ = _ebml_number(head, 4)
+    at = 4 + length + header_size
+    if head[at : at + 4] != b"\x18\x53\x80\x67":
+        raise Refusal(RefusalCode.MALFORMED, "no Matroska segment after the header")
+    size, length, unknown = _ebml_number(head, at + 4)
+    return None if unknown else at + 4 + length + size
 
 
 # ---------------------------------------------------------------- codec headers
