@@ -266,8 +266,12 @@ def prepare_for_save(image: Image.Image, icc: bytes | None) -> tuple[Image.Image
         space = _Parsed(icc).color_space
     except (ValueError, struct.error):
         return image, None
-    matches_mode = space == (b"GRAY" if image.mode in ("L", "LA", "1") else b"RGB ")
-    if is_standard_profile(icc) and matches_mode:
+    expected = {"1": b"GRAY", "L": b"GRAY", "LA": b"GRAY", "CMYK": b"CMYK"}.get(image.mode, b"RGB ")
+    if space != expected:
+        # The profile does not describe these pixels (a grey profile on colour
+        # pixels, ...): it cannot be trusted for a conversion either.
+        return image, None
+    if is_standard_profile(icc):
         try:
             return image, canonical_profile(icc)
         except ValueError:
