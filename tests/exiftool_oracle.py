@@ -64,7 +64,12 @@ _ALLOWED_TAGS = {
 # Tags allowed with exactly these values: constants a muxer must write, the same in
 # every file. Vorbis comments (Ogg, Opus, FLAC) require a vendor string; FFmpeg in
 # bitexact mode writes "ffmpeg" instead of its version.
-_ALLOWED_VALUES = {("Vorbis", "Vendor"): {"ffmpeg"}}
+# ZIP entries (office documents) must carry a DOS date; 1980-01-01 00:00:00 is the
+# earliest one it can hold, the constant cleaned packages are written with.
+_ALLOWED_VALUES = {
+    ("Vorbis", "Vendor"): {"ffmpeg"},
+    ("ZIP", "ZipModifyDate"): {"1980:01:01 00:00:00"},
+}
 
 
 def exiftool_available() -> bool:
