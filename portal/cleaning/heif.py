@@ -125,8 +125,8 @@ class HeifCleaner(FormatCleaner):
     def _open_avif(self, src: Path, limits: Limits) -> Image.Image:
         try:
             image = Image.open(src, formats=["AVIF"])
-        except Image.DecompressionBombError:
-            raise
+        except Image.DecompressionBombError as exc:
+            raise Refusal(RefusalCode.TOO_LARGE, "pillow decompression bomb") from exc
         except (OSError, SyntaxError, ValueError) as exc:
             raise _malformed(exc) from exc
         check_size(image.size, limits)

@@ -131,8 +131,8 @@ class TiffCleaner(FormatCleaner):
     def _open(self, src: Path) -> TiffImagePlugin.TiffImageFile:
         try:
             image = Image.open(src, formats=["TIFF"])
-        except Image.DecompressionBombError:
-            raise
+        except Image.DecompressionBombError as exc:
+            raise Refusal(RefusalCode.TOO_LARGE, "pillow decompression bomb") from exc
         except (OSError, SyntaxError, ValueError) as exc:
             raise Refusal(RefusalCode.MALFORMED, f"not a readable TIFF: {exc}") from exc
         assert isinstance(image, TiffImagePlugin.TiffImageFile)
