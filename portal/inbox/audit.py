@@ -1,0 +1,55 @@
+"""The audit log of editors' actions: who signed in or failed to, who deleted what.
+
+Entries hold an editor's name, an action code and at most a submission id (or, for
+account commands, an editor's name): never anything a tipster wrote or sent. The
+caller commits, so an entry lands in the same transaction as the change it records.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from portal.models import AuditEvent, db
+
+SIGN_IN = "sign_in"
+SIGN_OUT = "sign_out"
+SIGN_IN_FAILED = "sign_in_failed"
+SIGN_IN_WHILE_LOCKED = "sign_in_locked"
+SIGN_IN_UNKNOWN_NAME = "sign_in_unknown"
+ACCOUNT_LOCKED = "account_locked"
+SESSION_EXPIRED = "session_expired"
+DELETE = "delete"
+EDITOR_ADDED = "editor_added"
+EDITOR_REMOVED = "editor_removed"
+EDITOR_RESET = "editor_reset"
+EDITOR_UNLOCKED = "editor_unlocked"
+
+#: the words an editor reads in the log for each action code
+ACTION_LABELS = {
+    SIGN_IN: _l("Signed in"),
+    SIGN_OUT: _l("Signed out"),
+    SIGN_IN_FAILED: _l("Failed sign-in"),
+    SIGN_IN_WHILE_LOCKED: _l("Sign-in refused: account locked"),
+    SIGN_IN_UNKNOWN_NAME: _l("Failed sign-in with an unknown name"),
+    ACCOUNT_LOCKED: _l("Account locked after repeated failures"),
+    SESSION_EXPIRED: _l("Signed out after inactivity"),
+    DELETE: _l("Deleted submission"),
+    EDITOR_ADDED: _l("Editor account created"),
+    EDITOR_REMOVED: _l("Editor account removed"),
+    EDITOR_RESET: _l("Editor password and code reset"),
+    EDITOR_UNLOCKED: _l("Editor account unlocked"),
+}
+
+#: who appears in the log for actions run from the command line
+COMMAND_LINE = "(command line)"
+
+
+def record(editor: str, action: str, target: str = "") -> AuditEvent:
+    """Add an entry to the current transaction (the caller commits)."""
+    event = AuditEvent(editor=editor, action=action, target=target)
+    db.session.add(event)
+    return event
+
+
+def action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))

@@ -1,0 +1,185 @@
+"""Editors' credentials: memory-hard password hashes, TOTP codes that work only once,
+and the per-account failure counter that slows attackers down and then locks the
+account for a while.
+
+Nothing here knows about HTTP: the sign-in view and the ``flask editor`` commands both
+use it. The counter is kept on the account row; no address is ever looked at or kept.
+Time comes from :func:`now` so that tests can move the clock.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Flask, current_app
+from sqlalchemy import select, update
+
+from portal.inbox import audit
+from portal.models import Editor, db
+
+#: failures allowed before each attempt has to wait
+FREE_FAILURES = 3
+#: the first wait; it doubles with every further failure (15 s, 30 s, 60 s, ...)
+FIRST_WAIT = timedelta(seconds=15)
+#: from this many consecutive failures on, the account is locked for LOCK_TIME
+LOCK_AFTER = 6
+LOCK_TIME = timedelta(minutes=15)
+#: TOTP codes of the previous and next 30-second step are accepted (clock drift)
+TOTP_DRIFT_STEPS = 1
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024
+ISSUER = "Portal inbox"
+
+
+def now() -> datetime:
+    """The current time (UTC). Tests monkeypatch this to move the clock."""
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite returns stored times without their zone; they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass
+class PasswordPolicy:
+    """The app's password hasher and a hash of a random password, verified against
+    when the name is unknown so that unknown names take as long as known ones."""
+
+    hasher: PasswordHasher = field(default_factory=PasswordHasher)
+    _dummy_hash: str = ""
+
+    def dummy_hash(self) -> str:
+        if not self._dummy_hash:
+            self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(24))
+        return self._dummy_hash
+
+
+def init_app(app: Flask) -> None:
+    app.extensions.setdefault("portal_passwords", PasswordPolicy())
+
+
+def policy() -> PasswordPolicy:
+    # setdefault: `flask editor` works in a process that does not serve the inbox
+    return current_app.extensions.setdefault("portal_passwords", PasswordPolicy())
+
+
+def hash_password(password: str) -> str:
+    return policy().hasher.hash(password)
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is not acceptable (English, for the command line), or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"The password must have at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"The password must have at most {MAX_PASSWORD_LENGTH} characters."
+    return None
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32(32)
+
+
+def totp_uri(name: str, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=ISSUER)
+
+
+def matching_totp_step(secret: str, code: str, moment: datetime, after_step: int) -> int | None:
+    """The time step ``code`` belongs to, if it is valid around ``moment`` and newer
+    than ``after_step`` (the last step already used); otherwise None."""
+    code = code.strip().replace(" ", "")
+    if not re.fullmatch(r"\d{6}", code):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(moment)
+    for step in range(current - TOTP_DRIFT_STEPS, current + TOTP_DRIFT_STEPS + 1):
+        if step > after_step and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def wait_after(failures: int) -> timedelta:
+    """How long an account is closed after ``failures`` consecutive failures."""
+    if failures < FREE_FAILURES:
+        return timedelta(0)
+    if failures < LOCK_AFTER:
+        return FIRST_WAIT * 2 ** (failures - FREE_FAILURES)
+    return LOCK_TIME
+
+
+def is_locked(editor: Editor, moment: datetime) -> bool:
+    return editor.locked_until is not None and as_utc(editor.locked_until) > moment
+
+
+def _password_matches(stored_hash: str, password: str) -> bool:
+    try:
+        return policy().hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def attempt_sign_in(name: str, password: str, code: str) -> Editor | None:
+    """The editor if name, password and a fresh TOTP code all match and the account
+    is open; None otherwise, with the attempt counted and written to the audit log.
+
+    Every path verifies one Argon2 hash, so unknown names, locked accounts and wrong
+    passwords take about the same time.
+    """
+    moment = now()
+    editor = db.session.scalar(select(Editor).where(Editor.name == name)) if name else None
+    password_ok = _password_matches(
+        editor.password_hash if editor is not None else policy().dummy_hash(), password
+    )
+    if editor is None:
+        audit.record("", audit.SIGN_IN_UNKNOWN_NAME)
+        db.session.commit()
+        return None
+    if is_locked(editor, moment):
+        # Not counted: attempts during a lock must not extend it.
+        audit.record(editor.name, audit.SIGN_IN_WHILE_LOCKED)
+        db.session.commit()
+        return None
+
+    step = (
+        matching_totp_step(editor.totp_secret, code, moment, editor.last_totp_step)
+        if password_ok
+        else None
+    )
+    if step is not None:
+        # Claim the step atomically: two requests racing with one code cannot both win.
+        claimed = db.session.execute(
+            update(Editor)
+            .where(Editor.id == editor.id, Editor.last_totp_step < step)
+            .values(last_totp_step=step, failed_attempts=0, locked_until=None)
+        ).rowcount
+        if claimed == 1:
+            if policy().hasher.check_needs_rehash(editor.password_hash):
+                editor.password_hash = hash_password(password)
+            audit.record(editor.name, audit.SIGN_IN)
+            db.session.commit()
+            db.session.refresh(editor)
+            return editor
+
+    db.session.execute(
+        update(Editor)
+        .where(Editor.id == editor.id)
+        .values(failed_attempts=Editor.failed_attempts + 1)
+    )
+    db.session.refresh(editor)
+    wait = wait_after(editor.failed_attempts)
+    editor.locked_until = moment + wait if wait else None
+    audit.record(editor.name, audit.SIGN_IN_FAILED)
+    if wait >= LOCK_TIME:
+        audit.record(editor.name, audit.ACCOUNT_LOCKED)
+    db.session.commit()
+    return None

@@ -1,0 +1,65 @@
+"""The inbox's forms. Each carries a CSRF token (Flask-WTF); the blueprint also checks
+the token on every POST before any view runs."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import AnyOf, DataRequired, Length
+
+from portal.inbox.credentials import MAX_PASSWORD_LENGTH
+
+#: actions on one or many submissions, with the words on the buttons and in the select
+ACTIONS = {
+    "read": _l("Mark as read"),
+    "unread": _l("Mark as unread"),
+    "star": _l("Star"),
+    "unstar": _l("Remove star"),
+    "archive": _l("Archive"),
+    "unarchive": _l("Move back to the inbox"),
+    "delete": _l("Delete…"),
+}
+
+
+class SignInForm(FlaskForm):
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(), Length(max=64)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    code = StringField(
+        _l("Code from your authenticator app"),
+        validators=[DataRequired(), Length(max=12)],
+        render_kw={
+            "autocomplete": "one-time-code",
+            "inputmode": "numeric",
+            "pattern": "[0-9 ]*",
+        },
+    )
+
+
+class ActionForm(FlaskForm):
+    """One action on one submission (the submission page's buttons)."""
+
+    action = StringField(validators=[AnyOf([k for k in ACTIONS if k != "delete"])])
+
+
+class BulkForm(FlaskForm):
+    """One action on the submissions ticked in the list. The ticked ids arrive as
+    repeated ``ids`` fields and are checked by the view."""
+
+    # The template draws the <select> from ACTIONS; here only the value is checked.
+    action = StringField(_l("With the selected submissions"), validators=[AnyOf(list(ACTIONS))])
+    back = HiddenField()
+
+
+class ConfirmForm(FlaskForm):
+    """The second step of a deletion, or signing out: only the CSRF token."""
+
+    back = HiddenField()

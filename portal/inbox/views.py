@@ -1,0 +1,305 @@
+"""The inbox pages: the list with its views, filters and bulk actions, a submission's
+page and its actions, deletion with a confirmation step, the audit log, and the
+language switch. Files are served by :mod:`portal.inbox.files`."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy.orm import selectinload
+
+from portal import storage
+from portal.config import Settings
+from portal.i18n import available_locales
+from portal.inbox import audit, wording
+from portal.inbox.auth import safe_next
+from portal.inbox.forms import ACTIONS, ActionForm, BulkForm, ConfirmForm
+from portal.models import AuditEvent, StoredFile, Submission, db
+
+PER_PAGE = 25
+AUDIT_PER_PAGE = 50
+EXCERPT_WORDS = 24
+EXCERPT_CHARS = 160
+MAX_QUERY = 200
+_ID = re.compile(r"^[0-9a-f]{32}$")
+
+#: the list's views: which submissions each shows
+VIEWS = ("inbox", "unread", "starred", "archived")
+
+#: what each action sets on a submission
+_CHANGES = {
+    "read": ("is_read", True),
+    "unread": ("is_read", False),
+    "star": ("is_starred", True),
+    "unstar": ("is_starred", False),
+    "archive": ("is_archived", True),
+    "unarchive": ("is_archived", False),
+}
+
+
+def _view_condition(view: str) -> ColumnElement[bool]:
+    if view == "unread":
+        return Submission.is_archived.is_(False) & Submission.is_read.is_(False)
+    if view == "starred":
+        return Submission.is_starred.is_(True)
+    if view == "archived":
+        return Submission.is_archived.is_(True)
+    return Submission.is_archived.is_(False)
+
+
+def view_counts() -> dict[str, int]:
+    return {
+        view: db.session.scalar(
+            select(func.count()).select_from(Submission).where(_view_condition(view))
+        )
+        or 0
+        for view in VIEWS
+    }
+
+
+def excerpt(note: str) -> str:
+    """The first words of a note, on one line."""
+    words = note.split()
+    text = " ".join(words[:EXCERPT_WORDS])
+    if len(text) > EXCERPT_CHARS:
+        text = text[:EXCERPT_CHARS].rsplit(" ", 1)[0] or text[:EXCERPT_CHARS]
+    return text + ("…" if text != " ".join(words) else "")
+
+
+def files_summary(files: list[StoredFile]) -> str:
+    """A line such as "3 files: photo (2), video", in the editor's language; "" for none."""
+    if not files:
+        return ""
+    kinds = Counter(f.kind for f in files)
+    parts = [
+        wording.kind_label(kind) + (f" ({count})" if count > 1 else "")
+        for kind, count in kinds.items()
+    ]
+    return ngettext("%(num)d file", "%(num)d files", len(files)) + ": " + ", ".join(parts)
+
+
+def _list_state() -> dict[str, object]:
+    """The list's view, filters and page from the query string, normalised."""
+    view = request.args.get("view", "inbox")
+    if view not in VIEWS:
+        view = "inbox"
+    page = request.args.get("page", "1")
+    return {
+        "view": view,
+        "has_files": request.args.get("has_files") == "1",
+        "has_links": request.args.get("has_links") == "1",
+        "q": request.args.get("q", "").strip()[:MAX_QUERY],
+        "page": int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1,
+    }
+
+
+def _list_url(state: dict[str, object], **changes: object) -> str:
+    merged = {**state, **changes}
+    params = {"view": merged["view"]}
+    if merged["has_files"]:
+        params["has_files"] = "1"
+    if merged["has_links"]:
+        params["has_links"] = "1"
+    if merged["q"]:
+        params["q"] = merged["q"]
+    if merged["page"] != 1:
+        params["page"] = merged["page"]
+    return url_for("inbox.index") + "?" + urlencode(params)
+
+
+def _get_submission(submission_id: str) -> Submission:
+    if not _ID.match(submission_id):
+        abort(404)
+    submission = db.session.get(Submission, submission_id)
+    if submission is None:
+        abort(404)
+    return submission
+
+
+def _selected_ids() -> list[str]:
+    return list(dict.fromkeys(i for i in request.form.getlist("ids") if _ID.match(i)))
+
+
+def delete_submissions(settings: Settings, ids: list[str]) -> int:
+    """Delete submissions: their files from disk first, then their rows, each with an
+    audit entry. If a row's removal fails after its files are gone, deleting again
+    finishes the job; the other order could leave a tipster's files on disk."""
+    deleted = 0
+    for submission_id in ids:
+        submission = db.session.get(Submission, submission_id)
+        if submission is None:
+            continue
+        storage.delete_submission_files(settings.data_dir, submission.id)
+        db.session.delete(submission)
+        audit.record(current_user.name, audit.DELETE, submission.id)
+        db.session.commit()
+        deleted += 1
+    return deleted
+
+
+def register(bp: Blueprint, settings: Settings) -> None:
+    @bp.app_template_global("inbox_words")
+    def inbox_words():
+        return wording
+
+    @bp.get("/")
+    def index():
+        state = _list_state()
+        stmt = (
+            select(Submission)
+            .where(_view_condition(state["view"]))
+            .options(selectinload(Submission.files))
+            .order_by(Submission.created_at.desc(), Submission.id)
+        )
+        if state["has_files"]:
+            stmt = stmt.where(exists().where(StoredFile.submission_id == Submission.id))
+        if state["has_links"]:
+            stmt = stmt.where(Submission.links != "")
+        if state["q"]:
+            stmt = stmt.where(Submission.note.icontains(state["q"], autoescape=True))
+        page = db.paginate(stmt, page=state["page"], per_page=PER_PAGE, error_out=False)
+        form = BulkForm(back=_list_url(state))
+        return render_template(
+            "inbox/list.html",
+            page=page,
+            state=state,
+            counts=view_counts(),
+            views=VIEWS,
+            form=form,
+            actions=ACTIONS,
+            list_url=lambda **changes: _list_url(state, **changes),
+            excerpt=excerpt,
+            files_summary=files_summary,
+        )
+
+    @bp.post("/bulk")
+    def bulk():
+        form = BulkForm()
+        back = safe_next(form.back.data, url_for("inbox.index"))
+        ids = _selected_ids()
+        if not form.validate() or not ids:
+            flash(_("Select at least one submission and an action."), "error")
+            return redirect(back)
+        action = form.action.data
+        if action == "delete":
+            return render_template(
+                "inbox/confirm_delete.html",
+                ids=ids,
+                count=len(ids),
+                form=ConfirmForm(back=back),
+                action_url=url_for("inbox.bulk_delete"),
+                cancel_url=back,
+            )
+        field, value = _CHANGES[action]
+        for submission in db.session.scalars(select(Submission).where(Submission.id.in_(ids))):
+            setattr(submission, field, value)
+        db.session.commit()
+        flash(
+            ngettext("%(num)d submission changed.", "%(num)d submissions changed.", len(ids)),
+            "info",
+        )
+        return redirect(back)
+
+    @bp.post("/bulk/delete")
+    def bulk_delete():
+        form = ConfirmForm()
+        back = safe_next(form.back.data, url_for("inbox.index"))
+        count = delete_submissions(settings, _selected_ids())
+        flash(ngettext("%(num)d submission deleted.", "%(num)d submissions deleted.", count))
+        return redirect(back)
+
+    @bp.get("/s/<submission_id>")
+    def submission(submission_id: str):
+        item = _get_submission(submission_id)
+        if not item.is_read:
+            item.is_read = True
+            db.session.commit()
+        return render_template(
+            "inbox/submission.html",
+            item=item,
+            form=ActionForm(),
+            actions=ACTIONS,
+            inline_kinds=("image", "video", "audio"),
+        )
+
+    @bp.post("/s/<submission_id>/action")
+    def act(submission_id: str):
+        item = _get_submission(submission_id)
+        form = ActionForm()
+        if not form.validate():
+            abort(400)
+        field, value = _CHANGES[form.action.data]
+        setattr(item, field, value)
+        db.session.commit()
+        if form.action.data in {"unread", "archive"}:
+            # Staying on the page would mark it read again / keep an archived item open.
+            return redirect(url_for("inbox.index"))
+        return redirect(url_for("inbox.submission", submission_id=item.id))
+
+    @bp.get("/s/<submission_id>/delete")
+    def confirm_delete(submission_id: str):
+        item = _get_submission(submission_id)
+        back = url_for("inbox.submission", submission_id=item.id)
+        return render_template(
+            "inbox/confirm_delete.html",
+            ids=[item.id],
+            count=1,
+            form=ConfirmForm(back=url_for("inbox.index")),
+            action_url=url_for("inbox.delete", submission_id=item.id),
+            cancel_url=back,
+        )
+
+    @bp.post("/s/<submission_id>/delete")
+    def delete(submission_id: str):
+        item = _get_submission(submission_id)
+        delete_submissions(settings, [item.id])
+        flash(_("The submission was deleted."), "info")
+        return redirect(url_for("inbox.index"))
+
+    @bp.get("/audit")
+    def audit_log():
+        page = request.args.get("page", "1")
+        number = int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1
+        events = db.paginate(
+            select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
+            page=number,
+            per_page=AUDIT_PER_PAGE,
+            error_out=False,
+        )
+        return render_template("inbox/audit.html", events=events, action_label=audit.action_label)
+
+    @bp.get("/language/<code>")
+    def language(code: str):
+        if code not in available_locales():
+            abort(404)
+        session["lang"] = code
+        if current_user.is_authenticated:
+            current_user.editor.locale = code
+            db.session.commit()
+        default = (
+            url_for("inbox.index") if current_user.is_authenticated else url_for("inbox.sign_in")
+        )
+        return redirect(safe_next(request.args.get("next"), default))
+
+    if settings.serve == "inbox":
+
+        @bp.record_once
+        def add_root(state) -> None:
+            # Without the public side, the site's root leads to the inbox.
+            state.app.add_url_rule("/", "inbox_root", lambda: redirect(url_for("inbox.index")))

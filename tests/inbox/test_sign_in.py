@@ -1,0 +1,302 @@
+"""Signing in and out: password and TOTP both required, codes work once, failures slow
+down and then lock the account, sessions end after inactivity and at sign-out, and the
+cookies are locked down."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from portal.inbox import credentials
+from portal.models import AuditEvent, Editor, db
+from tests.inbox.conftest import (
+    FAST_HASHER,
+    Clock,
+    EditorAccount,
+    add_editor,
+    build_app,
+    csrf_from,
+    sign_in,
+    token,
+)
+
+FAILED = "Sign-in failed"
+
+
+def editor_row(app: Flask, name: str = "ana") -> Editor:
+    with app.app_context():
+        row = db.session.scalar(select(Editor).where(Editor.name == name))
+        db.session.expunge(row)
+        return row
+
+
+def audit_actions(app: Flask) -> list[tuple[str, str]]:
+    with app.app_context():
+        return [
+            (e.editor, e.action)
+            for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+        ]
+
+
+def is_signed_in(client: FlaskClient) -> bool:
+    response = client.get("/inbox/")
+    return response.status_code == 200
+
+
+def test_signed_out_visitor_is_sent_to_sign_in(web: FlaskClient) -> None:
+    response = web.get("/inbox/?view=starred")
+    assert response.status_code == 302
+    assert response.location.startswith("/inbox/login?next=")
+    assert "view%3Dstarred" in response.location or "view=starred" in response.location
+
+
+def test_right_password_and_code_sign_in(
+    web: FlaskClient, editor: EditorAccount, inbox_app: Flask
+) -> None:
+    response = sign_in(web, editor)
+    assert response.status_code == 302
+    assert response.location == "/inbox/"
+    assert is_signed_in(web)
+    assert ("ana", "sign_in") in audit_actions(inbox_app)
+
+
+def test_wrong_password_is_refused(
+    web: FlaskClient, editor: EditorAccount, inbox_app: Flask
+) -> None:
+    response = sign_in(web, editor, password="not the password at all")
+    assert response.status_code == 401
+    assert FAILED in response.get_data(as_text=True)
+    assert not is_signed_in(web)
+    assert editor_row(inbox_app).failed_attempts == 1
+    assert ("ana", "sign_in_failed") in audit_actions(inbox_app)
+
+
+def test_wrong_code_is_refused(web: FlaskClient, editor: EditorAccount, inbox_app: Flask) -> None:
+    wrong = f"{(int(editor.code()) + 1) % 1_000_000:06d}"
+    response = sign_in(web, editor, code=wrong)
+    assert response.status_code == 401
+    assert not is_signed_in(web)
+    assert editor_row(inbox_app).failed_attempts == 1
+
+
+def test_code_from_long_ago_is_refused(web: FlaskClient, editor: EditorAccount) -> None:
+    response = sign_in(web, editor, code=editor.code(offset_steps=-4))
+    assert response.status_code == 401
+
+
+def test_code_of_the_neighbouring_step_is_accepted(web: FlaskClient, editor: EditorAccount) -> None:
+    # One step of drift either side: phones' clocks are not exact.
+    assert sign_in(web, editor, code=editor.code(offset_steps=-1)).status_code == 302
+
+
+def test_a_code_cannot_be_used_twice(inbox_app: Flask, editor: EditorAccount, clock: Clock) -> None:
+    first, second = inbox_app.test_client(), inbox_app.test_client()
+    code = editor.code()
+    assert sign_in(first, editor, code=code).status_code == 302
+    clock.advance(seconds=5)
+    replay = sign_in(second, editor, code=code)
+    assert replay.status_code == 401
+    assert not is_signed_in(second)
+    # An older code than the one used is no good either, even inside the drift window.
+    assert sign_in(second, editor, code=editor.code(offset_steps=-1)).status_code == 401
+    # The next step's code works.
+    clock.advance(seconds=30)
+    assert sign_in(second, editor).status_code == 302
+
+
+def test_unknown_name_gets_the_same_answer_and_a_hash_is_verified(
+    inbox_app: Flask, editor: EditorAccount, monkeypatch
+) -> None:
+    verified: list[str] = []
+
+    class SpyHasher(PasswordHasher):
+        def verify(self, stored, password) -> bool:
+            verified.append(stored)
+            return super().verify(stored, password)
+
+    policy = inbox_app.extensions["portal_passwords"]
+    monkeypatch.setattr(policy, "hasher", SpyHasher.from_parameters(FAST_HASHER._parameters))
+    known = sign_in(inbox_app.test_client(), editor, password="wrong password here")
+    unknown = sign_in(inbox_app.test_client(), editor, name="nobody")
+    assert known.status_code == unknown.status_code == 401
+    page_known = known.get_data(as_text=True)
+    page_unknown = unknown.get_data(as_text=True)
+    assert FAILED in page_known and FAILED in page_unknown
+    # The pages differ only in the form's CSRF token and the echoed name.
+    strip = lambda page: page.replace(csrf_from(page), "").replace("nobody", "ana")  # noqa: E731
+    assert strip(page_known) == strip(page_unknown)
+    # Both paths verified one Argon2 hash (the unknown one against a dummy hash).
+    assert len(verified) == 2
+    assert verified[1].startswith("$argon2id$") and verified[1] != verified[0]
+    assert ("", "sign_in_unknown") in audit_actions(inbox_app)
+
+
+def test_default_hasher_is_memory_hard(tmp_path) -> None:
+    app = build_app(tmp_path)
+    del app.extensions["portal_passwords"]  # the suite installs a cheap one
+    with app.app_context():
+        hashed = credentials.hash_password("some long password")
+    assert hashed.startswith("$argon2id$")
+    params = dict(p.split("=") for p in hashed.split("$")[3].split(","))
+    assert int(params["m"]) >= 64 * 1024  # KiB
+
+
+def fail(client: FlaskClient, account: EditorAccount, times: int) -> None:
+    for _ in range(times):
+        assert sign_in(client, account, password="wrong password!").status_code == 401
+
+
+def test_failures_slow_down_then_lock_and_the_lock_expires(
+    web: FlaskClient, editor: EditorAccount, clock: Clock, inbox_app: Flask
+) -> None:
+    fail(web, editor, credentials.FREE_FAILURES - 1)
+    assert editor_row(inbox_app).locked_until is None
+    fail(web, editor, 1)
+    # Now each attempt must wait, even with the right password and code.
+    assert sign_in(web, editor).status_code == 401
+    assert editor_row(inbox_app).failed_attempts == credentials.FREE_FAILURES  # not counted
+    for failures in range(credentials.FREE_FAILURES, credentials.LOCK_AFTER):
+        wait = credentials.wait_after(failures).total_seconds()
+        clock.advance(seconds=wait - 2)
+        assert sign_in(web, editor).status_code == 401  # still waiting
+        clock.advance(seconds=3)
+        fail(web, editor, 1)
+    row = editor_row(inbox_app)
+    assert row.failed_attempts == credentials.LOCK_AFTER
+    assert credentials.as_utc(row.locked_until) == clock.now + credentials.LOCK_TIME
+    assert ("ana", "account_locked") in audit_actions(inbox_app)
+
+    clock.advance(seconds=credentials.LOCK_TIME.total_seconds() - 60)
+    assert sign_in(web, editor).status_code == 401
+    assert ("ana", "sign_in_locked") in audit_actions(inbox_app)
+    # Attempts during the lock do not extend it.
+    assert credentials.as_utc(editor_row(inbox_app).locked_until) > clock.now
+    clock.advance(seconds=61)
+    assert sign_in(web, editor).status_code == 302
+    row = editor_row(inbox_app)
+    assert row.failed_attempts == 0 and row.locked_until is None
+
+
+def test_the_wait_grows_with_each_failure() -> None:
+    waits = [credentials.wait_after(n).total_seconds() for n in range(1, 9)]
+    assert waits[: credentials.FREE_FAILURES - 1] == [0] * (credentials.FREE_FAILURES - 1)
+    growing = waits[credentials.FREE_FAILURES - 1 : credentials.LOCK_AFTER - 1]
+    assert growing == sorted(growing) and len(set(growing)) == len(growing) and growing[0] > 0
+    assert waits[credentials.LOCK_AFTER - 1 :] == [credentials.LOCK_TIME.total_seconds()] * 3
+
+
+def test_lockout_is_per_account(inbox_app: Flask, editor: EditorAccount, clock: Clock) -> None:
+    other = add_editor(inbox_app, "luis", clock)
+    fail(inbox_app.test_client(), editor, credentials.LOCK_AFTER)
+    assert sign_in(inbox_app.test_client(), other).status_code == 302
+
+
+def test_session_expires_after_inactivity(
+    signed_in: FlaskClient, clock: Clock, inbox_app: Flask
+) -> None:
+    timeout = inbox_app.config["PORTAL_SETTINGS"].editor_idle_timeout
+    clock.advance(seconds=timeout - 5)
+    assert is_signed_in(signed_in)  # activity renews the session...
+    clock.advance(seconds=timeout - 5)
+    assert is_signed_in(signed_in)
+    clock.advance(seconds=timeout + 1)  # ...and inactivity ends it
+    response = signed_in.get("/inbox/")
+    assert response.status_code == 302 and response.location == "/inbox/login"
+    assert not is_signed_in(signed_in)
+    assert ("ana", "session_expired") in audit_actions(inbox_app)
+
+
+def test_sign_out_clears_the_session_and_old_cookies_stop_working(
+    signed_in: FlaskClient, inbox_app: Flask
+) -> None:
+    stolen = signed_in.get_cookie("portal_session").value
+    csrf = token(signed_in)
+    response = signed_in.post("/inbox/logout", data={"csrf_token": csrf})
+    assert response.status_code == 302 and response.location == "/inbox/login"
+    with signed_in.session_transaction() as session:
+        assert "_user_id" not in session and "seen" not in session
+    assert not is_signed_in(signed_in)
+    # A copy of the cookie taken before signing out no longer opens the inbox.
+    replay = inbox_app.test_client()
+    replay.set_cookie("portal_session", stolen)
+    assert replay.get("/inbox/").status_code == 302
+    assert ("ana", "sign_out") in audit_actions(inbox_app)
+
+
+def test_sign_out_needs_post_and_a_csrf_token(signed_in: FlaskClient) -> None:
+    assert signed_in.get("/inbox/logout").status_code == 405
+    assert signed_in.post("/inbox/logout").status_code == 400
+    assert is_signed_in(signed_in)
+
+
+def test_sign_in_form_needs_a_csrf_token(web: FlaskClient, editor: EditorAccount) -> None:
+    response = web.post(
+        "/inbox/login",
+        data={"name": editor.name, "password": editor.password, "code": editor.code()},
+    )
+    assert response.status_code == 302 and response.location == "/inbox/login"
+    assert not is_signed_in(web)
+
+
+def test_cookie_is_http_only_strict_and_carries_no_address(
+    web: FlaskClient, editor: EditorAccount
+) -> None:
+    response = sign_in(web, editor)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "Secure" not in cookie  # plain HTTP in development
+    assert "Expires=" in cookie  # a permanent session that lapses after inactivity
+    with web.session_transaction() as session:
+        assert "_id" not in session  # Flask-Login's hash of address and browser
+        assert "_remember" not in session
+
+
+def test_cookie_is_secure_when_configured(tmp_path, clock: Clock) -> None:
+    app = build_app(tmp_path, secure_cookies=True)
+    account = add_editor(app, "ana", clock)
+    client = app.test_client()
+    response = sign_in(client, account)
+    assert response.status_code == 302
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_next_goes_back_inside_the_inbox_only(
+    inbox_app: Flask, editor: EditorAccount, clock: Clock
+) -> None:
+    client = inbox_app.test_client()
+    page = client.get("/inbox/login?next=/inbox/audit")
+    response = client.post(
+        "/inbox/login?next=/inbox/audit",
+        data={
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+            "name": editor.name,
+            "password": editor.password,
+            "code": editor.code(),
+        },
+    )
+    assert response.location == "/inbox/audit"
+    for evil in ("//evil.example/inbox/", "https://evil.example/inbox/", "/\\evil.example"):
+        clock.advance(seconds=30)
+        other = inbox_app.test_client()
+        page = other.get("/inbox/login")
+        response = other.post(
+            "/inbox/login",
+            query_string={"next": evil},
+            data={
+                "csrf_token": csrf_from(page.get_data(as_text=True)),
+                "name": editor.name,
+                "password": editor.password,
+                "code": editor.code(),
+            },
+        )
+        assert response.location == "/inbox/", evil
+
+
+def test_reset_account_version_ends_sessions(signed_in: FlaskClient, inbox_app: Flask) -> None:
+    with inbox_app.app_context():
+        row = db.session.scalar(select(Editor).where(Editor.name == "ana"))
+        row.session_version += 1
+        db.session.commit()
+    assert not is_signed_in(signed_in)
