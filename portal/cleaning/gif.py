@@ -25,6 +25,7 @@ from portal.cleaning.base import (
     Refusal,
     RefusalCode,
 )
+from portal.cleaning.png import verify_decodes
 
 _HEADERS = (b"GIF87a", b"GIF89a")
 _IMAGE, _EXTENSION, _TRAILER = 0x2C, 0x21, 0x3B
@@ -99,8 +100,10 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
             break
         if introducer == _IMAGE:
             descriptor = bytearray(reader.take(9))
-            _x, _y, w, h = struct.unpack("<HHHH", descriptor[:8])
-            if w * h > limits.max_pixels:
+            x, y, w, h = struct.unpack("<HHHH", descriptor[:8])
+            # Decoders grow the canvas to hold a frame placed beyond the screen.
+            width, height = max(width, x + w), max(height, y + h)
+            if width * height > limits.max_pixels:
                 raise Refusal(RefusalCode.TOO_LARGE, "too many pixels")
             parsed.frames += 1
             if parsed.frames > limits.max_frames:
@@ -178,6 +181,7 @@ class GifCleaner(FormatCleaner):
     def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
         parsed = _parse(Path(src).read_bytes(), limits)
         Path(dst).write_bytes(bytes(parsed.output))
+        verify_decodes(Path(dst), "GIF")
         return Cleaned(
             kind="image",
             format="GIF",

@@ -16,7 +16,9 @@ compressed image stream is inflated only as far as the image can hold, so a
 decompression bomb is refused rather than expanded.
 
 The EXIF helpers here (:func:`exif_categories`, :func:`orientation_exif`) are shared
-with the WebP module.
+with the WebP module, and :func:`verify_decodes` with the GIF and WebP modules: the
+compressed pixels are copied unchanged, so a corrupt image stream would otherwise pass
+through; every cleaned frame is decoded once and a failure refused as malformed.
 """
 
 from __future__ import annotations
@@ -164,6 +166,19 @@ def orientation_exif(payload: bytes) -> bytes | None:
     minimal = Image.Exif()
     minimal[_ORIENTATION] = value
     return minimal.tobytes()[len(b"Exif\x00\x00") :]
+
+
+def verify_decodes(path: Path, format_name: str) -> None:
+    """Decode every frame of ``path`` with Pillow; refuse it as malformed if any fails.
+    Sizes and frame counts must already have been checked against the limits."""
+    try:
+        with Image.open(path, formats=[format_name]) as image:
+            for frame in ImageSequence.Iterator(image):
+                frame.load()
+    except Image.DecompressionBombError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
+        raise Refusal(RefusalCode.MALFORMED, f"image data does not decode: {exc}") from exc
 
 
 # --- PNG structure ---------------------------------------------------------------
@@ -342,6 +357,13 @@ class _Checker:
         self.stream: _StreamCheck | None = None
         self.stream_type: bytes = b""
         self.pending_frame: tuple[int, int] | None = None  # fcTL size awaiting its data
+        self.sequence = 0  # the next fcTL/fdAT sequence number
+
+    def _next_sequence(self, payload: bytes) -> None:
+        (number,) = struct.unpack(">I", payload[:4])
+        if number != self.sequence:
+            raise _malformed("APNG sequence numbers out of order")
+        self.sequence += 1
 
     def _close_stream(self) -> None:
         if self.stream is not None:
@@ -396,6 +418,7 @@ class _Checker:
         elif ctype == b"fdAT":
             if len(payload) < 4:
                 raise _malformed("fdAT length")
+            self._next_sequence(payload)
             self._image_data(ctype, payload[4:])
         elif ctype == b"IEND":
             self._finish(payload)
@@ -407,6 +430,7 @@ class _Checker:
         assert header is not None
         if self.frames_declared is None:
             raise _malformed("fcTL without acTL")
+        self._next_sequence(payload)
         _seq, w, h, x, y, _num, _den, dispose, blend = struct.unpack(">IIIIIHHBB", payload)
         if not (w > 0 and h > 0 and x + w <= header.width and y + h <= header.height):
             raise _malformed("frame outside the canvas")
@@ -592,6 +616,7 @@ class PngCleaner(FormatCleaner):
                     parsed = reparsed
                     profile_payload = _profile_chunk(icc.canonical_profile(reparsed.profile))
         Path(dst).write_bytes(_write(parsed, profile_payload))
+        verify_decodes(Path(dst), "PNG")
         return Cleaned(
             kind="image",
             format="PNG",

@@ -31,7 +31,7 @@ from portal.cleaning.base import (
     Refusal,
     RefusalCode,
 )
-from portal.cleaning.png import exif_categories, orientation_exif
+from portal.cleaning.png import exif_categories, orientation_exif, verify_decodes
 
 _FLAG_ANIMATION, _FLAG_XMP, _FLAG_EXIF, _FLAG_ALPHA, _FLAG_ICC = 0x02, 0x04, 0x08, 0x10, 0x20
 _BITSTREAMS = {b"VP8 ", b"VP8L"}
@@ -265,6 +265,7 @@ class WebpCleaner(FormatCleaner):
                     assert parsed.profile is not None
                     profile = icc.canonical_profile(parsed.profile)
         Path(dst).write_bytes(_write(parsed, profile))
+        verify_decodes(Path(dst), "WEBP")
         return Cleaned(
             kind="image",
             format="WEBP",

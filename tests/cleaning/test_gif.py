@@ -186,3 +186,19 @@ def test_too_many_frames_refused(tmp_path: Path) -> None:
     assert refusal(data, tmp_path, Limits(max_frames=3)) == RefusalCode.TOO_LARGE
     out, _ = clean(tmp_path / "anim.gif", tmp_path, Limits(max_frames=4))
     assert len(frames(out)) == 4
+
+
+def test_corrupt_image_data_is_malformed(tmp_path: Path) -> None:
+    data = bytearray(animated(tmp_path, 2))
+    start = data.index(b"\x2c\x00\x00\x00\x00\x08\x00\x08\x00")  # first image descriptor
+    pixels = start + 10 + (data[start + 9] & 0x80 and 3 << ((data[start + 9] & 7) + 1)) + 1
+    size = data[pixels]
+    data[pixels + 1 : pixels + 1 + size] = b"\xff" * size  # codes no decoder can follow
+    assert refusal(bytes(data), tmp_path) == RefusalCode.MALFORMED
+
+
+def test_frame_beyond_screen_counts_towards_pixels(tmp_path: Path) -> None:
+    data = bytearray(animated(tmp_path, 2))
+    start = data.index(b"\x2c\x00\x00\x00\x00\x08\x00\x08\x00")
+    data[start + 1 : start + 5] = struct.pack("<HH", 60000, 60000)  # frame far off screen
+    assert refusal(bytes(data), tmp_path) == RefusalCode.TOO_LARGE

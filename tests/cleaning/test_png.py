@@ -328,3 +328,16 @@ def test_unknown_critical_chunk_refused(tmp_path: Path) -> None:
     data = small_png()
     data = data[:33] + chunk(b"CgBI", b"\x50\x00\x20\x06") + data[33:]
     assert refusal(data, tmp_path) == RefusalCode.MALFORMED
+
+
+def test_apng_sequence_out_of_order_is_malformed(tmp_path: Path) -> None:
+    src = tmp_path / "anim.png"
+    images = [Image.new("RGB", (8, 8), (i * 60, 0, 0)) for i in range(3)]
+    images[0].save(src, save_all=True, append_images=images[1:], duration=50)
+    found = chunks(src.read_bytes())
+    rebuilt = b"\x89PNG\r\n\x1a\n"
+    for ctype, payload in found:
+        if ctype == b"fdAT" and payload[:4] == struct.pack(">I", 2):
+            payload = struct.pack(">I", 7) + payload[4:]
+        rebuilt += chunk(ctype, payload)
+    assert refusal(rebuilt, tmp_path) == RefusalCode.MALFORMED

@@ -267,3 +267,13 @@ def test_huge_canvas_refused(tmp_path: Path) -> None:
 def test_too_many_frames_refused(tmp_path: Path) -> None:
     src = animation(tmp_path, 4, lossless=True)
     assert refusal(src.read_bytes(), tmp_path, Limits(max_frames=3)) == RefusalCode.TOO_LARGE
+
+
+def test_corrupt_bitstream_is_malformed(tmp_path: Path) -> None:
+    src = tmp_path / "still.webp"
+    Image.radial_gradient("L").resize((32, 32)).save(src, lossless=True)
+    chunks = riff_chunks(src.read_bytes())
+    assert chunks[0][0] == b"VP8L"
+    payload = chunks[0][1]
+    chunks[0] = (b"VP8L", payload[:5] + b"\xff" * (len(payload) - 5))
+    assert refusal(riff(chunks), tmp_path) == RefusalCode.MALFORMED
