@@ -280,9 +280,8 @@ def _open_input(src: Path, container: str, options: dict[str, str] | None = None
 
 def inspect_media(src: Path, container: str, limits: Limits) -> set[Category]:
     """The identifying metadata an audio or video file carries."""
-    options = {"export_xmp": "1"} if VIDEO_CONTAINERS.get(container, "") == "mov" else {}
-    if container == "m4a":
-        options = {"export_xmp": "1"}
+    # The ISO-BMFF demuxer skips XMP boxes unless asked to export them as a tag.
+    options = {"export_xmp": "1"} if container in ("isobmff", "quicktime", "m4a") else {}
     with _open_input(src, container, options) as inp:
         found = _tag_categories(dict(inp.metadata), stream=False)
         if "xmp" in inp.metadata:
