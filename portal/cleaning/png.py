@@ -607,6 +607,8 @@ class PngCleaner(FormatCleaner):
             else:
                 try:
                     converted = _reencode_in_srgb(data, parsed, limits)
+                except (OSError, SyntaxError, EOFError) as exc:
+                    raise Refusal(RefusalCode.MALFORMED, "image data does not decode") from exc
                 except ValueError:
                     # A profile littleCMS cannot use: drop it, keep the pixels.
                     pass

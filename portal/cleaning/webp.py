@@ -258,6 +258,8 @@ class WebpCleaner(FormatCleaner):
             else:
                 try:
                     converted = _reencode_in_srgb(data, parsed, limits)
+                except (OSError, SyntaxError, EOFError) as exc:
+                    raise Refusal(RefusalCode.MALFORMED, "image data does not decode") from exc
                 except ValueError:
                     pass  # a profile littleCMS cannot use: drop it, keep the pixels
                 else:

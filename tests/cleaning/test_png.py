@@ -341,3 +341,24 @@ def test_apng_sequence_out_of_order_is_malformed(tmp_path: Path) -> None:
             payload = struct.pack(">I", 7) + payload[4:]
         rebuilt += chunk(ctype, payload)
     assert refusal(rebuilt, tmp_path) == RefusalCode.MALFORMED
+
+
+def test_nonstandard_profile_on_apng_keeps_frames(tmp_path: Path) -> None:
+    src = tmp_path / "scanner-anim.png"
+    images = [Image.new("RGBA", (20, 10), (i * 60, 50, 90, 255 - i * 60)) for i in range(3)]
+    images[0].save(
+        src,
+        save_all=True,
+        append_images=images[1:],
+        duration=[40, 50, 60],
+        loop=2,
+        icc_profile=profile_with_class(b"scnr"),
+    )
+    out, result = clean(src, tmp_path)
+    assert result.removed == {Category.ICC_PROFILE}
+    assert leaks(out) == []
+    with Image.open(out) as image:
+        assert image.info["loop"] == 2
+        assert image.info["icc_profile"] == icc.srgb_profile()
+        durations = [f.info["duration"] for f in ImageSequence.Iterator(image)]
+    assert durations == [40, 50, 60]
