@@ -89,10 +89,10 @@ class TipForm(FlaskForm):
         if len(field.data or "") > limit:
             raise ValidationError(
                 ngettext(
-                    "The note can be at most %(num)s character long (it has %(count)s).",
-                    "The note can be at most %(num)s characters long (it has %(count)s).",
+                    "The note can be at most %(limit)s character long (it has %(count)s).",
+                    "The note can be at most %(limit)s characters long (it has %(count)s).",
                     limit,
-                    num=_format_number(limit),
+                    limit=_format_number(limit),
                     count=_format_number(len(field.data)),
                 )
             )
@@ -116,9 +116,11 @@ class TipForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         if not (self.note.data or link_lines(self.links.data or "") or self.files_received):
-            self.form_errors.append(
-                _l("Please write what happened, add a link, or choose at least one file.")
-            )
+            # Shown at the note, the first place to fix it.
+            self.note.errors = [
+                *self.note.errors,
+                _l("Please write what happened, add a link, or choose at least one file."),
+            ]
             valid = False
         return valid
 

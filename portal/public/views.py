@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, render_template, request
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -98,10 +98,12 @@ def _receive(form: TipForm, settings: Settings):
     if getattr(request, "too_many_files", False):
         form.files.errors = [
             *form.files.errors,
-            _l(
+            ngettext(
+                "You can send at most %(num)s file at once. "
+                "Please send the others in a second tip.",
                 "You can send at most %(num)s files at once. "
                 "Please send the others in a second tip.",
-                num=format_decimal(settings.max_files),
+                settings.max_files,
             ),
         ]
         valid = False
@@ -150,7 +152,7 @@ def _form_with_errors(form: TipForm, *, had_files: bool):
                 "please choose them again."
             ),
         ]
-    errors = [FieldError("note", message) for message in form.form_errors]
+    errors = []
     for name in ("note", "links", "files", "contact"):
         errors.extend(FieldError(name, message) for message in form[name].errors)
     return render_template("public/index.html", form=form, errors=errors), 422

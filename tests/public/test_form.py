@@ -1,0 +1,279 @@
+"""The tip form: CSRF, honeypot, validation in both languages, and the receipt."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+
+from portal.models import StoredFile, Submission, db
+from tests.exiftool_oracle import leaks
+from tests.public.helpers import png_bytes, post_tip, submission_state, tagged_jpeg
+
+
+def _count(app) -> int:
+    with app.app_context():
+        return db.session.query(Submission).count()
+
+
+def _text(response) -> str:
+    return unescape(re.sub(r"\s+", " ", response.get_data(as_text=True)))
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_form_states_limits_kinds_and_safety_before_upload(make_app, lang):
+    client = make_app(max_file_size=3 * 10**6, max_submission_size=7 * 10**6, max_files=4)
+    page = _text(client.test_client().get(f"/{lang}/"))
+    assert f'<html lang="{lang}"' in page
+    form_at = page.index("<form")
+    # the limits come before the form
+    assert page.index("3 MB") < form_at and page.index("7 MB") < form_at
+    assert re.search(r"\b4\b", page[:form_at])
+    if lang == "en":
+        assert "Send photos, videos, notes, links or information. 100% anonymous." in page
+        assert "Tor Browser" in page[:form_at]
+        assert "work" in page[:form_at]
+        assert "JPEG" in page[:form_at] and "PDF" in page[:form_at]
+        assert "(optional)" in page and "less anonymous" in page
+
+
+def test_every_field_has_a_label_and_described_hint(client):
+    page = client.get("/en/").get_data(as_text=True)
+    for field in ("note", "links", "files", "contact"):
+        assert f'<label for="{field}">' in page
+        assert f'id="{field}-hint"' in page
+        assert re.search(
+            rf'<(textarea|input)[^>]*aria-describedby="{field}-hint"[^>]*id="{field}"', page
+        )
+    assert 'type="file"' in page and " multiple " in page
+    assert 'enctype="multipart/form-data"' in page
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_post_without_csrf_token_is_a_translated_400_and_files_nothing(app, client, lang):
+    client.get(f"/{lang}/")
+    response = post_tip(client, lang, note="hello", files=[(png_bytes(), "a.png")], token="")
+    assert response.status_code == 400
+    assert f'<html lang="{lang}"' in response.get_data(as_text=True)
+    assert _count(app) == 0
+    assert submission_state(app.config["PORTAL_SETTINGS"].data_dir) == ([], [])
+
+
+def test_forged_csrf_token_is_refused(app, client):
+    client.get("/en/")
+    response = post_tip(client, "en", note="hello", token="not-a-real-token")
+    assert response.status_code == 400
+    assert "This form has expired" in response.get_data(as_text=True)
+    assert _count(app) == 0
+
+
+def test_honeypot_files_nothing_and_says_not_why(app, client):
+    response = post_tip(
+        client, "en", note="hello", files=[(png_bytes(), "a.png")], homepage="http://spam"
+    )
+    assert response.status_code == 200
+    text = _text(response)
+    assert "Nothing was saved" in text
+    assert "homepage" not in text.lower() and "bot" not in text.lower()
+    assert _count(app) == 0
+    assert submission_state(app.config["PORTAL_SETTINGS"].data_dir) == ([], [])
+
+
+def test_honeypot_is_hidden_from_people(client):
+    page = client.get("/en/").get_data(as_text=True)
+    block = re.search(r'<div class="hp" aria-hidden="true">.*?</div>', page, re.DOTALL).group(0)
+    assert 'tabindex="-1"' in block and 'autocomplete="off"' in block
+    assert ".hp {" in client.get("/static/css/portal.css").get_data(as_text=True)
+
+
+def _assert_error_page(response, lang, field, *, kept: dict[str, str] | None = None):
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'<html lang="{lang}"' in page
+    summary = re.search(r'<div class="error-summary" role="alert".*?</div>', page, re.DOTALL)
+    assert summary, "an error summary at the top"
+    assert page.index("error-summary") < page.index("<form")
+    assert f'href="#{field}"' in summary.group(0)
+    assert f'id="{field}-error"' in page
+    assert re.search(
+        rf'aria-describedby="{field}-hint {field}-error" aria-invalid="true"[^>]*id="{field}"',
+        page,
+    )
+    for name, value in (kept or {}).items():
+        assert re.search(rf'id="{name}"[^>]*>\s*{re.escape(value)}</textarea>', page), name
+    return page
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_empty_submission_is_refused_at_the_note(app, client, lang):
+    response = post_tip(client, lang, contact="signal: someone")
+    page = _assert_error_page(response, lang, "note", kept={"contact": "signal: someone"})
+    if lang == "en":
+        assert "Please write what happened, add a link, or choose at least one file." in page
+    assert _count(app) == 0
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_bad_link_keeps_everything_typed_and_asks_for_files_again(app, client, lang):
+    response = post_tip(
+        client,
+        lang,
+        note="The truck left at 5",
+        links="https://example.org/a\nexample.org/nope\njavascript:alert(1)",
+        contact="me@example.net",
+        files=[(png_bytes(), "a.png")],
+    )
+    page = _assert_error_page(
+        response,
+        lang,
+        "links",
+        kept={"note": "The truck left at 5", "contact": "me@example.net"},
+    )
+    assert "example.org/nope" in page
+    assert 'id="files-error"' in page  # files must be chosen again, and it says so
+    if lang == "en":
+        assert "Lines 2, 3 are not web addresses" in _text(response)
+        assert "please choose them again" in page
+    assert _count(app) == 0
+    assert submission_state(app.config["PORTAL_SETTINGS"].data_dir) == ([], [])
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_note_too_long(make_app, lang):
+    app = make_app(max_note_length=100)
+    client = app.test_client()
+    response = post_tip(client, lang, note="x" * 101)
+    _assert_error_page(response, lang, "note")
+    if lang == "en":
+        assert "at most 100 characters long (it has 101)" in _text(response)
+    # Browsers send line breaks as CRLF: a note that fits as typed still fits.
+    fits = "\n".join(["x" * 9] * 10)  # 99 characters with LF, 108 with CRLF
+    response = post_tip(client, lang, note=fits.replace("\n", "\r\n"))
+    assert response.status_code == 200
+    assert _count(app) == 1
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_too_many_files(make_app, lang, monkeypatch):
+    from portal.public import uploads
+
+    written = []
+    real_init = uploads.TempUpload.__init__
+
+    def spy(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        written.append(self.path)
+
+    monkeypatch.setattr(uploads.TempUpload, "__init__", spy)
+    app = make_app(max_files=2)
+    client = app.test_client()
+    response = post_tip(client, lang, note="n", files=[(png_bytes(), f"{i}.png") for i in range(4)])
+    _assert_error_page(response, lang, "files", kept={"note": "n"})
+    if lang == "en":
+        assert "You can send at most 2 files at once." in _text(response)
+    assert len(written) == 2, "files beyond the limit never reach the disk"
+    assert not any(p.exists() for p in written)
+    assert _count(app) == 0
+
+
+def test_links_only_and_contact_are_filed_as_text(app, client):
+    response = post_tip(
+        client,
+        "en",
+        links=" https://example.org/a \n\nhttp://example.net/b?c=d",
+        contact="signal: someone",
+    )
+    assert response.status_code == 200
+    assert "2 links." in _text(response)
+    with app.app_context():
+        submission = db.session.query(Submission).one()
+        assert submission.link_list == ["https://example.org/a", "http://example.net/b?c=d"]
+        assert submission.contact == "signal: someone"
+        assert submission.locale == "en"
+        assert submission.files == []
+
+
+def test_receipt_lists_removed_metadata_in_plain_words(app, client, tmp_path):
+    jpeg = tagged_jpeg(tmp_path)
+    response = post_tip(
+        client, "en", note="Photo of the checkpoint", files=[(jpeg, "IMG_2041.jpg")]
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    text = _text(response)
+    assert "File 1: photo (JPEG)" in text
+    for words in (
+        "GPS location",
+        "camera or phone make and model",
+        "author or owner name",
+        "dates, such as the date taken",
+        "editing software",
+    ):
+        assert words in text, words
+    assert "IMG_2041" not in text
+    assert "A note of 23 characters." in text
+
+    data_dir = app.config["PORTAL_SETTINGS"].data_dir
+    with app.app_context():
+        submission = db.session.query(Submission).one()
+        stored = db.session.query(StoredFile).one()
+        assert stored.kind == "image" and stored.format == "JPEG"
+        assert {"gps", "make_model", "author", "dates", "software"} <= set(stored.removed)
+        path = data_dir / "submissions" / submission.id / stored.stored_name
+    assert leaks(path) == []
+    assert re.fullmatch(r"[0-9a-f]{32}\.jpg", stored.stored_name)
+    assert submission_state(data_dir)[1] == []
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"MZ\x90\x00\x03" + bytes(200), "Programs and scripts are not accepted."),
+        (b"<!doctype html><html><script>alert(1)</script></html>", "Web pages, SVG drawings"),
+        (b"PK\x03\x04" + bytes(100), "Compressed archives"),
+    ],
+)
+def test_refused_file_is_explained_and_the_rest_is_filed(app, client, content, reason):
+    response = post_tip(
+        client,
+        "en",
+        note="see files",
+        files=[(png_bytes(), "ok.png"), (content, "evil.txt")],
+    )
+    assert response.status_code == 200
+    text = _text(response)
+    assert "Thank you. Your tip was received." in text
+    assert "File 1: photo (PNG)" in text
+    assert re.search(r"File 2, [\d.,]+ (byte|B): not accepted\.", text)
+    assert reason in text
+    assert "screenshot" in text
+    assert "evil" not in text and "ok.png" not in text
+    with app.app_context():
+        submission = db.session.query(Submission).one()
+        assert len(submission.files) == 1
+        assert len(submission.refused) == 1
+    assert submission_state(app.config["PORTAL_SETTINGS"].data_dir)[1] == []
+
+
+def test_only_refused_files_and_nothing_else_files_nothing(app, client):
+    response = post_tip(client, "en", files=[(b"\x7fELF" + bytes(64), "x")])
+    assert response.status_code == 200
+    text = _text(response)
+    assert "Nothing was saved" in text
+    assert "Programs and scripts are not accepted." in text
+    assert _count(app) == 0
+    assert submission_state(app.config["PORTAL_SETTINGS"].data_dir) == ([], [])
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_receipt_is_in_the_tipsters_language_with_local_number_format(make_app, lang):
+    client = make_app().test_client()
+    note = "x" * 1234
+    response = post_tip(client, lang, note=note, files=[(png_bytes((300, 300)), "a.png")])
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f'<html lang="{lang}"' in page
+    assert ("1,234" if lang == "en" else "1234") in page or "1.234" in page
+    # the receipt has no address of its own: it is the POST's response, and it
+    # is not stored anywhere a later GET could find it
+    assert client.get(f"/{lang}/").get_data(as_text=True).count("1,234") == 0

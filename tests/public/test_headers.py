@@ -1,0 +1,83 @@
+"""Security headers on every public page, and the one cookie CSRF needs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from portal.security import CONTENT_SECURITY_POLICY, PERMISSIONS_POLICY
+from tests.public.helpers import png_bytes, post_tip
+
+EXPECTED = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": PERMISSIONS_POLICY,
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def _responses(client):
+    yield "redirect", client.get("/")
+    yield "form es", client.get("/es/")
+    yield "form en", client.get("/en/")
+    yield "not found", client.get("/xx/")
+    yield "validation error", post_tip(client, "es")
+    yield "receipt", post_tip(client, "en", note="hello", files=[(png_bytes(), "a.png")])
+    yield "csrf failure", client.post("/en/", data={"note": "x"})
+
+
+def test_every_public_response_carries_the_security_headers(client):
+    for name, response in _responses(client):
+        for header, value in EXPECTED.items():
+            assert response.headers.get(header) == value, (name, header)
+        assert "Strict-Transport-Security" not in response.headers  # plain HTTP here
+
+
+def test_policy_forbids_inline_script_and_style():
+    directives = dict(d.split(" ", 1) for d in CONTENT_SECURITY_POLICY.split("; "))
+    assert directives["script-src"] == "'self'"
+    assert directives["style-src"] == "'self'"
+    assert directives["default-src"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'"
+
+
+def test_pages_have_no_inline_script_style_or_third_party_resource(client):
+    for name, response in _responses(client):
+        page = response.get_data(as_text=True)
+        assert "<script" not in page, name
+        assert "<style" not in page, name
+        assert not re.search(r"\sstyle=", page), name
+        assert not re.search(r"\son[a-z]+=", page), name
+        assert not re.search(r'(src|href)="(https?:)?//', page), name
+
+
+def test_static_stylesheet_is_served_from_self(client):
+    response = client.get("/static/css/portal.css")
+    assert response.status_code == 200
+    assert "text/css" in response.headers["Content-Type"]
+    assert "@import" not in response.get_data(as_text=True)
+
+
+def test_form_sets_only_the_session_cookie_httponly_strict(client):
+    assert client.get("/", headers={"Accept-Language": "es"}).headers.getlist("Set-Cookie") == []
+    cookies = client.get("/es/").headers.getlist("Set-Cookie")
+    assert len(cookies) == 1
+    cookie = cookies[0]
+    assert cookie.startswith("portal_session=")
+    attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
+    assert "httponly" in attributes
+    assert "samesite=strict" in attributes
+    assert not any(a.startswith(("expires", "max-age")) for a in attributes)
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_receipt_sets_no_new_cookie(client, lang):
+    client.get(f"/{lang}/")
+    response = post_tip(client, lang, note="hello")
+    assert response.status_code == 200
+    assert response.headers.getlist("Set-Cookie") == []
