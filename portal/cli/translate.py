@@ -48,7 +48,6 @@ def extract(template: Path) -> None:
         "portal",
         "--copyright-holder",
         "the portal's authors",
-        "--no-wrap",
         "--output-file",
         str(template),
         *SOURCE_DIRS,
@@ -66,7 +65,8 @@ def update_command() -> None:
     directory = translations_dir(current_app)
     template = directory / f"{DOMAIN}.pot"
     extract(template)
-    # --previous keeps the old msgid beside a fuzzy guess, so translators see what changed.
+    # Not --previous: Babel 2.19 writes a long previous msgid as a broken "#|" comment
+    # that msgfmt rejects. A changed string still keeps its old translation as fuzzy.
     pybabel(
         "update",
         "--input-file",
@@ -75,9 +75,7 @@ def update_command() -> None:
         str(directory),
         "--domain",
         DOMAIN,
-        "--previous",
         "--ignore-pot-creation-date",
-        "--no-wrap",
     )
 
 
@@ -117,5 +115,4 @@ def init_command(lang: str) -> None:
         DOMAIN,
         "--locale",
         lang,
-        "--no-wrap",
     )

@@ -22,7 +22,7 @@ def load(path: Path) -> Catalog:
 def save(catalogue: Catalog, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
-        write_po(fh, catalogue, width=None)
+        write_po(fh, catalogue)
 
 
 def key(message: Message) -> str:
