@@ -148,6 +148,7 @@ def _clean_all(
         finally:
             upload.discard()
         name = token
+        os.chmod(staging / token, 0o600)
         if _SAFE_EXTENSION.match(result.extension):
             name = f"{token}.{result.extension}"
             os.rename(staging / token, staging / name)

@@ -1,0 +1,161 @@
+"""Atomic filing: all of a submission or nothing, and the sweep at start."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+
+import pytest
+
+from portal import storage
+from portal.models import StoredFile, Submission, db
+from portal.public import filing
+from tests.public.helpers import png_bytes, post_tip, submission_state
+
+
+def _rows(app) -> tuple[int, int]:
+    with app.app_context():
+        return db.session.query(Submission).count(), db.session.query(StoredFile).count()
+
+
+def _assert_nothing_kept(app, response):
+    assert response.status_code == 500
+    text = response.get_data(as_text=True)
+    assert "could not be saved" in text and "Nothing was saved" in text
+    assert _rows(app) == (0, 0)
+    assert submission_state(app.config["PORTAL_SETTINGS"].data_dir) == ([], [])
+
+
+THREE_FILES = [(png_bytes(colour=c), f"{c}.png") for c in ("red", "green", "blue")]
+
+
+def test_a_good_submission_is_one_row_and_one_folder(app, client):
+    response = post_tip(client, "en", note="n", files=THREE_FILES)
+    assert response.status_code == 200
+    assert _rows(app) == (1, 3)
+    data_dir = app.config["PORTAL_SETTINGS"].data_dir
+    folders, stray = submission_state(data_dir)
+    assert stray == []
+    with app.app_context():
+        submission = db.session.query(Submission).one()
+        assert folders == [submission.id]
+        names = sorted(f.stored_name for f in submission.files)
+        assert [f.position for f in submission.files] == [1, 2, 3]
+    assert sorted(p.name for p in (data_dir / "submissions" / submission.id).iterdir()) == names
+    for path in (data_dir / "submissions" / submission.id).iterdir():
+        assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_crash_while_cleaning_the_second_file_keeps_nothing(app, client, monkeypatch):
+    calls = []
+    real = filing.clean_file
+
+    def flaky(src, dst, limits=None):
+        calls.append(src)
+        if len(calls) == 2:
+            raise OSError("disk on fire")
+        return real(src, dst, limits)
+
+    monkeypatch.setattr(filing, "clean_file", flaky)
+    _assert_nothing_kept(app, post_tip(client, "en", note="n", files=THREE_FILES))
+    assert not any(p.exists() for p in calls)  # every original was deleted
+
+
+def test_failure_while_publishing_keeps_nothing(app, client, monkeypatch):
+    def broken_fsync(path):
+        raise OSError("fsync failed")
+
+    monkeypatch.setattr(storage, "fsync_dir", broken_fsync)
+    _assert_nothing_kept(app, post_tip(client, "en", note="n", files=THREE_FILES))
+
+
+def test_failure_at_commit_removes_the_folder(app, client, monkeypatch):
+    published = []
+    real_publish = storage.publish_staging
+
+    def spy(data_dir, staging, submission_id):
+        target = real_publish(data_dir, staging, submission_id)
+        published.append(target)
+        return target
+
+    def failing_commit():
+        assert published and published[0].is_dir()  # the folder existed at commit time
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(storage, "publish_staging", spy)
+    monkeypatch.setattr(db.session, "commit", failing_commit)
+    _assert_nothing_kept(app, post_tip(client, "en", note="n", files=THREE_FILES))
+    assert not published[0].exists()
+
+
+def test_failure_is_logged_without_the_tipsters_words(app, client, monkeypatch, caplog):
+    def failing_commit():
+        raise RuntimeError("INSERT failed for note 'secret words of the tipster'")
+
+    monkeypatch.setattr(db.session, "commit", failing_commit)
+    response = post_tip(client, "en", note="secret words of the tipster")
+    assert response.status_code == 500
+    assert "filing failed" in caplog.text
+    assert "secret words" not in caplog.text
+
+
+def _restart(make_app, first):
+    # A new process: the old one no longer holds the storage lock.
+    first.extensions["portal_storage_lock"].close()
+    return make_app()
+
+
+def test_sweep_at_start_removes_leftovers_and_keeps_filed_submissions(make_app):
+    app = make_app()
+    client = app.test_client()
+    assert post_tip(client, "en", note="keep me", files=THREE_FILES[:1]).status_code == 200
+    data_dir = app.config["PORTAL_SETTINGS"].data_dir
+    (kept,) = submission_state(data_dir)[0]
+
+    # What a crash can leave: an upload, a staging folder, a renamed folder whose
+    # row was never committed.
+    (data_dir / "tmp" / "upload-deadbeef").write_bytes(b"half an upload")
+    staging = storage.new_staging_dir(data_dir)
+    (staging / "cleaned").write_bytes(b"x")
+    orphan = storage.submission_dir(data_dir, "0" * 32)
+    orphan.mkdir()
+    (orphan / "file.jpg").write_bytes(b"x")
+
+    _restart(make_app, app)
+    assert submission_state(data_dir) == ([kept], [])
+    assert _rows(app) == (1, 1)
+    assert len(list((data_dir / "submissions" / kept).iterdir())) == 1
+
+
+def test_no_sweep_while_another_process_serves_the_folder(make_app):
+    app = make_app()
+    data_dir = app.config["PORTAL_SETTINGS"].data_dir
+    app.extensions["portal_storage_lock"].close()
+    upload = data_dir / "tmp" / "upload-in-progress"
+    upload.write_bytes(b"arriving")
+    with open(data_dir / "portal.lock", "rb") as other_process:
+        fcntl.flock(other_process, fcntl.LOCK_SH)
+        second = make_app()
+        assert upload.exists()
+    # once the others are gone, the next start sweeps
+    second.extensions["portal_storage_lock"].close()
+    make_app()
+    assert not upload.exists()
+
+
+@pytest.mark.parametrize("outcome", ["receipt", "validation", "csrf", "honeypot", "too_large"])
+def test_temporary_originals_are_deleted_on_every_path(make_app, outcome):
+    app = make_app(max_file_size=10_000)
+    client = app.test_client()
+    files = [(png_bytes(), "a.png"), (os.urandom(500), "b.bin")]
+    kwargs = {
+        "receipt": {"note": "n"},
+        "validation": {"note": "n", "links": "not a link"},
+        "csrf": {"note": "n", "token": ""},
+        "honeypot": {"note": "n", "homepage": "x"},
+        "too_large": {"note": "n"},
+    }[outcome]
+    if outcome == "too_large":
+        files.append((os.urandom(20_000), "c.bin"))
+    post_tip(client, "en", files=files, **kwargs)
+    assert submission_state(app.config["PORTAL_SETTINGS"].data_dir)[1] == []
