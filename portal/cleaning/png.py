@@ -74,6 +74,7 @@ _ADAM7 += ((0, 1, 1, 2),)
 
 _MAX_ICC = 16 * 1024 * 1024  # inflated iCCP limit; real profiles are kilobytes
 _INFLATE_STEP = 1024 * 1024
+_INPUT_SLICE = 64 * 1024
 
 
 def _malformed(detail: str) -> Refusal:
@@ -231,20 +232,23 @@ class _StreamCheck:
             if data:
                 raise Refusal(RefusalCode.MALFORMED, "data after the end of an image stream")
             return
-        pending = data
-        while pending:
-            try:
-                out = self.inflater.decompress(pending, _INFLATE_STEP)
-            except zlib.error as exc:
-                raise _malformed("corrupt image stream") from exc
-            self.inflated += len(out)
-            if self.inflated > self.expected:
-                raise Refusal(RefusalCode.TOO_LARGE, "image stream inflates beyond its size")
-            pending = self.inflater.unconsumed_tail
-            if self.inflater.eof:
-                if pending or self.inflater.unused_data:
-                    raise _malformed("data after the end of an image stream")
-                return
+        # Small input slices keep unconsumed_tail (copied on every call) small.
+        view = memoryview(data)
+        for start in range(0, len(view), _INPUT_SLICE):
+            pending: bytes | memoryview = view[start : start + _INPUT_SLICE]
+            while pending:
+                try:
+                    out = self.inflater.decompress(pending, _INFLATE_STEP)
+                except zlib.error as exc:
+                    raise _malformed("corrupt image stream") from exc
+                self.inflated += len(out)
+                if self.inflated > self.expected:
+                    raise Refusal(RefusalCode.TOO_LARGE, "image stream inflates beyond its size")
+                pending = self.inflater.unconsumed_tail
+                if self.inflater.eof:
+                    if pending or self.inflater.unused_data or start + _INPUT_SLICE < len(view):
+                        raise _malformed("data after the end of an image stream")
+                    return
 
     def finish(self) -> None:
         if not self.inflater.eof or self.inflated != self.expected:
