@@ -23,7 +23,7 @@ editor_group = AppGroup("editor", help="Manage editors' accounts.")
 
 
 def _read_password() -> str:
-    stdin = click.get_text_stream("stdin")
+    stdin = sys.stdin
     if stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:

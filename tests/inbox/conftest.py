@@ -62,12 +62,28 @@ def build_app(data_dir: Path, **overrides: object) -> Flask:
 def inbox_app(tmp_path: Path, clock: Clock) -> Iterator[Flask]:
     # No app context is held here: each request must get its own, as in production
     # (a shared one would share Flask-Login's user and the database session).
-    yield build_app(tmp_path / "data")
+    app = build_app(tmp_path / "data")
+    yield app
+    close_app(app)
+
+
+def close_app(app: Flask) -> None:
+    """Release the public side's lock on the data folder (see tests/conftest.py)."""
+    lock = app.extensions.get("portal_storage_lock")
+    if lock is not None:
+        lock.close()
+
+
+def english_client(app: Flask) -> FlaskClient:
+    """A client whose browser asks for English (tests read English messages)."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
 
 
 @pytest.fixture
 def web(inbox_app: Flask) -> FlaskClient:
-    return inbox_app.test_client()
+    return english_client(inbox_app)
 
 
 @dataclass

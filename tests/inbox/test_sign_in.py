@@ -18,6 +18,7 @@ from tests.inbox.conftest import (
     add_editor,
     build_app,
     csrf_from,
+    english_client,
     sign_in,
     token,
 )
@@ -118,8 +119,8 @@ def test_unknown_name_gets_the_same_answer_and_a_hash_is_verified(
 
     policy = inbox_app.extensions["portal_passwords"]
     monkeypatch.setattr(policy, "hasher", SpyHasher.from_parameters(FAST_HASHER._parameters))
-    known = sign_in(inbox_app.test_client(), editor, password="wrong password here")
-    unknown = sign_in(inbox_app.test_client(), editor, name="nobody")
+    known = sign_in(english_client(inbox_app), editor, password="wrong password here")
+    unknown = sign_in(english_client(inbox_app), editor, name="nobody")
     assert known.status_code == unknown.status_code == 401
     page_known = known.get_data(as_text=True)
     page_unknown = unknown.get_data(as_text=True)

@@ -1,0 +1,157 @@
+"""Tipsters' files served to editors: attachment or (media only) inline, the sniffed
+type and never an executable one, nosniff and a sandboxing CSP on every response, and
+a zip of all files with generated names and fixed dates."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.http import parse_options_header
+
+from portal.inbox.files import FILE_CSP, ZIP_DATE, safe_mime
+from tests.inbox.conftest import (
+    FileSpec,
+    MakeSubmission,
+    jpeg_bytes,
+    jpeg_file,
+    pdf_file,
+    wav_file,
+)
+
+
+def assert_safe_headers(response, disposition: str, mime: str) -> None:
+    assert response.headers["Content-Security-Policy"] == FILE_CSP
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    kind, options = parse_options_header(response.headers["Content-Disposition"])
+    assert kind == disposition
+    assert options["filename"].startswith(("file-", "submission-"))
+    assert response.mimetype == mime
+    assert "html" not in response.headers["Content-Type"]
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.fixture
+def filed(make_submission: MakeSubmission, mp4_bytes: bytes):
+    return make_submission(
+        files=[
+            jpeg_file(),
+            FileSpec(mp4_bytes, "video", "MP4", "video/mp4", "mp4"),
+            wav_file(),
+            pdf_file(),
+        ]
+    )
+
+
+def test_downloads_are_attachments_with_the_sniffed_type(signed_in: FlaskClient, filed) -> None:
+    expected = [
+        ("image/jpeg", "file-1.jpg"),
+        ("video/mp4", "file-2.mp4"),
+        ("audio/wav", "file-3.wav"),
+        ("application/pdf", "file-4.pdf"),
+    ]
+    for (mime, name), file_id in zip(expected, filed.file_ids, strict=True):
+        response = signed_in.get(f"/inbox/s/{filed.id}/f/{file_id}")
+        assert response.status_code == 200
+        assert_safe_headers(response, "attachment", mime)
+        assert parse_options_header(response.headers["Content-Disposition"])[1]["filename"] == name
+        assert response.data == (filed.folder / f"{file_id}.{name.split('.')[1]}").read_bytes()
+
+
+def test_inline_only_for_images_video_and_audio(signed_in: FlaskClient, filed) -> None:
+    for file_id, mime in zip(
+        filed.file_ids[:3], ("image/jpeg", "video/mp4", "audio/wav"), strict=True
+    ):
+        response = signed_in.get(f"/inbox/s/{filed.id}/f/{file_id}/inline")
+        assert response.status_code == 200
+        assert_safe_headers(response, "inline", mime)
+    assert signed_in.get(f"/inbox/s/{filed.id}/f/{filed.file_ids[3]}/inline").status_code == 404
+
+
+def test_video_can_be_seeked(signed_in: FlaskClient, filed) -> None:
+    response = signed_in.get(
+        f"/inbox/s/{filed.id}/f/{filed.file_ids[1]}/inline", headers={"Range": "bytes=0-99"}
+    )
+    assert response.status_code == 206
+    assert len(response.data) == 100
+    assert response.headers["Content-Security-Policy"] == FILE_CSP
+
+
+@pytest.mark.parametrize(
+    "claimed",
+    ["text/html", "TEXT/HTML; charset=utf-8", "image/svg+xml", "application/xhtml+xml",
+     "text/javascript", "application/xml", "", "nonsense", "text/html\r\nX-Evil: 1"],
+)  # fmt: skip
+def test_a_dangerous_recorded_type_is_never_served(
+    signed_in: FlaskClient, make_submission: MakeSubmission, claimed: str
+) -> None:
+    # Defence in depth: the cleaner never records these, but if a row said so anyway...
+    filed = make_submission(
+        files=[FileSpec(b"<html><script>alert(1)</script>", "image", "X", claimed, "htm")]
+    )
+    url = f"/inbox/s/{filed.id}/f/{filed.file_ids[0]}"
+    response = signed_in.get(url)
+    assert_safe_headers(response, "attachment", "application/octet-stream")
+    assert signed_in.get(url + "/inline").status_code == 404
+
+
+def test_safe_mime_keeps_ordinary_types() -> None:
+    docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    for mime in ("image/jpeg", "video/mp4", "audio/mpeg", "application/pdf", "text/plain", docx):
+        assert safe_mime(mime) == mime
+
+
+def test_files_of_another_submission_or_missing_are_404(
+    signed_in: FlaskClient, filed, make_submission: MakeSubmission
+) -> None:
+    other = make_submission(files=[jpeg_file()])
+    assert signed_in.get(f"/inbox/s/{other.id}/f/{filed.file_ids[0]}").status_code == 404
+    assert signed_in.get(f"/inbox/s/{filed.id}/f/{'0' * 32}").status_code == 404
+    assert signed_in.get(f"/inbox/s/{filed.id}/f/..%2F..%2Fsecret_key").status_code == 404
+    for path in other.folder.iterdir():
+        path.unlink()
+    assert signed_in.get(f"/inbox/s/{other.id}/f/{other.file_ids[0]}").status_code == 404
+    assert signed_in.get(f"/inbox/s/{other.id}/files.zip").status_code == 404
+    empty = make_submission()
+    assert signed_in.get(f"/inbox/s/{empty.id}/files.zip").status_code == 404
+
+
+def test_zip_holds_every_file_under_generated_names_with_fixed_dates(
+    signed_in: FlaskClient, filed
+) -> None:
+    response = signed_in.get(f"/inbox/s/{filed.id}/files.zip")
+    assert response.status_code == 200
+    assert response.is_streamed
+    assert_safe_headers(response, "attachment", "application/zip")
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert archive.testzip() is None
+    infos = archive.infolist()
+    assert [i.filename for i in infos] == ["file-1.jpg", "file-2.mp4", "file-3.wav", "file-4.pdf"]
+    stored = {p.name.split(".")[0]: p.read_bytes() for p in filed.folder.iterdir()}
+    for info, file_id in zip(infos, filed.file_ids, strict=True):
+        assert archive.read(info) == stored[file_id]
+        assert info.date_time == ZIP_DATE
+        assert info.extra == b""  # no extended timestamps or owner ids
+        assert info.comment == b""
+    assert archive.comment == b""
+
+
+def test_zip_is_the_same_for_the_same_files(signed_in: FlaskClient, filed) -> None:
+    first = signed_in.get(f"/inbox/s/{filed.id}/files.zip").data
+    second = signed_in.get(f"/inbox/s/{filed.id}/files.zip").data
+    assert first == second
+
+
+def test_files_need_a_signed_in_editor(inbox_app: Flask, make_submission: MakeSubmission) -> None:
+    filed = make_submission(files=[FileSpec(jpeg_bytes(), "image", "JPEG", "image/jpeg", "jpg")])
+    client = inbox_app.test_client()
+    for path in (
+        f"/inbox/s/{filed.id}/f/{filed.file_ids[0]}",
+        f"/inbox/s/{filed.id}/f/{filed.file_ids[0]}/inline",
+        f"/inbox/s/{filed.id}/files.zip",
+    ):
+        response = client.get(path)
+        assert response.status_code == 302 and response.location.startswith("/inbox/login")
