@@ -26,7 +26,8 @@ In every kept XML part: authors of comments and tracked changes become "Author",
 their dates are removed (OOXML) or zeroed (ODF, where they are required), revision ids
 (rsids), document and paragraph ids, template paths, document variables and picture
 descriptions that are file paths are removed. Each picture, video or sound is cleaned
-by the registry as an upload would be; one it refuses is dropped.
+by the registry as an upload would be; one of a type it refuses (EMF, SVG, ...) is
+dropped, one too large or too deeply nested refuses the document.
 
 XML is parsed only with defusedxml (no DTDs, entities or external references) and
 written back with minidom, which keeps namespace prefixes as they were: Office
@@ -196,6 +197,10 @@ _REFERENCE_ELEMENTS = {
     "altChunk",
     "subDoc",
     "externalReference",
+    "regular",  # p:embeddedFont's font files
+    "bold",
+    "italic",
+    "boldItalic",
 }
 _ID_ATTRIBUTES = {"paraId", "textId", "durableId", "uid"}
 _PATH_LIKE = re.compile(r"[\\/]|\.(?:jpe?g|png|gif|tiff?|bmp|heic|emf|wmf|svg)$", re.I)
@@ -343,6 +348,8 @@ def _clean_attributes(
 
         if "rsid" in name.lower():
             drop(Category.REVISIONS)
+        elif name == "transformation":
+            drop(None)  # ODF's GRDDL pointer to its RDF stylesheet: meta.xml is gone
         elif name in _ID_ATTRIBUTES:
             drop(Category.SERIAL)
         elif name == "author" or (name == "name" and local in ("cmAuthor", "author")):
@@ -493,14 +500,22 @@ class _Job:
             return data if self._inspect_nested(data) else None
         try:
             cleaned, result = registry.clean_bytes(data, self.workdir, self.limits, self.depth + 1)
-        except Refusal:
-            self.found.add(Category.EMBEDDED)
+        except Refusal as exc:
+            self._droppable(exc)
             return None
         if not _same_extension(name, result.extension):
             self.found.add(Category.EMBEDDED)  # a changed format would not match its name
             return None
         self.found |= result.removed
         return cleaned
+
+    def _droppable(self, refusal: Refusal) -> None:
+        """A picture of a type nothing cleans (EMF, SVG, ...) or a broken one is dropped
+        from the document; one that is too large, too deep or that broke a cleaner
+        refuses the whole document."""
+        if refusal.code in (RefusalCode.TOO_LARGE, RefusalCode.CLEANING_FAILED):
+            raise Refusal(refusal.code, f"embedded media: {refusal.detail}") from refusal
+        self.found.add(Category.EMBEDDED)
 
     def _inspect_nested(self, data: bytes) -> bool:
         path = self.scratch / f".office-media-{secrets.token_hex(8)}"
@@ -510,8 +525,8 @@ class _Job:
                 fh.write(data)
             self.found |= registry.inspect_file(path, self.limits)[1]
             return True
-        except Refusal:
-            self.found.add(Category.EMBEDDED)
+        except Refusal as exc:
+            self._droppable(exc)
             return False
         finally:
             path.unlink(missing_ok=True)

@@ -251,3 +251,35 @@ def test_corpus_document(name: str, tmp_path: Path) -> None:
     assert values, "the corpus file should carry identifying values"
     assert_absent(values, out)
     assert _body_text(out) == _body_text(src)
+
+
+def test_picture_nothing_cleans_is_dropped_with_its_reference(tmp_path: Path) -> None:
+    src = tmp_path / "dirty.docx"
+    docgen.dirty_docx(src)
+    members = docgen.zip_members(src)
+    members["[Content_Types].xml"] = members["[Content_Types].xml"].replace(
+        b"<Default ", b'<Default Extension="emf" ContentType="image/x-emf"/><Default ', 1
+    )
+    rels = "word/_rels/document.xml.rels"
+    members[rels] = members[rels].replace(
+        b"</Relationships>",
+        b'<Relationship Id="rIdEmf" Type="http://schemas.openxmlformats.org/officeDocument/'
+        b'2006/relationships/image" Target="media/image2.emf"/></Relationships>',
+    )
+    members["word/media/image2.emf"] = b"\x01\x00\x00\x00 EMF drawn by Maria Delgado"
+    docgen.write_zip(src, list(members.items()))
+    out = tmp_path / "clean.docx"
+    result = clean_file(src, out)
+    assert Category.EMBEDDED in result.removed
+    cleaned = docgen.zip_members(out)
+    assert "word/media/image2.emf" not in cleaned
+    assert b"rIdEmf" not in cleaned[rels]
+    assert "word/media/image1.jpeg" in cleaned  # the JPEG is cleaned, not dropped
+
+
+def test_too_deep_picture_refuses_the_document(tmp_path: Path) -> None:
+    src = tmp_path / "dirty.docx"
+    docgen.dirty_docx(src)
+    with pytest.raises(Refusal) as info:
+        clean_file(src, tmp_path / "out", Limits(max_depth=0))
+    assert info.value.code == RefusalCode.TOO_LARGE
