@@ -399,6 +399,7 @@ def _walk(
         code = stream.next_marker()
     if not scans:
         raise _malformed("no image data")
+    _finish_headers(parse)  # again: profile chunks may (oddly) follow the tables
     emit(b"\xff\xd9")
     return parse
 

@@ -11,6 +11,8 @@ Multi-page TIFFs: only one page is kept, the first full-resolution one. Pages ma
 as reduced-resolution (thumbnails, previews) are dropped and reported as
 ``THUMBNAIL``; further full pages (fax or scan batches) are dropped and reported as
 ``EMBEDDED``, so the receipt tells the tipster that part of the file was not kept.
+Camera raw files built on TIFF (DNG, NEF, CR2, ARW) arrive here too; what Pillow can
+decode of them is usually an embedded preview, which is what gets kept.
 
 :func:`save_pixels` writes any decoded image this way; the HEIF module uses it too.
 """
