@@ -341,3 +341,16 @@ def test_registry_cleans_jpeg_end_to_end(tmp_path):
     assert not list(tmp_path.glob("*.part"))
     with Image.open(io.BytesIO(dst.read_bytes())) as image:
         assert image.getexif().get(0x0112) == 6
+
+
+def test_segments_between_scans_are_dropped(tmp_path):
+    data = imagegen.jpeg_bytes((64, 48), progressive=True)
+    second_scan = data.index(b"\xff\xda", data.index(b"\xff\xda") + 2)
+    comment = struct.pack(">BBH", 0xFF, 0xFE, 2 + 22) + b"CommentBetweenScans!!!"
+    app = struct.pack(">BBH", 0xFF, 0xEB, 2 + 14) + b"JUMBF c2pa xyz"
+    src = write(tmp_path, data[:second_scan] + comment + app + data[second_scan:])
+    assert {Category.COMMENT, Category.HIDDEN_DATA} <= CLEANER.inspect(src, LIMITS)
+    out, _ = clean(src, tmp_path)
+    cleaned = out.read_bytes()
+    assert b"CommentBetweenScans" not in cleaned and b"c2pa" not in cleaned
+    assert imagegen.scan_data(cleaned) == imagegen.scan_data(data)
