@@ -40,8 +40,10 @@ ACTION_LABELS = {
     EDITOR_UNLOCKED: _l("Editor account unlocked"),
 }
 
-#: who appears in the log for actions run from the command line
+#: who appears in the log for actions run from the command line (stored as is,
+#: shown in the reader's language)
 COMMAND_LINE = "(command line)"
+_COMMAND_LINE_LABEL = _l("(command line)")
 
 
 def record(editor: str, action: str, target: str = "") -> AuditEvent:
@@ -53,3 +55,7 @@ def record(editor: str, action: str, target: str = "") -> AuditEvent:
 
 def action_label(action: str) -> str:
     return str(ACTION_LABELS.get(action, action))
+
+
+def editor_label(editor: str) -> str:
+    return str(_COMMAND_LINE_LABEL) if editor == COMMAND_LINE else editor

@@ -282,7 +282,12 @@ def register(bp: Blueprint, settings: Settings) -> None:
             per_page=AUDIT_PER_PAGE,
             error_out=False,
         )
-        return render_template("inbox/audit.html", events=events, action_label=audit.action_label)
+        return render_template(
+            "inbox/audit.html",
+            events=events,
+            action_label=audit.action_label,
+            editor_label=audit.editor_label,
+        )
 
     @bp.get("/language/<code>")
     def language(code: str):
