@@ -21,8 +21,10 @@ How each tool runs, which favours the peers on small files:
 
 Unless ``--no-big`` is given it then builds a ~1 GB H.264/AAC MP4 with ffmpeg (a 20 s
 segment looped with ``-c copy``), cleans it with each tool in a child process, and
-reports wall time and the peak resident memory of that process tree. Temporary files
-live in one folder that is deleted at the end.
+reports wall time and the peak resident memory of that process tree. Ours includes
+Python's start-up and the fsync of its output; the peers do not fsync, so the time
+until a ``sync`` after each tool has returned is shown too. Temporary
+files live in one folder that is deleted at the end.
 """
 
 from __future__ import annotations
@@ -266,40 +268,53 @@ def _timed_child(cmd: list[str]) -> tuple[float, int, float]:
     return time.perf_counter() - start, proc.returncode, usage.ru_maxrss / 1024
 
 
-def big_video(work: Path, megabytes: int) -> None:
+def _big_command(tool: str, copy: Path) -> tuple[list[str], Path]:
+    """The command cleaning ``copy`` with ``tool``, and where its output lands."""
+    if tool == "ours":
+        out = copy.with_name("ours-clean.mp4")
+        child = "import sys; from portal.cleaning import clean_file; clean_file(*sys.argv[1:])"
+        return [sys.executable, "-c", child, str(copy), str(out)], out
+    if tool == "exiftool":
+        return ["exiftool", "-q", "-q", "-all=", "-overwrite_original", str(copy)], copy
+    return ["mat2", str(copy)], copy.with_name(f"{copy.stem}.cleaned.mp4")
+
+
+def big_video(work: Path, megabytes: int, repeat: int = 2) -> None:
     folder = work / "big"
     folder.mkdir()
     print(f"\nbuilding a {megabytes} MB video with ffmpeg ...", flush=True)
     source = make_big_video(folder, megabytes)
     size_mb = source.stat().st_size / 1e6
-    print(f"big video: {size_mb:.0f} MB; leaks before: {len(leaks(source))} tags")
-    child = (
-        "import sys; from portal.cleaning import clean_file; clean_file(sys.argv[1], sys.argv[2])"
+    print(
+        f"big video: {size_mb:.0f} MB; leaks before: {len(leaks(source))} tags; "
+        f"best of {repeat} runs"
     )
     timings: dict[str, float] = {}
     for tool in TOOLS:
         copy = folder / f"{tool}.mp4"
-        shutil.copyfile(source, copy)
-        if tool == "ours":
-            out = folder / "ours-clean.mp4"
-            cmd = [sys.executable, "-c", child, str(copy), str(out)]
-        elif tool == "exiftool":
-            out = copy
-            cmd = ["exiftool", "-q", "-q", "-all=", "-overwrite_original", str(copy)]
-        else:
-            out = copy.with_name(f"{copy.stem}.cleaned.mp4")
-            cmd = ["mat2", str(copy)]
-        seconds, code, rss = _timed_child(cmd)
+        cmd, out = _big_command(tool, copy)
+        runs = []
+        left: object = "-"
+        for attempt in range(repeat):
+            shutil.copyfile(source, copy)
+            # Flush the copy first, or its write-back would be charged to the tool.
+            os.sync()
+            seconds, code, rss = _timed_child(cmd)
+            flush_start = time.perf_counter()
+            os.sync()  # ours fsyncs its output; the peers leave theirs in the page cache
+            runs.append((seconds, code, rss, seconds + time.perf_counter() - flush_start))
+            if attempt == 0 and code == 0 and out.is_file():
+                left = len(leaks(out))
+            for path in (copy, out):
+                path.unlink(missing_ok=True)
+        seconds, code, rss, durable = min(runs)
         timings[tool] = seconds
-        ok = code == 0 and out.is_file()
-        left = len(leaks(out)) if ok else "-"
         ratio = "" if tool == "ours" else f" ({seconds / timings['ours']:.2f}x ours)"
         print(
-            f"  {tool:<9} {seconds:7.2f} s{ratio}, {size_mb / seconds:7.1f} MB/s, "
-            f"peak RSS {rss:6.0f} MB, exit {code}, leaked tags {left}"
+            f"  {tool:<9} {seconds:7.2f} s{ratio}, {durable:.2f} s until on disk, "
+            f"{size_mb / seconds:6.1f} MB/s, peak RSS {rss:4.0f} MB, exit {code}, "
+            f"leaked tags {left}"
         )
-        for path in (copy, out):
-            path.unlink(missing_ok=True)
     source.unlink()
 
 
@@ -308,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--no-big", action="store_true", help="skip the 1 GB video")
     parser.add_argument("--big-mb", type=int, default=1024, help="size of the big video")
+    parser.add_argument("--repeat", type=int, default=2, help="big video runs; best is shown")
     args = parser.parse_args(argv)
 
     files = sorted(p for p in args.corpus.iterdir() if p.is_file() and p.suffix.lower() != ".tsv")
@@ -322,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         report(measure(groups, work))
         if not args.no_big:
-            big_video(work, args.big_mb)
+            big_video(work, args.big_mb, args.repeat)
     return 0
 
 
