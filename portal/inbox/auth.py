@@ -89,7 +89,9 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     @manager.unauthorized_handler
     def send_to_sign_in():
-        return redirect(url_for("inbox.sign_in", next=request.full_path.rstrip("?")))
+        # Only a page can be returned to: a form posted while signed out is not replayed.
+        back = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("inbox.sign_in", next=back))
 
     manager.init_app(app)
 

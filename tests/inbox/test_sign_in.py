@@ -53,6 +53,11 @@ def test_signed_out_visitor_is_sent_to_sign_in(web: FlaskClient) -> None:
     assert "view%3Dstarred" in response.location or "view=starred" in response.location
 
 
+def test_a_form_posted_while_signed_out_is_not_a_place_to_return_to(web: FlaskClient) -> None:
+    response = web.post("/inbox/bulk", data={"csrf_token": token(web, "/inbox/login")})
+    assert response.status_code == 302 and response.location == "/inbox/login"
+
+
 def test_right_password_and_code_sign_in(
     web: FlaskClient, editor: EditorAccount, inbox_app: Flask
 ) -> None:
