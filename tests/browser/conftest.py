@@ -1,0 +1,237 @@
+"""Fixtures for the real-browser tests: the portal served by ``flask run`` on loopback
+from a temporary data folder, editors made with ``flask editor add``, Debian's Chromium
+driven by Playwright, files to upload, axe-core, and a folder for screenshots.
+
+One server and one browser serve the whole session (starting each costs seconds);
+every test opens its own browser contexts, so no cookie or cache is shared.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from PIL import Image
+from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+
+from tests.browser.helpers import PHONE, ROOT, LiveServer, Upload
+from tests.cleaning import imagegen, mediagen
+from tests.corpus import corpus_file
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: the axe-core release the accessibility tests run; change it on purpose only
+AXE_VERSION = "4.14.1"
+AXE_CACHE = ROOT / ".cache" / "axe-core"
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+SERVER_START_SECONDS = 30
+
+
+# --- the server ---------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """``flask run`` on 127.0.0.1 (a free port), on a fresh data folder."""
+    base = tmp_path_factory.mktemp("browser-server")
+    data_dir = base / "data"
+    log = base / "server.log"
+    env = {
+        **os.environ,
+        "PORTAL_DATA_DIR": str(data_dir),
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in ("FLASK_DEBUG", "PORTAL_SERVE", "PORTAL_DATABASE_URL", "PORTAL_SECURE_COOKIES"):
+        env.pop(name, None)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "app", "run", "--host", "127.0.0.1",
+             "--port", str(port), "--no-reload", "--no-debugger", "--with-threads"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        _wait_until_up(url, process, log)
+        yield LiveServer(url, data_dir, env, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the portal did not start:\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{url}/en/", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.1)
+    pytest.fail(f"the portal did not answer in {SERVER_START_SECONDS} s")
+
+
+# --- the browser --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium package")
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
+
+
+NewContext = Callable[..., BrowserContext]
+
+
+@pytest.fixture
+def new_context(browser: Browser, server: LiveServer) -> Iterator[NewContext]:
+    """Open browser contexts for this test: ``new_context(lang, js=True, **options)``.
+    Each has the language as Accept-Language and the server as base URL."""
+    opened: list[BrowserContext] = []
+
+    def make(lang: str = "en", *, js: bool = True, **options: object) -> BrowserContext:
+        options.setdefault("viewport", PHONE)
+        context = browser.new_context(
+            locale=lang, java_script_enabled=js, base_url=server.url, **options
+        )
+        context.set_default_timeout(15_000)
+        opened.append(context)
+        return context
+
+    yield make
+    for context in opened:
+        context.close()
+
+
+# --- words, as the page shows them ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def words() -> Callable[[str, str], str]:
+    """``words(lang, msgid)``: a message as it appears in ``lang`` (from the catalogue;
+    English is the source language)."""
+    catalogues = {}
+    for path in (ROOT / "translations").glob("*/LC_MESSAGES/messages.po"):
+        with path.open("rb") as fh:
+            catalogues[path.parts[-3]] = read_po(fh)
+
+    def translate(lang: str, msgid: str) -> str:
+        if lang == "en":
+            return msgid
+        message = catalogues[lang].get(msgid)
+        assert message is not None and message.string, f"{msgid!r} is not translated to {lang}"
+        return message.string
+
+    return translate
+
+
+# --- files to upload ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def generated_upload(tmp_path_factory: pytest.TempPathFactory) -> Upload:
+    """A JPEG written by Pillow with camera make, model, artist, date and a GPS
+    position in its EXIF, and a one-second MP4 with tags, a location and chapters."""
+    folder = tmp_path_factory.mktemp("uploads")
+    photo = folder / "IMG_20260301_GPS.jpg"
+    imagegen.pattern((320, 240)).save(photo, "JPEG", exif=imagegen.identifying_exif())
+    with Image.open(photo) as image:
+        assert image.getexif().get_ifd(0x8825), "the photo carries a GPS position"
+    return Upload(photo, mediagen.tagged_video(folder, "mp4"))
+
+
+def corpus_upload() -> Upload:
+    """The shared corpus' GPS-tagged Nikon photo and HandBrake-made MP4 (skips
+    without the corpus)."""
+    return Upload(corpus_file("ianare_gps_DSCN0010.jpg"), corpus_file("mat2_dirty.mp4"))
+
+
+@pytest.fixture(params=["generated", "corpus"])
+def upload(request: pytest.FixtureRequest) -> Upload:
+    if request.param == "corpus":
+        return corpus_upload()
+    return request.getfixturevalue("generated_upload")
+
+
+# --- axe-core and screenshots -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's browser bundle, fetched once with ``npm pack`` into a gitignored
+    cache beside the checkout, at the pinned version."""
+    script = AXE_CACHE / AXE_VERSION / "axe.min.js"
+    if not script.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("npm is missing: .ci/run installs it to fetch axe-core")
+        download = AXE_CACHE / "download"
+        download.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            [npm, "pack", f"axe-core@{AXE_VERSION}", "--pack-destination", str(download)],
+            capture_output=True, text=True, timeout=180, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        tarball = download / f"axe-core-{AXE_VERSION}.tgz"
+        with tarfile.open(tarball) as archive:
+            member = archive.extractfile("package/axe.min.js")
+            assert member is not None
+            data = member.read()
+        script.parent.mkdir(parents=True, exist_ok=True)
+        partial = script.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(script)
+        tarball.unlink()
+    return script.read_text()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """test-artifacts/screenshots/, emptied at the start of the session."""
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
+    return SCREENSHOTS

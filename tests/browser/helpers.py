@@ -1,0 +1,97 @@
+"""What the browser tests share: the live server and its editors, the files to
+upload, and the steps of filling and sending the tip form and signing in."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyotp
+from playwright.sync_api import Page
+
+ROOT = Path(__file__).resolve().parents[2]
+LANGUAGES = ("en", "es")
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}
+EDITOR_PASSWORD = "browser test passphrase, long enough"
+
+
+@dataclass
+class EditorLogin:
+    name: str
+    password: str
+    secret: str
+
+    def code(self) -> str:
+        return pyotp.TOTP(self.secret).now()
+
+
+@dataclass
+class LiveServer:
+    url: str
+    data_dir: Path
+    env: dict[str, str]
+    log: Path
+
+    def flask(self, *args: str, stdin: str = "") -> str:
+        """Run ``flask --app app ARGS`` on the server's data folder; its output."""
+        result = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=self.env,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    def add_editor(self, name: str) -> EditorLogin:
+        """A new editor, created as an administrator would: ``flask editor add`` with
+        the password (and its confirmation) on stdin. Each sign-in needs a fresh
+        account, because a TOTP code can be used once."""
+        out = self.flask("editor", "add", name, stdin=f"{EDITOR_PASSWORD}\n{EDITOR_PASSWORD}\n")
+        match = re.search(r"^TOTP secret: ([A-Z2-7]+)$", out, re.MULTILINE)
+        assert match, out
+        return EditorLogin(name, EDITOR_PASSWORD, match.group(1))
+
+    def submission_folders(self) -> set[str]:
+        folder = self.data_dir / "submissions"
+        return {p.name for p in folder.iterdir()} if folder.exists() else set()
+
+
+@dataclass(frozen=True)
+class Upload:
+    photo: Path
+    video: Path
+
+
+def fill_tip(page: Page, upload: Upload | None, note: str) -> None:
+    """Fill the open tip form: a note, two links, and the upload's photo and video."""
+    page.locator("#note").fill(note)
+    page.locator("#links").fill("https://example.org/video/123\nhttps://example.net/post?id=9")
+    if upload is not None:
+        page.locator("#files").set_input_files([upload.photo, upload.video])
+
+
+def send_tip(page: Page, lang: str, upload: Upload | None, note: str) -> None:
+    """Open the form in ``lang``, fill it and send it; returns on the receipt."""
+    page.goto(f"/{lang}/")
+    fill_tip(page, upload, note)
+    page.locator("button.send").click()
+    page.wait_for_selector("ol.file-list, .received")
+
+
+def sign_in(page: Page, editor: EditorLogin) -> None:
+    page.goto("/inbox/")
+    assert "/inbox/login" in page.url
+    page.locator("#name").fill(editor.name)
+    page.locator("#password").fill(editor.password)
+    page.locator("#code").fill(editor.code())
+    page.locator("form.sign-in button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/inbox/(\?.*)?$"))
