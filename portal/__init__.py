@@ -42,7 +42,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         SESSION_COOKIE_NAME="portal_session",
-        PERMANENT_SESSION_LIFETIME=settings.editor_idle_timeout,
+        # Flask refuses any session cookie older than this, permanent or not: it must
+        # outlive a slow upload's CSRF token. Editors' idle expiry is enforced by the
+        # inbox itself.
+        PERMANENT_SESSION_LIFETIME=max(settings.csrf_time_limit, settings.editor_idle_timeout),
         SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
 
