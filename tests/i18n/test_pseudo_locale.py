@@ -52,6 +52,8 @@ USER_DATA = (NOTE, LINK, NOT_A_LINK, CONTACT, EDITOR)
 URL = re.compile(r"https?://\S+")
 #: submission and file ids (portal.models.new_id) and the names generated from them
 GENERATED_ID = re.compile(r"\b[0-9a-f]{32}\b")
+#: "{sent}" in words handed to static/js through data-* attributes, filled in by the script
+SCRIPT_PLACEHOLDER = re.compile(r"\{\w+\}")
 
 #: attributes a person reads or hears
 PEOPLE_ATTRIBUTES = {
@@ -64,6 +66,9 @@ PEOPLE_ATTRIBUTES = {
     "aria-valuetext",
     "label",
 }
+#: data-* attributes hold words for the page's scripts (static/js), so they are checked
+#: too; one holding something else would be listed here
+DATA_ATTRIBUTES_NOT_TEXT: set[str] = set()
 BUTTON_INPUT_TYPES = {"submit", "button", "reset"}
 SKIPPED_CONTENT = {"script", "style"}
 VOID = {
@@ -141,7 +146,10 @@ class PeopleText(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
         for name, value in values.items():
-            if name in PEOPLE_ATTRIBUTES and tag not in {"link", "meta"}:
+            for_people = name in PEOPLE_ATTRIBUTES or (
+                name.startswith("data-") and name not in DATA_ATTRIBUTES_NOT_TEXT
+            )
+            if for_people and tag not in {"link", "meta"}:
                 self.found.append((f"<{tag} {name}>", value))
         if tag == "input" and values.get("type", "").lower() in BUTTON_INPUT_TYPES:
             self.found.append((f"<input type={values['type']} value>", values.get("value", "")))
@@ -175,6 +183,7 @@ class AllowList:
             text = text.replace(literal, " ")
         text = URL.sub(" ", text)
         text = GENERATED_ID.sub(" ", text)
+        text = SCRIPT_PLACEHOLDER.sub(" ", text)
         return re.sub(r"[^\W\d_]+", lambda m: " " if m.group() in self.words else m.group(), text)
 
 
@@ -441,10 +450,11 @@ def test_the_checker_finds_an_unmarked_string():
         "<html><head><title>[Ţîţļé]</title><style>p{color:red}</style></head><body>"
         '<p>[Ţéẋţ] 12:30</p><p title="Hard-coded">[Öķ]</p><img alt="Logo">'
         '<input type="submit" value="Send"><p>Inbox</p><script>var x="y";</script>'
+        '<form data-of="[{sent} öƒ {total}]" data-failed="Failed"></form>'
         "<p>marto 2026</p></body></html>"
     )
     found = untranslated("page", html, AllowList(words={"marto"}))
-    assert [f.text for f in found] == ["Hard-coded", "Logo", "Send", "Inbox"]
+    assert [f.text for f in found] == ["Hard-coded", "Logo", "Send", "Inbox", "Failed"]
 
 
 def test_pages_were_rendered_in_the_pseudo_locale(rendered: Rendered):
