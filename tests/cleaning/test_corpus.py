@@ -32,10 +32,15 @@ EXPECTED_REFUSALS: dict[str, RefusalCode] = {
     # exiftool's sample holds only metadata: its tracks have no media data (sample
     # sizes and chunk offsets of zero), so there is nothing to keep but the metadata.
     "exiftool_QuickTime.mov": RefusalCode.MALFORMED,
+    # Pillow's Ultra HDR sample is cut short inside the primary image's scan data:
+    # Pillow itself fails to load it ("image file is truncated").
+    "pillow_ultrahdr.jpg": RefusalCode.MALFORMED,
 }
 
 # Values too generic to mean anything when found (they occur in ordinary structure).
-_GENERIC = {"unknown", "none", "default", "untitled", "image", "picture", "false", "true"}
+# "Normal" is Word's default template name and also its default paragraph style, which
+# every document's styles.xml names.
+_GENERIC = {"unknown", "none", "default", "untitled", "image", "picture", "false", "true", "normal"}
 # Tags whose values describe the content or the file type, not a person (a language
 # code also appears in a document's styles, a MIME type in any container).
 # ICCProfileName names a standard colour space ("sRGB IEC61966-2.1"), which the
