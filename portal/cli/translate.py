@@ -44,6 +44,10 @@ def extract(template: Path) -> None:
         *keywords,
         "--add-comments",
         "TRANSLATORS:",
+        # File names without line numbers: editing code does not churn every catalogue
+        # (and conflict with translators' work) when no string changed.
+        "--add-location",
+        "file",
         "--project",
         "portal",
         "--copyright-holder",
