@@ -376,6 +376,29 @@ def rendered(pseudo_app: Flask) -> Rendered:
             follow_redirects=True,
         ),
     )
+    submission_id = path.rsplit("/", 1)[1]
+    list_token = csrf_token(out.pages["GET /inbox/"])
+    out.add(
+        "inbox bulk delete confirmation",
+        inbox.post(
+            "/inbox/bulk",
+            data={"csrf_token": list_token, "action": "delete", "ids": [submission_id]},
+        ),
+    )
+    out.add(
+        "inbox bulk change message",
+        inbox.post(
+            "/inbox/bulk",
+            data={"csrf_token": list_token, "action": "unread", "ids": [submission_id]},
+            follow_redirects=True,
+        ),
+    )
+    out.add(
+        "inbox bulk with nothing selected",
+        inbox.post(
+            "/inbox/bulk", data={"csrf_token": list_token, "action": ""}, follow_redirects=True
+        ),
+    )
     out.add("inbox 404", inbox.get("/inbox/no-such-page"))
     with pseudo_app.app_context():
         _seed_audit_log()
@@ -478,6 +501,8 @@ def test_inbox_pages_were_rendered(rendered: Rendered, pseudo_app: Flask):
     for page in ("/inbox/s/", "/inbox/audit", "inbox sign-in", "GET /inbox/"):
         assert page in names, f"no {page} page was rendered: {sorted(rendered.pages)}"
     assert any(NOTE in html for name, html in rendered.pages.items() if "/inbox/s/" in name)
+    assert 'role="alert"' in rendered.pages["inbox bulk with nothing selected"]
+    assert 'role="status"' in rendered.pages["inbox bulk change message"]
 
 
 def test_every_visible_string_is_translated(rendered: Rendered, allowed: AllowList):
