@@ -3,7 +3,10 @@ blueprints this process serves (``PORTAL_SERVE``: public, inbox or all)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask
@@ -69,6 +72,17 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(make_inbox(settings))
 
     with app.app_context():
-        db.create_all()
+        with _exclusive(data_dir / "init.lock"):
+            db.create_all()  # gunicorn workers start at once: one creates tables
         sweep_storage(app)
     return app
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
