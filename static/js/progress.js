@@ -27,6 +27,7 @@
     style: "unit",
     unit: "megabyte",
     unitDisplay: "short",
+    minimumFractionDigits: 1,
     maximumFractionDigits: 1,
   });
   var percent = numberFormat({ style: "percent", maximumFractionDigits: 0 });
@@ -39,7 +40,10 @@
       return new Intl.NumberFormat(lang, options);
     } catch (e) {
       // An old browser without unit formatting: plain numbers, the unit from the words.
-      return new Intl.NumberFormat(lang, { maximumFractionDigits: options.maximumFractionDigits });
+      return new Intl.NumberFormat(lang, {
+        minimumFractionDigits: options.minimumFractionDigits,
+        maximumFractionDigits: options.maximumFractionDigits,
+      });
     }
   }
 
