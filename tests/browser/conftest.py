@@ -17,6 +17,7 @@ import tarfile
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -188,6 +189,15 @@ def corpus_upload() -> Upload:
     """The shared corpus' GPS-tagged Nikon photo and HandBrake-made MP4 (skips
     without the corpus)."""
     return Upload(corpus_file("ianare_gps_DSCN0010.jpg"), corpus_file("mat2_dirty.mp4"))
+
+
+@pytest.fixture(scope="session")
+def refused_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ZIP archive: the portal refuses archives, so the receipt shows a refusal."""
+    path = tmp_path_factory.mktemp("refused") / "fotos.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("nota.txt", "hola")
+    return path
 
 
 @pytest.fixture(params=["generated", "corpus"])

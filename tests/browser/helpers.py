@@ -95,3 +95,30 @@ def sign_in(page: Page, editor: EditorLogin) -> None:
     page.locator("#code").fill(editor.code())
     page.locator("form.sign-in button[type=submit]").click()
     page.wait_for_url(re.compile(r"/inbox/(\?.*)?$"))
+
+
+#: the public pages a tipster can meet, for the phone, screenshot and axe tests
+PUBLIC_PAGES = ("form", "form-errors", "receipt", "not-found")
+
+
+def open_public_page(page: Page, name: str, lang: str, upload: Upload, refused: Path) -> None:
+    """Bring ``page`` to one of :data:`PUBLIC_PAGES` in ``lang``. The receipt is for
+    the upload's photo and video and the file ``refused``, which the portal refuses."""
+    if name == "form":
+        page.goto(f"/{lang}/")
+    elif name == "form-errors":
+        page.goto(f"/{lang}/")
+        page.locator("#links").fill("not a link\nhttps://example.org/ok")
+        page.locator("button.send").click()
+        page.locator("#error-summary").wait_for()
+    elif name == "receipt":
+        page.goto(f"/{lang}/")
+        fill_tip(page, None, "Camioneta blanca frente a la bodega, placas XYZ-123")
+        page.locator("#files").set_input_files([upload.photo, upload.video, refused])
+        page.locator("button.send").click()
+        page.locator("ol.file-list").wait_for()
+    elif name == "not-found":
+        response = page.goto(f"/{lang}/no-such-page")
+        assert response is not None and response.status == 404
+    else:
+        raise ValueError(name)

@@ -109,16 +109,16 @@ def _throttle_uploads(context: BrowserContext, page: Page, bytes_per_second: int
     )
 
 
-#: "1.2 MB of 3.1 MB (38%)" and "1,2 MB de 3,1 MB (38 %)", as Intl.NumberFormat writes them
+#: "1.0 MB of 3.1 MB (32%)" and "1,0 MB de 3,1 MB (32 %)", as Intl.NumberFormat writes them
 AMOUNT = {
-    "en": re.compile(r"^(\d+(?:\.\d)?) MB of (\d+(?:\.\d)?) MB \((\d+)%\)$"),
-    "es": re.compile(r"^(\d+(?:,\d)?) MB de (\d+(?:,\d)?) MB \((\d+)\u00a0%\)$"),
+    "en": re.compile(r"^(\d+\.\d) MB of (\d+\.\d) MB \((\d+)%\)$"),
+    "es": re.compile(r"^(\d+,\d) MB de (\d+,\d) MB \((\d+)\u00a0%\)$"),
 }
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_progress_shows_bytes_sent_of_total_in_the_page_language(
-    new_context, server, tmp_path, lang, words
+    new_context, server, tmp_path, screenshots, lang, words
 ):
     # A 3 MB text file sent at 2 MB/s: long enough to watch the bar move.
     big = tmp_path / "testimonio.txt"
@@ -148,6 +148,7 @@ def test_progress_shows_bytes_sent_of_total_in_the_page_language(
     assert 0 < sent < total
     assert abs(percent - round(value * 100)) <= 1
     assert page.locator("button.send").is_disabled()  # no second submission meanwhile
+    page.locator(".upload-progress").screenshot(path=screenshots / f"progress-{lang}-phone.png")
     label = page.locator(".upload-progress progress").evaluate(
         "p => p.labels.length ? p.labels[0].textContent"
         " : document.getElementById(p.getAttribute('aria-labelledby')).textContent"
@@ -160,7 +161,7 @@ def test_progress_shows_bytes_sent_of_total_in_the_page_language(
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_a_network_failure_is_told_plainly_and_the_tip_can_be_sent_again(
-    new_context, server, generated_upload, lang, words
+    new_context, server, generated_upload, screenshots, lang, words
 ):
     context = new_context(lang)
     page = context.new_page()
@@ -192,6 +193,7 @@ def test_a_network_failure_is_told_plainly_and_the_tip_can_be_sent_again(
     assert page.locator("#files").evaluate("f => f.files.length") == 2
     assert page.locator("button.send").is_enabled()
     assert page.locator(".upload-progress").count() == 0
+    page.screenshot(path=screenshots / f"network-failure-{lang}-phone.png")
 
     failing["on"] = False
     before = server.submission_folders()

@@ -1,0 +1,63 @@
+"""The public pages on a phone: at 360x740 nothing scrolls sideways, and everything a
+thumb can tap (links, buttons, fields, checkbox labels) is at least 44x44 CSS pixels.
+Each page is also saved as a screenshot at phone and desktop size, in both languages,
+under test-artifacts/screenshots/ for a person to look at."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.browser.helpers import DESKTOP, LANGUAGES, PHONE, PUBLIC_PAGES, open_public_page
+
+pytestmark = pytest.mark.browser
+
+MIN_TAP = 44
+
+#: every tap target on the page, with its size; hidden helpers (the honeypot, the skip
+#: link until it is focused) are left out
+TAP_TARGETS = """() => {
+  const found = [];
+  const selector = 'a[href], button, input:not([type=hidden]), textarea, select, label';
+  for (const el of document.querySelectorAll(selector)) {
+    if (el.closest('[aria-hidden=true]') || el.classList.contains('skip-link')) continue;
+    const box = el.getBoundingClientRect();
+    if (el.tagName === 'LABEL' && !el.querySelector('[type=checkbox], [type=radio]')) continue;
+    const text = (el.innerText || el.value || el.name || '').trim().slice(0, 40);
+    const what = `<${el.tagName.toLowerCase()}> ${text}`;
+    found.push({what, width: box.width, height: box.height});
+  }
+  return found;
+}"""
+
+
+def _too_small(page: Page) -> list[str]:
+    return [
+        f"{t['what']!r}: {t['width']:.0f}x{t['height']:.0f}"
+        for t in page.evaluate(TAP_TARGETS)
+        if t["width"] < MIN_TAP or t["height"] < MIN_TAP
+    ]
+
+
+@pytest.mark.parametrize("name", PUBLIC_PAGES)
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_public_page_fits_a_phone_and_is_easy_to_tap(
+    new_context, generated_upload, refused_file, screenshots, lang, name
+):
+    page = new_context(lang, viewport=PHONE).new_page()
+    open_public_page(page, name, lang, generated_upload, refused_file)
+    page.screenshot(path=screenshots / f"{name}-{lang}-phone.png", full_page=True)
+
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{name} scrolls sideways: {width}px wide"
+    assert _too_small(page) == []
+
+    # The skip link appears when focused, and is a proper target then.
+    skip = page.locator(".skip-link")
+    skip.focus()
+    box = skip.bounding_box()
+    assert box is not None and box["height"] >= MIN_TAP and box["x"] >= 0
+    skip.blur()
+
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=screenshots / f"{name}-{lang}-desktop.png", full_page=True)
