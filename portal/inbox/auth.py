@@ -35,6 +35,9 @@ from portal.models import Editor, db
 
 #: endpoints reachable without signing in
 OPEN_ENDPOINTS = {"inbox.sign_in", "inbox.language"}
+#: the largest request body the inbox reads: its forms carry a few short fields and
+#: ids, never files (the app-wide limit is sized for tipsters' uploads)
+MAX_BODY = 256 * 1024
 
 
 class SignedInEditor(UserMixin):
@@ -109,6 +112,9 @@ def register(bp: Blueprint, settings: Settings) -> None:
 
     @bp.before_request
     def gate():
+        # Before anything reads the body, so that no one, signed in or not, can make
+        # the inbox receive or spool gigabytes.
+        request.max_content_length = MAX_BODY
         if request.method == "POST":
             try:
                 validate_csrf(request.form.get("csrf_token"))

@@ -94,6 +94,14 @@ def files_summary(files: list[StoredFile]) -> str:
     return ngettext("%(num)d file", "%(num)d files", len(files)) + ": " + ", ".join(parts)
 
 
+def page_number(raw: str) -> int:
+    """A page number from the query string; 1 for anything else. ``isdigit`` alone
+    lets through "²" and strings too long for ``int``, which raise."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= 6 and int(raw) > 0:
+        return int(raw)
+    return 1
+
+
 def _list_state() -> dict[str, object]:
     """The list's view, filters and page from the query string, normalised."""
     view = request.args.get("view", "inbox")
@@ -105,7 +113,7 @@ def _list_state() -> dict[str, object]:
         "has_files": request.args.get("has_files") == "1",
         "has_links": request.args.get("has_links") == "1",
         "q": request.args.get("q", "").strip()[:MAX_QUERY],
-        "page": int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1,
+        "page": page_number(page),
     }
 
 
@@ -274,8 +282,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
 
     @bp.get("/audit")
     def audit_log():
-        page = request.args.get("page", "1")
-        number = int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1
+        number = page_number(request.args.get("page", "1"))
         events = db.paginate(
             select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
             page=number,
