@@ -2,13 +2,16 @@
 inbox request passes: signed in (except the sign-in page and the language links), a
 valid CSRF token on every POST.
 
-A session names the editor and the account's ``session_version``; signing out or a
-reset bumps the version, so copies of an older cookie stop working. The session
+A session names the editor, the account's ``session_version`` and when the account
+was created; signing out or a reset bumps the version, so copies of an older cookie
+stop working, and the creation time keeps a removed account's cookie from opening a
+newer account that was given the same id (SQLite reuses the highest one). The session
 cookie carries no address: Flask-Login's address-derived identifier is removed.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import (
@@ -38,6 +41,7 @@ OPEN_ENDPOINTS = {"inbox.sign_in", "inbox.language"}
 #: the largest request body the inbox reads: its forms carry a few short fields and
 #: ids, never files (the app-wide limit is sized for tipsters' uploads)
 MAX_BODY = 256 * 1024
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class SignedInEditor(UserMixin):
@@ -51,15 +55,21 @@ class SignedInEditor(UserMixin):
         return self.editor.name
 
     def get_id(self) -> str:
-        return f"{self.editor.id}:{self.editor.session_version}"
+        return f"{self.editor.id}:{self.editor.session_version}:{account_stamp(self.editor)}"
+
+
+def account_stamp(editor: Editor) -> int:
+    """When the account was created, in whole microseconds (exact, unlike a float)."""
+    return (credentials.as_utc(editor.created_at) - _EPOCH) // timedelta(microseconds=1)
 
 
 def load_editor(user_id: str) -> SignedInEditor | None:
-    editor_id, _sep, version = user_id.partition(":")
-    if not (editor_id.isdigit() and version.isdigit()):
+    parts = user_id.split(":")
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
         return None
-    editor = db.session.get(Editor, int(editor_id))
-    if editor is None or editor.session_version != int(version):
+    editor_id, version, stamp = (int(p) for p in parts)
+    editor = db.session.get(Editor, editor_id)
+    if editor is None or editor.session_version != version or account_stamp(editor) != stamp:
         return None
     return SignedInEditor(editor)
 

@@ -10,8 +10,10 @@ import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from portal.inbox import auth, credentials
+from portal.models import Editor, db
 from tests.inbox.conftest import (
     FAST_HASHER,
     EditorAccount,
@@ -97,3 +99,22 @@ def test_first_attempt_costs_the_same_for_known_and_unknown_names(
     known = first_attempt_cost(inbox_app, editor, editor.name)
     unknown = first_attempt_cost(inbox_app, editor, "nobody")
     assert known == unknown
+
+
+def test_a_removed_editors_session_never_becomes_a_new_accounts(
+    inbox_app: Flask, signed_in: FlaskClient, editor: EditorAccount, clock
+) -> None:
+    # SQLite gives a new row the highest id plus one, so an account added after the
+    # newest one was removed gets the removed account's id (and session version 0).
+    assert signed_in.get("/inbox/").status_code == 200
+    runner = inbox_app.test_cli_runner()
+    assert runner.invoke(args=["editor", "remove", editor.name]).exit_code == 0
+    assert signed_in.get("/inbox/").status_code == 302
+    added = runner.invoke(args=["editor", "add", "bea"], input="another long password\n" * 2)
+    assert added.exit_code == 0, added.output
+    with inbox_app.app_context():
+        new_id = db.session.scalar(select(Editor.id).where(Editor.name == "bea"))
+    assert new_id == 1  # the removed account's id: the case this test is about
+    response = signed_in.get("/inbox/")
+    assert response.status_code == 302
+    assert "bea" not in response.get_data(as_text=True)
