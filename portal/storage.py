@@ -53,6 +53,7 @@ def stored_file_path(data_dir: Path, submission_id: str, stored_name: str) -> Pa
 
 
 def fsync_dir(path: Path) -> None:
+    """Make a folder's entries (a rename, a new or deleted file) durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)

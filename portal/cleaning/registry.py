@@ -23,6 +23,7 @@ from portal.cleaning.base import (
     Refusal,
     RefusalCode,
 )
+from portal.storage import fsync_dir
 
 HEAD_SIZE = 4096
 
@@ -137,17 +138,7 @@ def _guarded(call, *args):
         raise Refusal(RefusalCode.CLEANING_FAILED, type(exc).__name__) from exc
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def clean_file(
-    src: Path, dst: Path, limits: Limits | None = None, *, depth: int = 0
-) -> Cleaned:
+def clean_file(src: Path, dst: Path, limits: Limits | None = None, *, depth: int = 0) -> Cleaned:
     """Clean ``src`` into ``dst``.
 
     On success ``dst`` holds the cleaned bytes, fsynced, and was written by rename so
@@ -169,7 +160,7 @@ def clean_file(
         with open(part, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(part, dst)
-        _fsync_dir(dst.parent)
+        fsync_dir(dst.parent)
         return result
     finally:
         part.unlink(missing_ok=True)
