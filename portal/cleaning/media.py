@@ -21,12 +21,41 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import av
 import av.error
 from av.stream import Disposition
 
-from portal.cleaning.base import Category, Cleaned, Limits, Refusal, RefusalCode
+from portal.cleaning.base import Category, Cleaned, FormatCleaner, Limits, Refusal, RefusalCode
+
+# ---------------------------------------------------------------------- the modules
+
+
+class MediaCleaner(FormatCleaner):
+    """The video and audio families: each subclass names its family and the
+    containers (keys of :data:`VIDEO_CONTAINERS` or :data:`AUDIO_CONTAINERS`) it
+    handles."""
+
+    containers: ClassVar[dict[str, str]] = {}
+
+    def sniff(self, head: bytes, path: Path) -> bool:
+        return sniff_container(head, path) in self.containers
+
+    def inspect(self, src: Path, limits: Limits) -> set[Category]:
+        return inspect_media(src, self._container(src), limits)
+
+    def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
+        return remux(src, dst, self._container(src), limits)
+
+    def _container(self, src: Path) -> str:
+        with open(src, "rb") as fh:
+            head = fh.read(4096)
+        container = sniff_container(head, src)
+        if container not in self.containers:
+            raise Refusal(RefusalCode.UNKNOWN_TYPE, f"not a {self.family} container")
+        return container
+
 
 # --------------------------------------------------------------------------- sniffing
 

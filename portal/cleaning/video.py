@@ -8,32 +8,12 @@ audio.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from portal.cleaning import media
-from portal.cleaning.base import Category, Cleaned, FormatCleaner, Limits, Refusal, RefusalCode
 
 
-class VideoCleaner(FormatCleaner):
+class VideoCleaner(media.MediaCleaner):
     family = "video"
-
-    def sniff(self, head: bytes, path: Path) -> bool:
-        return media.sniff_container(head, path) in media.VIDEO_CONTAINERS
-
-    def inspect(self, src: Path, limits: Limits) -> set[Category]:
-        return media.inspect_media(src, _container(src), limits)
-
-    def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
-        return media.remux(src, dst, _container(src), limits)
-
-
-def _container(src: Path) -> str:
-    with open(src, "rb") as fh:
-        head = fh.read(4096)
-    container = media.sniff_container(head, src)
-    if container not in media.VIDEO_CONTAINERS:
-        raise Refusal(RefusalCode.UNKNOWN_TYPE, "not a video container")
-    return container
+    containers = media.VIDEO_CONTAINERS
 
 
 CLEANER = VideoCleaner()
