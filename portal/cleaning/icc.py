@@ -21,7 +21,9 @@ Policy:
   primaries and curves (needed to show wide-gamut colours right).
 * A non-standard profile is either converted away (:func:`to_srgb`, for modules
   that re-encode pixels) or dropped (modules that copy compressed data unchanged,
-  such as JPEG). :func:`prepare_for_save` applies the policy for re-encoders.
+  such as JPEG). :func:`prepare_for_save` applies the policy for re-encoders;
+  :func:`policy_for_copied_image` for the PNG and WebP modules, which copy pixels
+  unless a device profile forces one re-encode.
 """
 
 from __future__ import annotations
@@ -29,9 +31,13 @@ from __future__ import annotations
 import io
 import re
 import struct
+from collections.abc import Callable
 from functools import cache
+from typing import Protocol, TypeVar
 
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageSequence
+
+from portal.cleaning.base import Limits, Refusal, RefusalCode
 
 _HEADER_SIZE = 128
 
@@ -282,3 +288,52 @@ def prepare_for_save(image: Image.Image, icc: bytes | None) -> tuple[Image.Image
         except ValueError:
             pass
     return image, None
+
+
+def srgb_frames(image: Image.Image, icc: bytes) -> tuple[list[Image.Image], list[int]]:
+    """Every frame of ``image`` converted from ``icc`` to sRGB, and each frame's
+    duration (0 when it has none). Raises ValueError as :func:`to_srgb` does."""
+    frames, durations = [], []
+    for frame in ImageSequence.Iterator(image):
+        frames.append(to_srgb(frame.copy(), icc))
+        durations.append(frame.info.get("duration", 0))
+    return frames, durations
+
+
+class _HasProfile(Protocol):
+    profile: bytes | None
+
+
+_Parsed_T = TypeVar("_Parsed_T", bound=_HasProfile)
+
+
+def policy_for_copied_image(
+    data: bytes,
+    parsed: _Parsed_T,
+    limits: Limits,
+    *,
+    reencode: Callable[[bytes, _Parsed_T, Limits], bytes],
+    parse: Callable[[bytes, Limits], _Parsed_T],
+) -> tuple[_Parsed_T, bytes | None]:
+    """Apply the policy to an image whose compressed pixels are copied unchanged.
+
+    ``parsed`` is the module's parse of ``data`` (its ``profile`` the raw profile
+    bytes, or None). Returns what to write and the profile to embed: a standard
+    profile's canonical copy with ``parsed`` as it is; for a device profile,
+    ``reencode`` (which converts every frame to sRGB) runs and its output, parsed
+    again, is what gets written with the canonical sRGB profile. A profile littleCMS
+    cannot use is dropped and the pixels kept; pixels that do not decode are refused.
+    """
+    if parsed.profile is None:
+        return parsed, None
+    if is_standard_profile(parsed.profile):
+        return parsed, canonical_profile(parsed.profile)
+    try:
+        converted = reencode(data, parsed, limits)
+    except (OSError, SyntaxError, EOFError) as exc:
+        raise Refusal(RefusalCode.MALFORMED, "image data does not decode") from exc
+    except ValueError:
+        return parsed, None  # a profile littleCMS cannot use: drop it, keep the pixels
+    reparsed = parse(converted, limits)
+    assert reparsed.profile is not None
+    return reparsed, canonical_profile(reparsed.profile)

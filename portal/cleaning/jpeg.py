@@ -20,7 +20,7 @@ image that is truncated or malformed is refused; dimensions are checked before a
 pixel is decoded. The file is streamed in ``Limits.chunk_size`` pieces.
 
 :func:`exif_categories` and :func:`xmp_categories` classify EXIF and XMP payloads for
-any image module.
+any image module; :func:`orientation_exif` writes the minimal EXIF they may keep.
 """
 
 from __future__ import annotations
@@ -280,7 +280,8 @@ def _jfif(payload: bytes) -> bytes:
     return b"JFIF\x00\x01\x01" + struct.pack(">BHHBB", units, xd, yd, 0, 0)
 
 
-def _orientation_exif(orientation: int) -> bytes:
+def orientation_exif(orientation: int) -> bytes:
+    """An EXIF block (with the ``Exif\\0\\0`` prefix) holding only ``orientation``."""
     exif = Image.Exif()
     exif[_ORIENTATION] = orientation
     return exif.tobytes()
@@ -422,7 +423,7 @@ def _rebuilt_headers(parse: _Parse) -> bytes:
     if parse.jfif is not None:
         out += _segment(_APP0, _jfif(parse.jfif))
     if parse.orientation != 1:
-        out += _segment(_APP1, _orientation_exif(parse.orientation))
+        out += _segment(_APP1, orientation_exif(parse.orientation))
     profile = _icc_profile(parse)
     if profile is not None and icc.is_standard_profile(profile):
         canonical = icc.canonical_profile(profile)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence
 
-from portal.cleaning import icc
+from portal.cleaning import icc, jpeg
 from portal.cleaning.base import (
     Category,
     Cleaned,
@@ -83,90 +83,24 @@ def _malformed(detail: str) -> Refusal:
 
 # --- EXIF (shared with webp) -------------------------------------------------------
 
-_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
-_ORIENTATION = 0x0112
-_EXIF_TAG_CATEGORIES = {
-    0x010F: Category.MAKE_MODEL,  # Make
-    0x0110: Category.MAKE_MODEL,  # Model
-    0xA433: Category.MAKE_MODEL,  # LensMake
-    0xA434: Category.MAKE_MODEL,  # LensModel
-    0xA431: Category.SERIAL,  # BodySerialNumber
-    0xA435: Category.SERIAL,  # LensSerialNumber
-    0xA420: Category.SERIAL,  # ImageUniqueID
-    0x0132: Category.DATES,  # DateTime
-    0x9003: Category.DATES,  # DateTimeOriginal
-    0x9004: Category.DATES,  # DateTimeDigitized
-    0x9010: Category.DATES,  # OffsetTime
-    0x9011: Category.DATES,  # OffsetTimeOriginal
-    0x9012: Category.DATES,  # OffsetTimeDigitized
-    0x013B: Category.AUTHOR,  # Artist
-    0x8298: Category.AUTHOR,  # Copyright
-    0xA430: Category.AUTHOR,  # CameraOwnerName
-    0x9C9D: Category.AUTHOR,  # XPAuthor
-    0x0131: Category.SOFTWARE,  # Software
-    0x013C: Category.SOFTWARE,  # HostComputer
-    0x010E: Category.COMMENT,  # ImageDescription
-    0x9286: Category.COMMENT,  # UserComment
-    0x9C9B: Category.COMMENT,  # XPTitle
-    0x9C9C: Category.COMMENT,  # XPComment
-    0x9C9E: Category.COMMENT,  # XPKeywords
-    0x9C9F: Category.COMMENT,  # XPSubject
-    0x927C: Category.MAKER_NOTES,  # MakerNote
-    0x02BC: Category.XMP,  # XMLPacket
-    0x83BB: Category.IPTC,  # IPTC-NAA
-}
-
-
-def _load_exif(payload: bytes) -> Image.Exif | None:
-    exif = Image.Exif()
-    try:
-        exif.load(payload)
-    except Exception:  # any parse failure just means "unreadable EXIF"
-        return None
-    return exif
-
 
 def exif_categories(payload: bytes) -> set[Category]:
     """What an EXIF block (a TIFF structure, with or without the ``Exif\\0\\0``
-    prefix) carries. A block holding only Orientation reports nothing; an unreadable
-    block reports EXIF."""
+    prefix) carries, as :func:`portal.cleaning.jpeg.exif_categories` judges it. A
+    blank block or one holding only Orientation reports nothing; an unreadable block
+    reports EXIF."""
     if not payload.strip(b"\x00"):
         return set()
-    exif = _load_exif(payload)
-    if exif is None:
-        return {Category.EXIF}
-    found: set[Category] = set()
-    try:
-        tags = dict(exif)
-        if _EXIF_IFD in tags:
-            tags.update(exif.get_ifd(_EXIF_IFD))
-        gps = exif.get_ifd(_GPS_IFD) if _GPS_IFD in exif else {}
-        ifd1 = exif.get_ifd(-1)
-    except Exception:  # a broken sub-directory is still EXIF
-        return {Category.EXIF}
-    if gps or _GPS_IFD in exif:
-        found.add(Category.GPS)
-    if ifd1:
-        found.add(Category.THUMBNAIL)
-    for tag in tags:
-        if tag in (_ORIENTATION, _EXIF_IFD, _GPS_IFD):
-            continue
-        found.add(_EXIF_TAG_CATEGORIES.get(tag, Category.EXIF))
-    return found
+    return jpeg.exif_categories(payload)[0]
 
 
 def orientation_exif(payload: bytes) -> bytes | None:
     """A minimal EXIF block (bare TIFF structure) holding only the Orientation of
     ``payload``, or None when there is none worth keeping (absent or 1, "normal")."""
-    exif = _load_exif(payload)
-    if exif is None:
+    _categories, orientation = jpeg.exif_categories(payload)
+    if orientation == 1:
         return None
-    value = exif.get(_ORIENTATION)
-    if not isinstance(value, int) or not 2 <= value <= 8:
-        return None
-    minimal = Image.Exif()
-    minimal[_ORIENTATION] = value
-    return minimal.tobytes()[len(b"Exif\x00\x00") :]
+    return jpeg.orientation_exif(orientation)[len(b"Exif\x00\x00") :]
 
 
 def verify_decodes(path: Path, format_name: str) -> None:
@@ -569,10 +503,7 @@ def _reencode_in_srgb(data: bytes, parsed: _Parsed, limits: Limits) -> bytes:
     with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
         default_image = bool(image.info.get("default_image"))
         loop = image.info.get("loop", 0)
-        frames, durations = [], []
-        for frame in ImageSequence.Iterator(image):
-            frames.append(icc.to_srgb(frame.copy(), parsed.profile))
-            durations.append(frame.info.get("duration", 0))
+        frames, durations = icc.srgb_frames(image, parsed.profile)
     options: dict[str, object] = {"icc_profile": icc.srgb_profile()}
     if parsed.orientation is not None:
         options["exif"] = parsed.orientation
@@ -604,23 +535,10 @@ class PngCleaner(FormatCleaner):
         data = Path(src).read_bytes()
         parsed = _parse(data, limits)
         removed = frozenset(parsed.categories)
-        profile_payload = None
-        if parsed.profile is not None:
-            if icc.is_standard_profile(parsed.profile):
-                profile_payload = _profile_chunk(icc.canonical_profile(parsed.profile))
-            else:
-                try:
-                    converted = _reencode_in_srgb(data, parsed, limits)
-                except (OSError, SyntaxError, EOFError) as exc:
-                    raise Refusal(RefusalCode.MALFORMED, "image data does not decode") from exc
-                except ValueError:
-                    # A profile littleCMS cannot use: drop it, keep the pixels.
-                    pass
-                else:
-                    reparsed = _parse(converted, limits)
-                    assert reparsed.profile is not None
-                    parsed = reparsed
-                    profile_payload = _profile_chunk(icc.canonical_profile(reparsed.profile))
+        parsed, profile = icc.policy_for_copied_image(
+            data, parsed, limits, reencode=_reencode_in_srgb, parse=_parse
+        )
+        profile_payload = None if profile is None else _profile_chunk(profile)
         Path(dst).write_bytes(_write(parsed, profile_payload))
         verify_decodes(Path(dst), "PNG")
         return Cleaned(

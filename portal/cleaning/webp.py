@@ -20,7 +20,7 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageSequence
+from PIL import Image
 
 from portal.cleaning import icc
 from portal.cleaning.base import (
@@ -220,10 +220,7 @@ def _reencode_in_srgb(data: bytes, parsed: _Parsed, limits: Limits) -> bytes:
         if parsed.frames * image.width * image.height * 4 > limits.max_expanded_bytes:
             raise Refusal(RefusalCode.TOO_LARGE, "animation too large to convert colours")
         loop = image.info.get("loop", 0)
-        frames, durations = [], []
-        for frame in ImageSequence.Iterator(image):
-            frames.append(icc.to_srgb(frame.copy(), parsed.profile))
-            durations.append(frame.info.get("duration", 0))
+        frames, durations = icc.srgb_frames(image, parsed.profile)
     options: dict[str, object] = {"icc_profile": icc.srgb_profile()}
     if parsed.lossless:
         options["lossless"] = True
@@ -251,21 +248,9 @@ class WebpCleaner(FormatCleaner):
         data = Path(src).read_bytes()
         parsed = _parse(data, limits)
         removed = frozenset(parsed.categories)
-        profile = None
-        if parsed.profile is not None:
-            if icc.is_standard_profile(parsed.profile):
-                profile = icc.canonical_profile(parsed.profile)
-            else:
-                try:
-                    converted = _reencode_in_srgb(data, parsed, limits)
-                except (OSError, SyntaxError, EOFError) as exc:
-                    raise Refusal(RefusalCode.MALFORMED, "image data does not decode") from exc
-                except ValueError:
-                    pass  # a profile littleCMS cannot use: drop it, keep the pixels
-                else:
-                    parsed = _parse(converted, limits)
-                    assert parsed.profile is not None
-                    profile = icc.canonical_profile(parsed.profile)
+        parsed, profile = icc.policy_for_copied_image(
+            data, parsed, limits, reencode=_reencode_in_srgb, parse=_parse
+        )
         Path(dst).write_bytes(_write(parsed, profile))
         verify_decodes(Path(dst), "WEBP")
         return Cleaned(
