@@ -268,6 +268,19 @@ def _revision_count(src: Path) -> int:
     return count
 
 
+def _survey(
+    pdf: pikepdf.Pdf, src: Path, limits: Limits, *, apply: bool
+) -> tuple[_Walk, set[Category], list[int]]:
+    """Walk every object (removing what is found when ``apply`` is set) and count the
+    revisions. Returns the walk (for its JPEG streams), the categories found and the
+    budget of bytes the JPEG streams may still expand to."""
+    walk = _Walk(pdf, apply=apply)
+    found = walk.run()
+    if _revision_count(src) > (2 if pdf.is_linearized else 1):
+        found.add(Category.REVISIONS)
+    return walk, found, [limits.max_expanded_bytes]
+
+
 def _jpeg_bytes(stream: Stream, budget: list[int]) -> bytes:
     """The JPEG file inside an image stream: the raw stream, or the raw stream inflated
     when a Flate filter is wrapped around it (inflated only as far as the budget)."""
@@ -313,11 +326,7 @@ class PdfCleaner(FormatCleaner):
 
     def inspect(self, src: Path, limits: Limits) -> set[Category]:
         with _open(src) as pdf:
-            walk = _Walk(pdf, apply=False)
-            found = walk.run()
-            if _revision_count(src) > (2 if pdf.is_linearized else 1):
-                found.add(Category.REVISIONS)
-            budget = [limits.max_expanded_bytes]
+            walk, found, budget = _survey(pdf, src, limits, apply=False)
             for stream in walk.jpegs:
                 nested = _write_nested(_jpeg_bytes(stream, budget), src.parent)
                 try:
@@ -328,11 +337,7 @@ class PdfCleaner(FormatCleaner):
 
     def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
         with _open(src) as pdf:
-            walk = _Walk(pdf, apply=True)
-            found = walk.run()
-            if _revision_count(src) > (2 if pdf.is_linearized else 1):
-                found.add(Category.REVISIONS)
-            budget = [limits.max_expanded_bytes]
+            walk, found, budget = _survey(pdf, src, limits, apply=True)
             for stream in walk.jpegs:
                 found |= self._clean_jpeg(stream, budget, dst.parent, limits, depth)
             try:
