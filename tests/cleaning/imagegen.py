@@ -12,9 +12,14 @@ from __future__ import annotations
 import io
 import struct
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
-from PIL import Image, ImageCms, ImageDraw
+from PIL import Image, ImageCms, ImageDraw, ImageSequence
+
+from portal.cleaning import Cleaned, Limits, clean_file
+from portal.cleaning.base import FormatCleaner
+from tests.exiftool_oracle import leaks
 
 # Distinctive values: long enough that finding them by chance in pixel data is
 # practically impossible.
@@ -271,3 +276,54 @@ def scan_data(jpeg: bytes) -> list[bytes]:
             scans.append(jpeg[i:j])
             i = j
     raise ValueError("no end of image")
+
+
+# --- helpers shared by the image test files ----------------------------------------
+
+
+def writer(default_name: str) -> Callable[..., Path]:
+    """``write(tmp_path, data, name=default_name)``: the bytes in a file, its path."""
+
+    def write(tmp_path: Path, data: bytes, name: str = default_name) -> Path:
+        path = tmp_path / name
+        path.write_bytes(data)
+        return path
+
+    return write
+
+
+def runner(
+    out_name: str, cleaner: FormatCleaner | None = None
+) -> Callable[..., tuple[Path, Cleaned]]:
+    """``clean(src, tmp_path, limits=Limits())`` writing ``tmp_path/out_name`` and
+    returning (that path, the result): with ``cleaner``, that module alone runs;
+    without, the registry's :func:`clean_file`, which re-inspects the output."""
+
+    def clean(src: Path, tmp_path: Path, limits: Limits | None = None) -> tuple[Path, Cleaned]:
+        out = tmp_path / out_name
+        limits = limits or Limits()
+        if cleaner is None:
+            return out, clean_file(src, out, limits)
+        return out, cleaner.clean(src, out, limits, 0)
+
+    return clean
+
+
+def composed_frames(path: Path) -> list[tuple[tuple[int, int], bytes, int | None]]:
+    """Every frame as Pillow composes it: size, RGBA pixels and duration."""
+    with Image.open(path) as image:
+        return [
+            (f.size, f.convert("RGBA").tobytes(), f.info.get("duration"))
+            for f in ImageSequence.Iterator(image)
+        ]
+
+
+def assert_nothing_left(cleaner: FormatCleaner, out: Path, needles: list[bytes]) -> bytes:
+    """exiftool finds nothing identifying in ``out``, the module's own inspection
+    finds nothing, and no needle is in its bytes. Returns the bytes."""
+    data = out.read_bytes()
+    assert leaks(out) == []
+    assert cleaner.inspect(out, Limits()) == set()
+    for needle in needles:
+        assert needle not in data, needle
+    return data

@@ -15,6 +15,9 @@ import av
 import pytest
 from av.stream import Disposition
 
+from portal.cleaning import Cleaned, Limits, clean_file
+from tests.exiftool_oracle import leaks
+
 # Strings planted in tags. A cleaned file must not contain any of them.
 MARKERS = ("JuanPerezSecreto", "TituloSecreto", "ComentarioSecreto", "CalleSecreta")
 LOCATION = "+31.7619-106.4850/"  # Ciudad Juarez
@@ -158,3 +161,18 @@ def first_frame_rotation(path: Path) -> int:
     with av.open(str(path)) as container:
         frame = next(container.decode(video=0))
         return frame.rotation
+
+
+def clean(src: Path, tmp_path: Path, limits: Limits | None = None) -> tuple[Cleaned, Path]:
+    """Clean ``src`` through the registry into ``tmp_path``; (result, output path)."""
+    out = tmp_path / "cleaned.bin"
+    return clean_file(src, out, limits or Limits()), out
+
+
+def assert_clean(src: Path, out: Path, needles: list[bytes]) -> None:
+    """exiftool finds nothing, no needle is left, the kept packets are the original's."""
+    assert leaks(out) == []
+    data = out.read_bytes()
+    for needle in needles:
+        assert needle not in data, needle
+    assert kept_payloads(out) == kept_payloads(src)

@@ -8,25 +8,19 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageCms, ImageSequence
+from PIL import Image, ImageCms
 
 from portal.cleaning import Category, Limits, Refusal, RefusalCode, clean_file
 from portal.cleaning.gif import CLEANER
+from tests.cleaning import imagegen
 from tests.corpus import corpus_file, corpus_files
-from tests.exiftool_oracle import leaks
 
 GIF_CORPUS = [name for name in corpus_files() if name.lower().endswith(".gif")]
 DEFAULT_LIMITS = Limits()
 SECRETS = [b"Jane Tipster", b"Secret note", b"private-payload", b"<html>", b"TIPSCAN1"]
 
 
-def frames(path: Path) -> list[tuple[tuple[int, int], bytes, int | None]]:
-    """Every frame as Pillow composes it: size, RGBA pixels and duration."""
-    with Image.open(path) as image:
-        return [
-            (f.size, f.convert("RGBA").tobytes(), f.info.get("duration"))
-            for f in ImageSequence.Iterator(image)
-        ]
+frames = imagegen.composed_frames
 
 
 def sub_blocks(data: bytes) -> bytes:
@@ -41,17 +35,11 @@ def before_trailer(data: bytes, extra: bytes) -> bytes:
     return data[:-1] + extra + b"\x3b"
 
 
-def clean(src: Path, tmp_path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Path, object]:
-    out = tmp_path / "out.gif"
-    return out, clean_file(src, out, limits)
+clean = imagegen.runner("out.gif")
 
 
 def assert_clean(src: Path, out: Path, needles: list[bytes]) -> None:
-    data = out.read_bytes()
-    assert leaks(out) == []
-    assert CLEANER.inspect(out, Limits()) == set()
-    for needle in needles:
-        assert needle not in data, needle
+    data = imagegen.assert_nothing_left(CLEANER, out, needles)
     assert frames(out) == frames(src)
     assert data.endswith(b"\x3b")
 

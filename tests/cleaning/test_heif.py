@@ -21,16 +21,8 @@ HEIF_CORPUS = [n for n in corpus_files() if n.lower().endswith((".heic", ".heif"
 LIMITS = Limits()
 
 
-def write(tmp_path: Path, data: bytes, name: str = "in.heic") -> Path:
-    path = tmp_path / name
-    path.write_bytes(data)
-    return path
-
-
-def clean(src: Path, tmp_path: Path, limits: Limits = LIMITS):
-    out = tmp_path / "out.img"
-    result = CLEANER.clean(src, out, limits, 0)
-    return out, result
+write = imagegen.writer("in.heic")
+clean = imagegen.runner("out.img", CLEANER)
 
 
 def decoded_original(src: Path) -> Image.Image:

@@ -34,16 +34,8 @@ _IDENTIFYING_TAG = re.compile(
 )
 
 
-def write(tmp_path: Path, data: bytes, name: str = "in.jpg") -> Path:
-    path = tmp_path / name
-    path.write_bytes(data)
-    return path
-
-
-def clean(src: Path, tmp_path: Path, limits: Limits = LIMITS):
-    out = tmp_path / "out.jpg"
-    result = CLEANER.clean(src, out, limits, 0)
-    return out, result
+write = imagegen.writer("in.jpg")
+clean = imagegen.runner("out.jpg", CLEANER)
 
 
 def displayed(path: Path) -> Image.Image:

@@ -15,6 +15,7 @@ from PIL import Image, ImageCms, ImageSequence, PngImagePlugin
 
 from portal.cleaning import Category, Limits, Refusal, RefusalCode, clean_file, icc
 from portal.cleaning.png import CLEANER
+from tests.cleaning import imagegen
 from tests.corpus import corpus_file, corpus_files
 from tests.exiftool_oracle import leaks
 
@@ -53,18 +54,11 @@ def insert_before_iend(data: bytes, extra: bytes) -> bytes:
     return data[:-12] + extra + data[-12:]
 
 
-def clean(src: Path, tmp_path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Path, object]:
-    out = tmp_path / "out.png"
-    result = clean_file(src, out, limits)
-    return out, result
+clean = imagegen.runner("out.png")
 
 
 def assert_clean(src: Path, out: Path, needles: list[bytes]) -> None:
-    data = out.read_bytes()
-    assert leaks(out) == []
-    assert CLEANER.inspect(out, Limits()) == set()
-    for needle in needles:
-        assert needle not in data, needle
+    data = imagegen.assert_nothing_left(CLEANER, out, needles)
     assert frames(out) == frames(src)
     assert data.endswith(chunk(b"IEND", b""))
 

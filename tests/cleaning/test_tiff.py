@@ -19,16 +19,8 @@ TIFF_CORPUS = [n for n in corpus_files() if n.lower().endswith((".tif", ".tiff")
 LIMITS = Limits()
 
 
-def write(tmp_path: Path, data: bytes, name: str = "in.tif") -> Path:
-    path = tmp_path / name
-    path.write_bytes(data)
-    return path
-
-
-def clean(src: Path, tmp_path: Path, limits: Limits = LIMITS):
-    out = tmp_path / "out.png"
-    result = CLEANER.clean(src, out, limits, 0)
-    return out, result
+write = imagegen.writer("in.tif")
+clean = imagegen.runner("out.png", CLEANER)
 
 
 def displayed(path: Path, page: int = 0) -> Image.Image:

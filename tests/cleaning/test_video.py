@@ -7,11 +7,9 @@ byte for byte, so the cleaner is shown to copy media without re-encoding it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from portal.cleaning import Category, Limits, Refusal, RefusalCode, clean_file, identify
+from portal.cleaning import Category, Limits, Refusal, RefusalCode, identify
 from portal.cleaning import video as video_module
 from portal.cleaning.media import sniff_container
 from tests.cleaning import mediagen
@@ -26,17 +24,8 @@ CORPUS = {
 }
 
 
-def clean(src: Path, tmp_path: Path, limits: Limits | None = None):
-    out = tmp_path / "cleaned.bin"
-    return clean_file(src, out, limits or Limits()), out
-
-
-def assert_clean(src: Path, out: Path, needles: list[bytes]) -> None:
-    assert leaks(out) == []
-    data = out.read_bytes()
-    for needle in needles:
-        assert needle not in data, needle
-    assert mediagen.kept_payloads(out) == mediagen.kept_payloads(src)
+clean = mediagen.clean
+assert_clean = mediagen.assert_clean
 
 
 @pytest.mark.corpus

@@ -8,25 +8,19 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageCms, ImageSequence
+from PIL import Image, ImageCms
 
 from portal.cleaning import Category, Limits, Refusal, RefusalCode, clean_file, icc
 from portal.cleaning.webp import CLEANER
+from tests.cleaning import imagegen
 from tests.corpus import corpus_file, corpus_files
-from tests.exiftool_oracle import leaks
 
 WEBP_CORPUS = [name for name in corpus_files() if name.lower().endswith(".webp")]
 DEFAULT_LIMITS = Limits()
 SECRETS = [b"Jane Tipster", b"PhoneCorp", b"private-payload", b"TIPSCAN1", b"<html>"]
 
 
-def frames(path: Path) -> list[tuple[tuple[int, int], bytes, int | None]]:
-    """Every frame as Pillow composes it: size, RGBA pixels and duration."""
-    with Image.open(path) as image:
-        return [
-            (f.size, f.convert("RGBA").tobytes(), f.info.get("duration"))
-            for f in ImageSequence.Iterator(image)
-        ]
+frames = imagegen.composed_frames
 
 
 def riff_chunks(data: bytes, start: int = 12, end: int | None = None) -> list[tuple[bytes, bytes]]:
@@ -65,17 +59,11 @@ def assert_structure(data: bytes) -> list[tuple[bytes, bytes]]:
     return chunks
 
 
-def clean(src: Path, tmp_path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Path, object]:
-    out = tmp_path / "out.webp"
-    return out, clean_file(src, out, limits)
+clean = imagegen.runner("out.webp")
 
 
 def assert_clean(src: Path, out: Path, needles: list[bytes], same_pixels: bool = True) -> None:
-    data = out.read_bytes()
-    assert leaks(out) == []
-    assert CLEANER.inspect(out, Limits()) == set()
-    for needle in needles:
-        assert needle not in data, needle
+    data = imagegen.assert_nothing_left(CLEANER, out, needles)
     assert_structure(data)
     if same_pixels:
         assert frames(out) == frames(src)
