@@ -164,6 +164,7 @@ _NS_R = (
 )
 _NS_DC = "http://purl.org/dc/elements/1.1/"
 _NS_XLINK = "http://www.w3.org/1999/xlink"
+_NS_ODF_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 _NS_PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _NS_MANIFEST = "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"
 
@@ -202,6 +203,20 @@ _REFERENCE_ELEMENTS = {
     "italic",
     "boldItalic",
 }
+# ODF fields that LibreOffice fills from the user's own data (Tools > Options > User
+# Data) and recomputes on opening: the stored text is the sender's, whoever reads it.
+_ODF_USER_FIELDS = {
+    "author-name": NEUTRAL_AUTHOR,
+    "author-initials": NEUTRAL_INITIALS,
+    **{
+        f"sender-{field}": ""
+        for field in (
+            "firstname", "lastname", "title", "position", "email", "phone-private",
+            "fax", "company", "phone-work", "street", "city", "postal-code", "country",
+            "state-or-province",
+        )
+    },
+}  # fmt: skip
 _ID_ATTRIBUTES = {"paraId", "textId", "durableId", "uid"}
 _PATH_LIKE = re.compile(r"[\\/]|\.(?:jpe?g|png|gif|tiff?|bmp|heic|emf|wmf|svg)$", re.I)
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -360,7 +375,7 @@ def _clean_attributes(
             if value != NEUTRAL_INITIALS:
                 found.add(Category.AUTHOR)
                 attr.value = NEUTRAL_INITIALS
-        elif name in ("userId", "providerId"):
+        elif name in ("userId", "providerId", "userName"):  # userName: Excel fileSharing
             if value:
                 found.add(Category.AUTHOR)
                 attr.value = ""
@@ -400,6 +415,11 @@ def _clean_text(element: minidom.Element, found: set[Category]) -> None:
         if _text(element) != NEUTRAL_INITIALS:
             found.add(Category.AUTHOR)
             _set_text(element, NEUTRAL_INITIALS)
+    elif ns == _NS_ODF_TEXT and local in _ODF_USER_FIELDS:
+        neutral = _ODF_USER_FIELDS[local]
+        if _text(element) != neutral or len(element.childNodes) > 1:
+            found.add(Category.AUTHOR)
+            _set_text(element, neutral)
     elif local == "author" and "spreadsheetml" in (ns or "") and _text(element) != NEUTRAL_AUTHOR:
         found.add(Category.AUTHOR)
         _set_text(element, NEUTRAL_AUTHOR)

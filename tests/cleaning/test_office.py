@@ -283,3 +283,44 @@ def test_too_deep_picture_refuses_the_document(tmp_path: Path) -> None:
     with pytest.raises(Refusal) as info:
         clean_file(src, tmp_path / "out", Limits(max_depth=0))
     assert info.value.code == RefusalCode.TOO_LARGE
+
+
+def _rewrite_member(src: Path, dst: Path, name: str, old: bytes, new: bytes) -> None:
+    members = docgen.zip_members(src)
+    assert old in members[name]
+    members[name] = members[name].replace(old, new, 1)
+    docgen.write_zip(dst, list(members.items()), stored_first="mimetype" in members)
+
+
+# Who set a password to modify (Excel's file sharing), and LibreOffice fields filled
+# from the user's own name, address and phone (not shown as such once recomputed).
+_USER_DATA = {
+    "xlsx": (
+        "xl/workbook.xml",
+        b"<sheets>",
+        b'<fileSharing userName="Mariela Dominguez Sharing" readOnlyRecommended="1"/><sheets>',
+    ),
+    "odt": (
+        "content.xml",
+        b"</office:text>",
+        b"<text:p><text:author-name>Mariela Dominguez Field</text:author-name>"
+        b"<text:author-initials>MDZQX</text:author-initials>"
+        b"<text:sender-firstname>Mariela Sender</text:sender-firstname>"
+        b"<text:sender-phone-private>+52 656 555 0199</text:sender-phone-private>"
+        b"</text:p></office:text>",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_USER_DATA))
+def test_user_names_outside_properties_are_removed(kind: str, tmp_path: Path) -> None:
+    name, old, new = _USER_DATA[kind]
+    plain = tmp_path / f"plain.{kind}"
+    GENERATED[kind][0](plain)
+    src = tmp_path / f"dirty.{kind}"
+    _rewrite_member(plain, src, name, old, new)
+    out = tmp_path / f"clean.{kind}"
+    result = clean_file(src, out)
+    assert Category.AUTHOR in result.removed
+    assert_absent(["Mariela Dominguez", "Mariela Sender", "656 555 0199", "MDZQX"], out)
+    assert CLEANER.inspect(out, Limits()) == set()
