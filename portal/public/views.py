@@ -16,7 +16,7 @@ from portal.config import Settings
 from portal.labels import category_label, format_size, kind_label, refusal_label
 from portal.public.filing import FilingFailed, file_submission
 from portal.public.forms import TipForm, link_lines
-from portal.public.uploads import DRAIN_FACTOR, UploadRequest, drain
+from portal.public.uploads import DRAIN_FACTOR, TempUpload, UploadRequest, drain
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,11 @@ def register(bp: Blueprint, settings: Settings) -> None:
 
     @bp.route("/<lang>/", methods=["GET", "POST"])
     def index():
-        form = TipForm(settings)
-        if request.method == "GET":
-            return render_template("public/index.html", form=form, errors=[])
-        return _receive(form, settings)
+        if request.method != "POST":  # GET, and HEAD (Flask routes it here too)
+            return render_template("public/index.html", form=TipForm(settings), errors=[])
+        # Text fields are read from text parts only: a "note" sent as a file part is
+        # not a note (and its bytes are not a text the form could filter).
+        return _receive(TipForm(settings, formdata=request.form), settings)
 
     @bp.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge):
@@ -79,7 +80,13 @@ def _csrf_page():
 
 
 def _receive(form: TipForm, settings: Settings):
-    uploads = list(getattr(request, "uploads", []))
+    # Only the parts of the file input are the tipster's files; a file part under any
+    # other name was streamed to tmp/ like the others and is deleted with them.
+    uploads = [
+        part.stream
+        for part in request.files.getlist("files")
+        if isinstance(part.stream, TempUpload)
+    ]
     form.files_received = len(uploads)
     valid = form.validate()
     if form.csrf_token.errors:
