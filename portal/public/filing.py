@@ -30,7 +30,7 @@ from flask import Flask
 from portal import storage
 from portal.cleaning import Cleaned, Limits, Refusal, RefusalCode, clean_file
 from portal.models import StoredFile, Submission, db, new_id
-from portal.public.uploads import TempUpload
+from portal.public.uploads import TempUpload, is_out_of_space
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,10 @@ _SAFE_EXTENSION = re.compile(r"^[a-z0-9]{1,10}$")
 
 class FilingFailed(Exception):
     """The submission could not be saved; nothing of it was kept."""
+
+    @property
+    def out_of_space(self) -> bool:
+        return is_out_of_space(self.__cause__)
 
 
 @dataclass(frozen=True)
@@ -82,11 +86,13 @@ def file_submission(
     this submission remains on disk or in the database.
     """
     limits = limits or Limits()
-    staging = storage.new_staging_dir(data_dir)
+    staging: Path | None = None
     try:
+        staging = storage.new_staging_dir(data_dir)
         outcomes, stored = _clean_all(staging, uploads, limits)
     except BaseException as exc:
-        storage.remove_tree(staging)
+        if staging is not None:
+            storage.remove_tree(staging)
         for upload in uploads:
             upload.discard()
         if isinstance(exc, Exception):
@@ -142,6 +148,9 @@ def _clean_all(
             upload.close()
             result = clean_file(upload.path, staging / token, limits)
         except Refusal as refusal:
+            if is_out_of_space(refusal):
+                # Not the file's fault: refusing it would file the rest without it.
+                raise
             outcomes.append(FileOutcome(position, upload.size, refusal=refusal.code))
             log.info("file refused: %s (%s)", refusal.code.value, refusal.detail)
             continue

@@ -17,6 +17,7 @@ Every temporary file is deleted when the request ends, whatever happened.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import IO, Any
 
 from flask import Request, current_app
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
 from werkzeug.wsgi import LimitedStream
 
 from portal.config import Settings
@@ -39,6 +40,24 @@ DRAIN_FACTOR = 2
 
 class FileTooLarge(RequestEntityTooLarge):
     """One file is larger than ``max_file_size``."""
+
+
+class OutOfSpace(ServiceUnavailable):
+    """The disk (or the portal's quota) is full: nothing of this tip could be kept."""
+
+
+_OUT_OF_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def is_out_of_space(exc: BaseException | None) -> bool:
+    """Whether ``exc``, or an exception it was raised from, says the disk is full."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OSError) and exc.errno in _OUT_OF_SPACE:
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 class TempUpload:
@@ -134,11 +153,13 @@ class UploadRequest(Request):
     def _load_form_data(self) -> None:
         try:
             super()._load_form_data()
-        except Exception:
+        except Exception as exc:
             # Never parse again from a half-read body: later readers see an empty form.
             self.__dict__.setdefault("form", self.parameter_storage_class())
             self.__dict__.setdefault("files", MultiDict())
             self.discard_uploads()
+            if is_out_of_space(exc):
+                raise OutOfSpace() from exc
             raise
 
     def discard_uploads(self) -> None:

@@ -16,7 +16,7 @@ from portal.config import Settings
 from portal.labels import category_label, format_size, kind_label, refusal_label
 from portal.public.filing import FilingFailed, file_submission
 from portal.public.forms import TipForm, link_lines
-from portal.public.uploads import DRAIN_FACTOR, TempUpload, UploadRequest, drain
+from portal.public.uploads import DRAIN_FACTOR, OutOfSpace, TempUpload, UploadRequest, drain
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,12 @@ def register(bp: Blueprint, settings: Settings) -> None:
         drain(request, DRAIN_FACTOR * settings.max_submission_size)
         return render_template("public/too_large.html"), 413
 
+    @bp.errorhandler(OutOfSpace)
+    def out_of_space(exc: OutOfSpace):
+        # The rest of the body is read into nothing, so the tipster sees the page.
+        drain(request, DRAIN_FACTOR * settings.max_submission_size)
+        return _not_saved_page(503)
+
     @bp.errorhandler(CSRFError)
     def csrf_failed(exc: CSRFError):
         return _csrf_page()
@@ -76,6 +82,21 @@ def _csrf_page():
             ),
         ),
         400,
+    )
+
+
+def _not_saved_page(code: int):
+    return (
+        render_template(
+            "error.html",
+            code=code,
+            title=_l("Your tip could not be saved"),
+            message=_l(
+                "Something went wrong while saving. Nothing was saved: not the "
+                "note, the links nor the files. Please try again later."
+            ),
+        ),
+        code,
     )
 
 
@@ -128,19 +149,8 @@ def _receive(form: TipForm, settings: Settings):
             contact=form.contact.data or "",
             uploads=uploads,
         )
-    except FilingFailed:
-        return (
-            render_template(
-                "error.html",
-                code=500,
-                title=_l("Your tip could not be saved"),
-                message=_l(
-                    "Something went wrong while saving. Nothing was saved: not the "
-                    "note, the links nor the files. Please try again later."
-                ),
-            ),
-            500,
-        )
+    except FilingFailed as failure:
+        return _not_saved_page(503 if failure.out_of_space else 500)
     return render_template(
         "public/receipt.html",
         result=result,
