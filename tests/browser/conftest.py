@@ -154,7 +154,7 @@ def new_context(browser: Browser, server: LiveServer) -> Iterator[NewContext]:
 @pytest.fixture(scope="session")
 def words() -> Callable[[str, str], str]:
     """``words(lang, msgid)``: a message as it appears in ``lang`` (from the catalogue;
-    English is the source language)."""
+    English is the source language); for a plural message, its singular."""
     catalogues = {}
     for path in (ROOT / "translations").glob("*/LC_MESSAGES/messages.po"):
         with path.open("rb") as fh:
@@ -165,6 +165,8 @@ def words() -> Callable[[str, str], str]:
             return msgid
         message = catalogues[lang].get(msgid)
         assert message is not None and message.string, f"{msgid!r} is not translated to {lang}"
+        if isinstance(message.string, tuple):
+            return message.string[0]  # a plural message: the form for one
         return message.string
 
     return translate

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +61,14 @@ class LiveServer:
         match = re.search(r"^TOTP secret: ([A-Z2-7]+)$", out, re.MULTILINE)
         assert match, out
         return EditorLogin(name, EDITOR_PASSWORD, match.group(1))
+
+    def add_editor_soon(self, name: str) -> Callable[[], EditorLogin]:
+        """Start :meth:`add_editor` in the background (it takes seconds: a Python
+        start and a memory-hard password hash); call the result to wait for it."""
+        pool = ThreadPoolExecutor(max_workers=1)
+        future = pool.submit(self.add_editor, name)
+        pool.shutdown(wait=False)
+        return future.result
 
     def submission_folders(self) -> set[str]:
         folder = self.data_dir / "submissions"

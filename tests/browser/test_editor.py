@@ -32,10 +32,11 @@ def test_editor_reads_plays_downloads_stars_archives_and_deletes(
 ):
     marker = f"bodega{secrets.token_hex(4)}"
     note = f"Camioneta blanca frente a la {marker}, placas XYZ-123"
+    new_editor = server.add_editor_soon(f"editor-{lang}-{secrets.token_hex(3)}")
     before = server.submission_folders()
     send_tip(new_context(lang, js=False).new_page(), lang, generated_upload, note)
     (submission_id,) = server.submission_folders() - before
-    editor = server.add_editor(f"editor-{lang}-{secrets.token_hex(3)}")
+    editor = new_editor()
 
     page = new_context(lang, viewport=DESKTOP, accept_downloads=True).new_page()
     sign_in(page, editor)
