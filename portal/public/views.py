@@ -14,7 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.config import Settings
 from portal.labels import category_label, format_size, kind_label, refusal_label
-from portal.public.filing import FilingFailed, file_submission
+from portal.public.filing import FilingFailed, file_submission, sweep_stale_tmp
 from portal.public.forms import TipForm, link_lines
 from portal.public.uploads import DRAIN_FACTOR, OutOfSpace, TempUpload, UploadRequest, drain
 
@@ -101,6 +101,8 @@ def _not_saved_page(code: int):
 
 
 def _receive(form: TipForm, settings: Settings):
+    # Originals a killed worker left behind go now, not at the next restart.
+    sweep_stale_tmp(settings.data_dir, settings.csrf_time_limit)
     # Only the parts of the file input are the tipster's files; a file part under any
     # other name was streamed to tmp/ like the others and is deleted with them.
     uploads = [

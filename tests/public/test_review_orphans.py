@@ -1,0 +1,56 @@
+"""Originals left under tmp/ by a worker that died mid-request (gunicorn kills a sync
+worker that overruns --timeout) while other workers keep serving: the start-up sweep
+skips tmp/ then, so without more they would stay on disk, GPS tags and all, until
+the whole service restarts."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+
+from portal import storage
+from tests.public.helpers import post_tip
+
+
+def _age(path, seconds: float) -> None:
+    old = time.time() - seconds
+    os.utime(path, (old, old))
+
+
+def _leftovers(data_dir, limit: int):
+    stale_upload = data_dir / "tmp" / "upload-dead-worker"
+    stale_upload.write_bytes(b"original with GPS")
+    _age(stale_upload, limit + 600)
+    stale_staging = storage.new_staging_dir(data_dir)
+    (stale_staging / "cleaned").write_bytes(b"x")
+    _age(stale_staging / "cleaned", limit + 600)
+    _age(stale_staging, limit + 600)
+    live_upload = data_dir / "tmp" / "upload-live"
+    live_upload.write_bytes(b"still arriving")
+    live_staging = storage.new_staging_dir(data_dir)
+    (live_staging / "being-cleaned").write_bytes(b"x")  # fresh file in an old folder
+    _age(live_staging, limit + 600)
+    return [stale_upload, stale_staging], [live_upload, live_staging]
+
+
+def test_a_new_worker_removes_stale_originals_but_not_live_ones(make_app):
+    app = make_app()
+    settings = app.config["PORTAL_SETTINGS"]
+    app.extensions["portal_storage_lock"].close()
+    stale, live = _leftovers(settings.data_dir, settings.csrf_time_limit)
+    with open(settings.data_dir / "portal.lock", "rb") as other_worker:
+        fcntl.flock(other_worker, fcntl.LOCK_SH)
+        make_app()  # a worker restarted while another serves
+    assert [p.exists() for p in stale] == [False, False]
+    assert [p.exists() for p in live] == [True, True]
+
+
+def test_stale_originals_are_removed_while_serving(app, client):
+    """A killed worker is replaced at once, while its leftovers are still fresh; they
+    must go later without waiting for another restart."""
+    settings = app.config["PORTAL_SETTINGS"]
+    stale, live = _leftovers(settings.data_dir, settings.csrf_time_limit)
+    assert post_tip(client, "es", note="otra denuncia").status_code == 200
+    assert [p.exists() for p in stale] == [False, False]
+    assert [p.exists() for p in live] == [True, True]
