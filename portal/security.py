@@ -51,7 +51,9 @@ def init_app(app: Flask) -> None:
         for name, value in BASE_HEADERS.items():
             # A view may tighten its own policy (file downloads use a sandbox CSP).
             response.headers.setdefault(name, value)
-        if request.endpoint != "static":
+        # Only a static file itself may be cached; its error pages (a translated 404)
+        # are pages like any other.
+        if request.endpoint != "static" or response.status_code not in {200, 206, 304}:
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
         if request.is_secure:
