@@ -16,11 +16,29 @@ unique names. The structure tree (accessibility) is kept without its element ids
 
 JPEG images (DCTDecode) go through the registry's JPEG cleaner, as any uploaded JPEG
 would; if it cannot clean one the PDF is refused. JPEG 2000 images can carry their own
-metadata boxes and nothing here cleans them, so such PDFs are refused too.
+metadata boxes and nothing here cleans them, so such PDFs are refused too. The same
+holds for inline images (BI ... ID ... EI) in content streams (pages, form XObjects,
+tiling patterns, Type 3 glyphs): an inline JPEG is cleaned and the content stream
+rewritten around it; an inline JPEG 2000 image, or a JPEG behind other filters, is
+refused. Inline images cannot hold an ICC stream themselves; a named colour space they
+use is a resource, handled below.
+
+ICC colour profiles ([/ICCBased stream] colour spaces wherever they appear: images,
+/ColorSpace resources, /DefaultRGB and friends, /Indexed bases, /Separation and
+/DeviceN alternates, shadings, transparency groups; and output intents) follow
+:mod:`portal.cleaning.icc`: a standard profile's data is replaced by its canonical
+copy; a device profile (it can name a scanner or printer) is replaced by the device
+colour space with as many components (/N 1, 3, 4: /DeviceGray, /DeviceRGB,
+/DeviceCMYK), so such colours may shift slightly; a /Default* entry holding one is
+removed; an output intent carrying one is dropped. A profile with another /N is
+refused.
 
 Streams are never decompressed by qpdf on writing (they are copied as they are), so a
-compression bomb is not expanded here; the streams this module does decompress count
-against ``Limits.max_expanded_bytes``.
+compression bomb is not expanded here; the streams this module does decompress (JPEG
+images, ICC profiles, content streams holding inline images) count against
+``Limits.max_expanded_bytes``. Flate is inflated here only as far as the budget; a
+chain of other filters is decoded by qpdf only when even the worst Flate ratio would
+fit the budget.
 """
 
 from __future__ import annotations
@@ -36,7 +54,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, ObjectStreamMode, Stream, StreamDecodeLevel
 from PIL import Image
 
-from portal.cleaning import registry
+from portal.cleaning import icc, registry
 from portal.cleaning.base import (
     Category,
     Cleaned,
@@ -87,6 +105,24 @@ _ANNOT_DROPPED_KEYS = {
 
 _MAX_DEPTH = 100  # nesting of direct objects; deeper is hostile
 
+_DEVICE_SPACES = {1: Name.DeviceGray, 3: Name.DeviceRGB, 4: Name.DeviceCMYK}
+_DEFAULT_SPACES = {"/DefaultGray", "/DefaultRGB", "/DefaultCMYK"}
+_WHITESPACE = b"\x00\t\n\x0c\r "  # PDF white-space characters
+_MAX_FLATE_RATIO = 1032  # the most Deflate can expand
+_MAX_OTHER_RATIO = 4096  # LZW codes of 12 bits expand at most to 4096 bytes
+
+
+def _icc_stream(value: object) -> Stream | None:
+    """The profile stream of an [/ICCBased stream] colour space, else None."""
+    if (
+        isinstance(value, Array)
+        and len(value) >= 2
+        and value[0] == Name.ICCBased
+        and isinstance(value[1], Stream)
+    ):
+        return value[1]
+    return None
+
 
 def _name(obj: object) -> str | None:
     return str(obj) if isinstance(obj, Name) else None
@@ -108,6 +144,13 @@ class _Walk:
         self.apply = apply
         self.found: set[Category] = set()
         self.jpegs: list[Stream] = []
+        # Where an [/ICCBased stream] colour space is used: (container, key or index).
+        self.icc_uses: list[tuple[Dictionary | Stream | Array, str | int, Stream]] = []
+        # Dictionaries holding /OutputIntents, and ICC-like streams met anywhere.
+        self.intent_holders: list[Dictionary | Stream] = []
+        self.icc_like: list[Stream] = []
+        # Content streams other than pages' (which may hold inline images).
+        self.content_streams: list[Stream] = []
 
     def _drop(self, d: Dictionary | Stream, key: str, category: Category | None) -> None:
         if key in d:
@@ -175,7 +218,15 @@ class _Walk:
             self._drop(d, key, category)
         self._typed(d)
         for key in list(d.keys()):
-            self._descend(d[key], depth + 1)
+            value = d[key]
+            profile = _icc_stream(value)
+            if profile is not None:
+                self.icc_uses.append((d, key, profile))
+            if key == "/OutputIntents":
+                self.intent_holders.append(d)
+            if key == "/CharProcs" and isinstance(value, Dictionary):
+                self.content_streams += [v for v in value.values() if isinstance(v, Stream)]
+            self._descend(value, depth + 1)
 
     def _descend(self, value: object, depth: int) -> None:
         if isinstance(value, Stream) or getattr(value, "is_indirect", False):
@@ -188,7 +239,10 @@ class _Walk:
     def _items(self, array: Array, depth: int) -> None:
         if depth > _MAX_DEPTH:
             raise Refusal(RefusalCode.MALFORMED, "PDF objects nested too deep")
-        for item in array:
+        for index, item in enumerate(array):
+            profile = _icc_stream(item)
+            if profile is not None:
+                self.icc_uses.append((array, index, profile))
             self._descend(item, depth + 1)
 
     def _typed(self, d: Dictionary | Stream) -> None:
@@ -214,6 +268,11 @@ class _Walk:
                     self.jpegs.append(d)
             elif subtype == "/Form":
                 self._drop(d, "/Ref", Category.HIDDEN_DATA)  # a page of another file
+                self.content_streams.append(d)
+            elif d.get("/PatternType") == 1:
+                self.content_streams.append(d)  # a tiling pattern's cell
+            elif "/N" in d and kind is None and subtype is None:
+                self.icc_like.append(d)  # judged if its data is a profile
             return
         if kind == "/Annot" or (subtype is not None and "/Rect" in d):
             if subtype != "/Widget":
@@ -305,6 +364,200 @@ def _jpeg_bytes(stream: Stream, budget: list[int]) -> bytes:
     return data
 
 
+def _spend(budget: list[int], size: int) -> None:
+    budget[0] -= size
+    if budget[0] < 0:
+        raise Refusal(RefusalCode.TOO_LARGE, "PDF streams expand too far")
+
+
+def _decoded(stream: Stream, budget: list[int]) -> bytes:
+    """The decoded data of a (non-image) stream, counted against the budget."""
+    filters = _filters(stream)
+    raw = stream.read_raw_bytes()
+    parms = stream.get("/DecodeParms")
+    if not filters:
+        data = raw
+    elif filters == ["/FlateDecode"] and not (isinstance(parms, Dictionary) and len(parms)):
+        inflater = zlib.decompressobj()
+        try:
+            data = inflater.decompress(raw, max(budget[0], 0) + 1)
+        except zlib.error as exc:
+            raise Refusal(RefusalCode.MALFORMED, "bad Flate data in PDF") from exc
+    else:
+        ratio = _MAX_FLATE_RATIO if "/FlateDecode" in filters else _MAX_OTHER_RATIO
+        if len(raw) * ratio > budget[0]:
+            raise Refusal(RefusalCode.TOO_LARGE, "PDF stream could expand too far")
+        try:
+            data = stream.read_bytes()
+        except pikepdf.PdfError as exc:
+            raise Refusal(RefusalCode.MALFORMED, "PDF stream does not decode") from exc
+    _spend(budget, len(data))
+    return data
+
+
+class _Profiles:
+    """Judges each ICC profile stream once: its canonical copy, or None for a
+    device (non-standard or unreadable) profile."""
+
+    def __init__(self, budget: list[int]) -> None:
+        self.budget = budget
+        self.seen: dict[tuple[int, int], bytes | None] = {}
+
+    def canonical(self, stream: Stream) -> bytes | None:
+        key = stream.objgen
+        if key not in self.seen:
+            data = _decoded(stream, self.budget)
+            try:
+                self.seen[key] = (
+                    icc.canonical_profile(data) if icc.is_standard_profile(data) else None
+                )
+            except ValueError:
+                self.seen[key] = None
+        return self.seen[key]
+
+
+def _icc_pass(walk: _Walk, budget: list[int], *, apply: bool) -> set[Category]:
+    """Apply the ICC policy (see the module docstring); report device profiles."""
+    found: set[Category] = set()
+    profiles = _Profiles(budget)
+    rewritten: set[tuple[int, int]] = set()
+
+    def keep(stream: Stream) -> bool:
+        canonical = profiles.canonical(stream)
+        if canonical is None:
+            found.add(Category.ICC_PROFILE)
+            return False
+        if apply and stream.objgen not in rewritten:
+            rewritten.add(stream.objgen)
+            stream.write(canonical)
+            for key in list(stream.keys()):
+                if key not in {"/N", "/Alternate", "/Range", "/Length"}:
+                    del stream[key]
+        return True
+
+    for container, key, stream in walk.icc_uses:
+        if keep(stream) or not apply:
+            continue
+        device = _DEVICE_SPACES.get(stream.get("/N"))  # type: ignore[arg-type]
+        if device is None:
+            raise Refusal(RefusalCode.CLEANING_FAILED, "ICC profile of unusual /N in PDF")
+        if isinstance(container, Array):
+            container[key] = device  # type: ignore[index]
+        elif key in _DEFAULT_SPACES:
+            del container[key]  # type: ignore[arg-type]
+        else:
+            container[key] = device  # type: ignore[index]
+    for holder in walk.intent_holders:
+        intents = holder.get("/OutputIntents")
+        kept = Array()
+        for intent in intents if isinstance(intents, Array) else []:
+            profile = intent.get("/DestOutputProfile") if isinstance(intent, Dictionary) else None
+            if isinstance(intent, Dictionary) and "/DestOutputProfileRef" in intent:
+                found.add(Category.ICC_PROFILE)  # PDF 2.0: names an external profile
+            elif not isinstance(profile, Stream) or keep(profile):
+                kept.append(intent)
+        if apply:
+            if len(kept):
+                holder["/OutputIntents"] = kept
+            else:
+                del holder["/OutputIntents"]
+    for stream in walk.icc_like:
+        # A profile used in a way not recognised above: a device profile is reported
+        # (a cleaned file that still holds one is then refused), a standard one
+        # canonicalised.
+        if stream.objgen not in profiles.seen and _decoded(stream, budget)[36:40] == b"acsp":
+            keep(stream)
+    return found
+
+
+def _page_streams(page: Dictionary) -> list[Stream]:
+    contents = page.get("/Contents")
+    if isinstance(contents, Stream):
+        return [contents]
+    if isinstance(contents, Array):
+        return [c for c in contents if isinstance(c, Stream)]
+    return []
+
+
+def _inline_jpeg(image: pikepdf.PdfInlineImage) -> bytes | None:
+    """The JPEG file of an inline image, None if it is not a JPEG; refuses what cannot
+    be cleaned."""
+    filters = [str(f) for f in image.filters]
+    if "/JPXDecode" in filters:
+        raise Refusal(RefusalCode.CLEANING_FAILED, "inline JPEG 2000 image in PDF")
+    if "/DCTDecode" not in filters:
+        return None
+    if filters != ["/DCTDecode"]:
+        raise Refusal(RefusalCode.CLEANING_FAILED, "inline JPEG image behind other filters")
+    # The raw span ends just before EI, so it holds the white space in front of it.
+    return image.read_raw_bytes().rstrip(_WHITESPACE)
+
+
+def _rebuilt_inline(pdf: pikepdf.Pdf, image: pikepdf.PdfInlineImage, jpeg: bytes):
+    """An inline-image instruction with ``image``'s dictionary and ``jpeg`` as data,
+    checked to parse back to exactly that data (a stray "EI" in it would not)."""
+    entries = Dictionary({k: v for k, v in image.obj.items() if k not in {"/Length", "/L"}})
+    tokens = entries.unparse().strip()[2:-2]  # the dictionary without << and >>
+    parsed = pikepdf.parse_content_stream(Stream(pdf, b"BI " + tokens + b" ID " + jpeg + b"\nEI\n"))
+    if (
+        len(parsed) != 1
+        or not isinstance(parsed[0], pikepdf.ContentStreamInlineImage)
+        or parsed[0].iimage.read_raw_bytes().rstrip(_WHITESPACE) != jpeg
+    ):
+        raise Refusal(RefusalCode.CLEANING_FAILED, "cleaned inline JPEG cannot be written")
+    return parsed[0]
+
+
+def _inline_pass(
+    pdf: pikepdf.Pdf,
+    walk: _Walk,
+    budget: list[int],
+    limits: Limits,
+    workdir: Path,
+    depth: int | None,
+) -> set[Category]:
+    """Find inline JPEG images in every content stream: report their metadata
+    (``depth`` None) or clean them and rewrite the content stream."""
+    found: set[Category] = set()
+    targets: list[tuple[Dictionary | Stream, list[Stream]]] = [
+        (page.obj, _page_streams(page.obj)) for page in pdf.pages
+    ]
+    targets += [(stream, [stream]) for stream in walk.content_streams]
+    for target, streams in targets:
+        if not any(b"ID" in _decoded(s, budget) for s in streams):
+            continue  # no inline image can be there
+        try:
+            instructions = pikepdf.parse_content_stream(target)
+        except pikepdf.PdfError as exc:
+            raise Refusal(RefusalCode.MALFORMED, "PDF content stream does not parse") from exc
+        changed = False
+        for index, instruction in enumerate(instructions):
+            if not isinstance(instruction, pikepdf.ContentStreamInlineImage):
+                continue
+            image = instruction.iimage
+            jpeg = _inline_jpeg(image)
+            if jpeg is None:
+                continue
+            if depth is None:
+                nested = _write_nested(jpeg, workdir)
+                try:
+                    found |= registry.inspect_file(nested, limits)[1]
+                finally:
+                    nested.unlink(missing_ok=True)
+                continue
+            cleaned, removed = _cleaned_jpeg(jpeg, workdir, limits, depth)
+            found |= removed
+            instructions[index] = _rebuilt_inline(pdf, image, cleaned)
+            changed = True
+        if changed:
+            data = pikepdf.unparse_content_stream(instructions)
+            if isinstance(target, Stream):
+                target.write(data)
+            else:
+                target["/Contents"] = pdf.make_stream(data)
+    return found
+
+
 def _write_nested(data: bytes, folder: Path) -> Path:
     path = folder / f".pdf-image-{secrets.token_hex(8)}"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -318,6 +571,22 @@ def _geometry(data: bytes) -> tuple[tuple[int, int], str]:
         return im.size, im.mode
 
 
+def _cleaned_jpeg(
+    original: bytes, workdir: Path, limits: Limits, depth: int
+) -> tuple[bytes, set[Category]]:
+    """A JPEG found in the PDF, cleaned by the registry, with what was removed."""
+    try:
+        cleaned, result = registry.clean_bytes(original, workdir, limits, depth + 1)
+    except Refusal as exc:
+        raise Refusal(
+            RefusalCode.CLEANING_FAILED, f"embedded JPEG not cleanable: {exc.code}"
+        ) from exc
+    # The image must still fit the stream's /Width, /Height and colour space.
+    if result.format != "JPEG" or _geometry(cleaned) != _geometry(original):
+        raise Refusal(RefusalCode.CLEANING_FAILED, "embedded JPEG changed shape")
+    return cleaned, set(result.removed)
+
+
 class PdfCleaner(FormatCleaner):
     family = "pdf"
 
@@ -327,6 +596,8 @@ class PdfCleaner(FormatCleaner):
     def inspect(self, src: Path, limits: Limits) -> set[Category]:
         with _open(src) as pdf:
             walk, found, budget = _survey(pdf, src, limits, apply=False)
+            found |= _icc_pass(walk, budget, apply=False)
+            found |= _inline_pass(pdf, walk, budget, limits, src.parent, None)
             for stream in walk.jpegs:
                 nested = _write_nested(_jpeg_bytes(stream, budget), src.parent)
                 try:
@@ -338,6 +609,8 @@ class PdfCleaner(FormatCleaner):
     def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
         with _open(src) as pdf:
             walk, found, budget = _survey(pdf, src, limits, apply=True)
+            found |= _icc_pass(walk, budget, apply=True)
+            found |= _inline_pass(pdf, walk, budget, limits, dst.parent, depth)
             for stream in walk.jpegs:
                 found |= self._clean_jpeg(stream, budget, dst.parent, limits, depth)
             try:
@@ -366,16 +639,7 @@ class PdfCleaner(FormatCleaner):
     def _clean_jpeg(
         stream: Stream, budget: list[int], workdir: Path, limits: Limits, depth: int
     ) -> set[Category]:
-        original = _jpeg_bytes(stream, budget)
-        try:
-            cleaned, result = registry.clean_bytes(original, workdir, limits, depth + 1)
-        except Refusal as exc:
-            raise Refusal(
-                RefusalCode.CLEANING_FAILED, f"embedded JPEG not cleanable: {exc.code}"
-            ) from exc
-        # The image must still fit the stream's /Width, /Height and colour space.
-        if result.format != "JPEG" or _geometry(cleaned) != _geometry(original):
-            raise Refusal(RefusalCode.CLEANING_FAILED, "embedded JPEG changed shape")
+        cleaned, removed = _cleaned_jpeg(_jpeg_bytes(stream, budget), workdir, limits, depth)
         decode_parms = stream.get("/DecodeParms")
         if isinstance(decode_parms, Array):
             decode_parms = decode_parms[-1]
@@ -384,7 +648,7 @@ class PdfCleaner(FormatCleaner):
             filter=Name.DCTDecode,
             decode_parms=decode_parms if isinstance(decode_parms, Dictionary) else None,
         )
-        return set(result.removed)
+        return removed
 
 
 CLEANER = PdfCleaner()

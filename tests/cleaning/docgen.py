@@ -10,12 +10,14 @@ for them.
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name, String
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, ImageCms
 
 AUTHOR = "Maria Delgado"
 EARLY_AUTHOR = "Alice Original"
@@ -186,6 +188,83 @@ def append_incremental_update(path: Path, author: str = LATE_AUTHOR) -> None:
         f"startxref\n{xref_at}\n%%EOF\n"
     )
     path.write_bytes(data + body.encode() + tail.encode())
+
+
+#: The description of a scanner's own colour profile: it names the device.
+DEVICE_PROFILE = "Canon iR-ADV C5535 Scanner 7QX-0042"
+
+
+def device_icc(description: str = DEVICE_PROFILE) -> bytes:
+    """An RGB scanner ('scnr') profile: littleCMS's sRGB with its description
+    replaced by ``description``, so no standard colour space."""
+    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    data += b"\x00" * (-len(data) % 4)
+    text = description.encode("utf-16-be")
+    tag = b"mluc" + struct.pack(">III2s2sII", 0, 1, 12, b"en", b"US", len(text), 28) + text
+    (count,) = struct.unpack(">I", data[128:132])
+    for i in range(count):
+        entry = 132 + 12 * i
+        if data[entry : entry + 4] == b"desc":
+            data[entry + 4 : entry + 12] = struct.pack(">II", len(data), len(tag))
+    data += tag + b"\x00" * (-len(tag) % 4)
+    data[0:4] = struct.pack(">I", len(data))
+    data[12:16] = b"scnr"
+    return bytes(data)
+
+
+def icc_pdf(path: Path, profile: bytes, *, components: int = 3) -> None:
+    """One page whose image, indexed and separation colour spaces, /DefaultRGB,
+    transparency group and output intent all use the ICC ``profile`` (compressed,
+    as writers store it)."""
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(100, 100))
+    icc = pikepdf.Stream(pdf, zlib.compress(profile))
+    icc.Filter = Name.FlateDecode
+    icc.N = components
+    space = Array([Name.ICCBased, icc])
+    image = pikepdf.Stream(pdf, zlib.compress(bytes([10, 200, 30] * 16)))
+    image.Type, image.Subtype = Name.XObject, Name.Image
+    image.Width, image.Height, image.BitsPerComponent = 4, 4, 8
+    image.ColorSpace = space
+    image.Filter = Name.FlateDecode
+    tint = Dictionary(FunctionType=2, Domain=[0, 1], C0=[0, 0, 0], C1=[1, 0, 0], N=1)
+    page.Resources = Dictionary(
+        XObject=Dictionary(Im1=image),
+        ColorSpace=Dictionary(
+            CS0=Array([Name.Indexed, space, 1, String(b"\x00\x00\x00\xff\x00\x00")]),
+            CS1=Array([Name.Separation, Name.Spot, space, tint]),
+            DefaultRGB=space,
+        ),
+    )
+    page.obj.Group = Dictionary(S=Name.Transparency, CS=space)
+    page.Contents = pdf.make_stream(
+        b"/CS0 cs 1 sc 0 0 10 10 re f /CS1 cs 1 sc 10 0 10 10 re f q 40 0 0 40 30 30 cm /Im1 Do Q"
+    )
+    pdf.Root.OutputIntents = Array(
+        [
+            Dictionary(
+                Type=Name.OutputIntent,
+                S=Name.GTS_PDFA1,
+                OutputConditionIdentifier=String("Custom"),
+                DestOutputProfile=icc,
+            )
+        ]
+    )
+    pdf.save(path, compress_streams=False)
+
+
+def inline_jpeg_pdf(path: Path, jpeg: bytes, *, filter_name: str = "/DCT") -> None:
+    """One page drawing ``jpeg`` (16 x 16) as an inline image, once in the page's
+    content stream and once in a form XObject's."""
+    inline = f"BI /W 16 /H 16 /CS /RGB /BPC 8 /F {filter_name} ID ".encode() + jpeg + b"\nEI"
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(100, 100))
+    form = pdf.make_stream(b"q 16 0 0 16 0 0 cm " + inline + b" Q")
+    form.Type, form.Subtype = Name.XObject, Name.Form
+    form.BBox = [0, 0, 16, 16]
+    page.Resources = Dictionary(XObject=Dictionary(Fm1=form))
+    page.Contents = pdf.make_stream(b"q 32 0 0 32 10 10 cm " + inline + b" Q /Fm1 Do")
+    pdf.save(path)
 
 
 # ------------------------------------------------------------------- zip helpers

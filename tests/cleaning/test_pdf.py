@@ -178,3 +178,108 @@ def test_corpus_pdf(name: str, tmp_path: Path) -> None:
     assert values, "the corpus file should carry identifying values"
     assert_absent(values, out)
     assert page_contents(out) == page_contents(src)
+
+
+def _cs(value: object) -> str:
+    return str(value) if isinstance(value, pikepdf.Name) else "array"
+
+
+def test_device_icc_profiles_become_device_colour_spaces(tmp_path: Path) -> None:
+    src = tmp_path / "scanned.pdf"
+    docgen.icc_pdf(src, docgen.device_icc())
+    marker = docgen.DEVICE_PROFILE.encode("utf-16-be")
+    assert marker in every_byte(src) and marker not in src.read_bytes()  # compressed
+    assert Category.ICC_PROFILE in CLEANER.inspect(src, Limits())
+    out = tmp_path / "clean.pdf"
+    result = clean_file(src, out)
+    assert Category.ICC_PROFILE in result.removed
+    assert_absent([docgen.DEVICE_PROFILE, "Canon", "7QX-0042"], out)
+    assert b"acsp" not in every_byte(out)  # no profile of any kind is left
+    with pikepdf.open(out) as pdf:
+        assert len(pdf.pages) == 1
+        page = pdf.pages[0]
+        image = page.Resources.XObject.Im1
+        assert (int(image.Width), int(image.Height)) == (4, 4)
+        assert image.read_bytes() == bytes([10, 200, 30] * 16)  # pixels unchanged
+        assert _cs(image.ColorSpace) == "/DeviceRGB"
+        spaces = page.Resources.ColorSpace
+        assert _cs(spaces.CS0[1]) == "/DeviceRGB"  # the /Indexed base
+        assert _cs(spaces.CS1[2]) == "/DeviceRGB"  # the /Separation alternate
+        assert "/DefaultRGB" not in spaces
+        assert _cs(page.obj.Group.CS) == "/DeviceRGB"
+        assert "/OutputIntents" not in pdf.Root
+    assert page_contents(out) == page_contents(src)
+    assert CLEANER.inspect(out, Limits()) == set()
+    assert leaks(out) == []
+
+
+def test_grey_and_cmyk_device_profiles_map_by_component_count(tmp_path: Path) -> None:
+    for components, device in ((1, "/DeviceGray"), (4, "/DeviceCMYK")):
+        src = tmp_path / f"n{components}.pdf"
+        # The profile's own data stays RGB: only /N decides the replacement.
+        docgen.icc_pdf(src, docgen.device_icc(), components=components)
+        out = tmp_path / f"n{components}-clean.pdf"
+        clean_file(src, out)
+        with pikepdf.open(out) as pdf:
+            assert _cs(pdf.pages[0].Resources.XObject.Im1.ColorSpace) == device
+        assert_absent([docgen.DEVICE_PROFILE], out)
+
+
+def test_standard_profile_is_replaced_by_its_canonical_copy(tmp_path: Path) -> None:
+    from PIL import ImageCms
+
+    from portal.cleaning.icc import is_standard_profile, srgb_profile
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    assert is_standard_profile(srgb) and srgb != srgb_profile()
+    src = tmp_path / "srgb.pdf"
+    docgen.icc_pdf(src, srgb)
+    assert Category.ICC_PROFILE not in CLEANER.inspect(src, Limits())
+    out = tmp_path / "clean.pdf"
+    clean_file(src, out)
+    with pikepdf.open(out) as pdf:
+        space = pdf.pages[0].Resources.XObject.Im1.ColorSpace
+        assert str(space[0]) == "/ICCBased"
+        assert space[1].read_bytes() == srgb_profile()
+        intent = pdf.Root.OutputIntents[0]
+        assert intent.DestOutputProfile.read_bytes() == srgb_profile()
+
+
+def _inline_images(path: Path) -> list[pikepdf.PdfInlineImage]:
+    images = []
+    with pikepdf.open(path) as pdf:
+        page = pdf.pages[0]
+        for target in (page.obj, page.Resources.XObject.Fm1):
+            for instruction in pikepdf.parse_content_stream(target):
+                if isinstance(instruction, pikepdf.ContentStreamInlineImage):
+                    images.append(instruction.iimage)
+    return images
+
+
+def test_inline_jpeg_loses_its_exif(tmp_path: Path) -> None:
+    src = tmp_path / "inline.pdf"
+    docgen.inline_jpeg_pdf(src, docgen.gps_jpeg())
+    assert {Category.GPS, Category.AUTHOR} <= CLEANER.inspect(src, Limits())
+    out = tmp_path / "clean.pdf"
+    result = clean_file(src, out)
+    assert {Category.GPS, Category.AUTHOR} <= result.removed
+    assert_absent([docgen.AUTHOR, "Canon EOS 40D"], out)
+    images = _inline_images(out)
+    assert len(images) == 2  # the page's and the form's
+    for n, image in enumerate(images):
+        assert (image.width, image.height) == (16, 16)
+        photo = tmp_path / f"inline-{n}.jpg"
+        photo.write_bytes(image.read_raw_bytes())
+        assert image.as_pil_image().size == (16, 16)
+        assert leaks(photo) == []
+    assert CLEANER.inspect(out, Limits()) == set()
+    assert leaks(out) == []
+
+
+def test_inline_jpeg_2000_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "inline-jpx.pdf"
+    docgen.inline_jpeg_pdf(src, docgen.gps_jpeg(), filter_name="/JPXDecode")
+    with pytest.raises(Refusal) as info:
+        clean_file(src, tmp_path / "out.pdf")
+    assert info.value.code == RefusalCode.CLEANING_FAILED
+    assert not (tmp_path / "out.pdf").exists()
