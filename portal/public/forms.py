@@ -21,10 +21,11 @@ MAX_CONTACT_LENGTH = 500
 
 
 def normalise_text(value: str | None) -> str:
-    """Browsers send line breaks as CRLF; count and store them as one character."""
+    """Browsers send line breaks as CRLF; count and store them as one character.
+    NUL is dropped: it means nothing in a tip and PostgreSQL refuses it in text."""
     if not value:
         return ""
-    return value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    return value.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def is_web_address(line: str) -> bool:

@@ -294,3 +294,16 @@ def test_unicode_links_are_stored_as_text_only(app):
     assert spoof not in response.get_data(as_text=True)  # the receipt does not echo
     with app.app_context():
         assert db.session.query(Submission).one().links == links
+
+
+def test_nul_characters_are_dropped_from_text(app):
+    """PostgreSQL (a supported database) refuses NUL in text: a note carrying one
+    would fail at commit and the whole tip be lost."""
+    client = app.test_client()
+    body, content_type = multipart(
+        [("csrf_token", csrf_token(client, "es")), ("note", "a\x00b"), ("contact", "c\x00d")]
+    )
+    assert client.post("/es/", data=body, content_type=content_type).status_code == 200
+    with app.app_context():
+        submission = db.session.query(Submission).one()
+        assert (submission.note, submission.contact) == ("ab", "cd")
