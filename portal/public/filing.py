@@ -158,7 +158,8 @@ def _clean_all(
                 # Not the file's fault: refusing it would file the rest without it.
                 raise
             outcomes.append(FileOutcome(position, upload.size, refusal=refusal.code))
-            log.info("file refused: %s (%s)", refusal.code.value, refusal.detail)
+            # Only the code: a detail may quote a library message about the file's bytes.
+            log.info("file refused: %s", refusal.code.value)
             continue
         finally:
             upload.discard()
