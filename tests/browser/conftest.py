@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,10 +58,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """``flask run`` on 127.0.0.1 (a free port), on a fresh data folder."""
-    base = tmp_path_factory.mktemp("browser-server")
+@contextmanager
+def running_server(base: Path, **settings: str) -> Iterator[LiveServer]:
+    """``flask run`` on 127.0.0.1 (a free port), on a fresh data folder under
+    ``base``, with extra ``PORTAL_*`` settings."""
     data_dir = base / "data"
     log = base / "server.log"
     env = {
@@ -69,8 +70,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
     }
-    for name in ("FLASK_DEBUG", "PORTAL_SERVE", "PORTAL_DATABASE_URL", "PORTAL_SECURE_COOKIES"):
-        env.pop(name, None)
+    for name in list(env):
+        if (name.startswith("PORTAL_") and name != "PORTAL_DATA_DIR") or name == "FLASK_DEBUG":
+            del env[name]
+    env.update(settings)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     with open(log, "wb") as out:
@@ -89,6 +92,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The portal with its default settings, for the whole session."""
+    with running_server(tmp_path_factory.mktemp("browser-server")) as live:
+        yield live
+
+
+@pytest.fixture(scope="session")
+def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The portal taking files of at most 1 MB, 3 MB in all."""
+    with running_server(
+        tmp_path_factory.mktemp("small-server"),
+        PORTAL_MAX_FILE_SIZE="1000000",
+        PORTAL_MAX_SUBMISSION_SIZE="3000000",
+    ) as live:
+        yield live
 
 
 def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
@@ -136,9 +157,8 @@ def new_context(browser: Browser, server: LiveServer) -> Iterator[NewContext]:
 
     def make(lang: str = "en", *, js: bool = True, **options: object) -> BrowserContext:
         options.setdefault("viewport", PHONE)
-        context = browser.new_context(
-            locale=lang, java_script_enabled=js, base_url=server.url, **options
-        )
+        options.setdefault("base_url", server.url)
+        context = browser.new_context(locale=lang, java_script_enabled=js, **options)
         context.set_default_timeout(15_000)
         opened.append(context)
         return context

@@ -10,7 +10,7 @@ import re
 import secrets
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Request
+from playwright.sync_api import BrowserContext, Page, Request, expect
 
 from tests.browser.helpers import LANGUAGES, LiveServer, Upload, fill_tip
 from tests.exiftool_oracle import leaks
@@ -201,3 +201,24 @@ def test_a_network_failure_is_told_plainly_and_the_tip_can_be_sent_again(
     page.locator("ol.file-list").wait_for()
     _check_receipt(page, lang, words)
     _check_filed(server, before)
+
+
+@pytest.mark.parametrize("js", [False, True], ids=["no-js", "js"])
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_file_over_the_limit_gets_the_too_large_page(
+    new_context, small_server, tmp_path, screenshots, lang, js, words
+):
+    big = tmp_path / "clip.mp4"
+    big.write_bytes(secrets.token_bytes(1_500_000))  # the limit is 1 MB per file
+    page = new_context(lang, js=js, base_url=small_server.url).new_page()
+    page.goto(f"/{lang}/")
+    page.locator("#note").fill(_note(lang))
+    page.locator("#files").set_input_files(big)
+    with page.expect_request(lambda r: r.method == "POST") as posted:
+        page.locator("button.send").click()
+    expect(page.locator("h1")).to_have_text(words(lang, "Too large"))
+    assert posted.value.resource_type == ("xhr" if js else "document")
+    assert page.locator("html").get_attribute("lang") == lang
+    assert small_server.submission_folders() == set()
+    if js:
+        page.screenshot(path=screenshots / f"too-large-{lang}-phone.png", full_page=True)
