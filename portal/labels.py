@@ -105,4 +105,6 @@ def format_size(size: int, *, round_down: bool = False) -> str:
     value = size / factor
     if round_down:
         value = int(value * 10) / 10
-    return format_unit(value, unit, length="short", format="#,##0.#", locale=get_locale())
+    # CLDR's short English byte unit has no plural ("118 byte"); the long one does.
+    length = "long" if unit == "digital-byte" else "short"
+    return format_unit(value, unit, length=length, format="#,##0.#", locale=get_locale())

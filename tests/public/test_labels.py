@@ -40,8 +40,9 @@ def test_every_category_and_refusal_has_its_own_label(app):
 @pytest.mark.parametrize(
     ("size", "en", "es"),
     [
-        (0, "0 byte", "0 B"),
-        (999, "999 byte", "999 B"),
+        (0, "0 bytes", "0 bytes"),
+        (1, "1 byte", "1 byte"),
+        (999, "999 bytes", "999 bytes"),
         (2_300_000, "2.3 MB", "2,3 MB"),
         (1_500, "1.5 kB", "1,5 kB"),
         (12_345_000_000, "12.3 GB", "12,3 GB"),
