@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -45,7 +46,19 @@ BASE_HEADERS = {
 }
 
 
+class HttpsAwareSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the cookie marked Secure whenever the
+    request came over HTTPS (directly, or through a proxy gunicorn trusts), not only
+    when ``PORTAL_SECURE_COOKIES`` says so: a forgotten setting must not let the
+    session cookie travel in clear text later."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = HttpsAwareSessionInterface()
+
     @app.after_request
     def set_security_headers(response: Response) -> Response:
         for name, value in BASE_HEADERS.items():

@@ -4,6 +4,7 @@ cookies are locked down."""
 
 from __future__ import annotations
 
+import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
@@ -17,6 +18,7 @@ from tests.inbox.conftest import (
     EditorAccount,
     add_editor,
     build_app,
+    close_app,
     csrf_from,
     english_client,
     sign_in,
@@ -259,13 +261,44 @@ def test_cookie_is_http_only_strict_and_carries_no_address(
         assert "_remember" not in session
 
 
-def test_cookie_is_secure_when_configured(tmp_path, clock: Clock) -> None:
-    app = build_app(tmp_path, secure_cookies=True)
+@pytest.mark.parametrize(
+    ("secure_cookies", "base_url", "secure"),
+    [
+        (False, "http://portal.example", False),
+        (False, "https://portal.example", True),  # HTTPS alone is enough
+        (True, "https://portal.example", True),
+        (True, "http://portal.example", True),  # e.g. TLS ended by a proxy gunicorn ignores
+    ],
+)
+def test_cookie_is_secure_when_served_over_https_or_configured(
+    tmp_path, clock: Clock, secure_cookies: bool, base_url: str, secure: bool
+) -> None:
+    app = build_app(tmp_path, secure_cookies=secure_cookies)
     account = add_editor(app, "ana", clock)
     client = app.test_client()
-    response = sign_in(client, account)
+    login = client.get("/inbox/login", base_url=base_url)
+    response = client.post(
+        "/inbox/login",
+        base_url=base_url,
+        data={
+            "csrf_token": csrf_from(login.get_data(as_text=True)),
+            "name": account.name,
+            "password": account.password,
+            "code": account.code(),
+        },
+    )
     assert response.status_code == 302
-    assert "Secure" in response.headers["Set-Cookie"]
+    for cookie in (*login.headers.getlist("Set-Cookie"), response.headers["Set-Cookie"]):
+        attributes = [part.strip() for part in cookie.split(";")]
+        assert ("Secure" in attributes) is secure, cookie
+        assert "HttpOnly" in attributes and "SameSite=Strict" in attributes
+    assert ("Strict-Transport-Security" in response.headers) is base_url.startswith("https")
+    # Signing out deletes the cookie with the same attributes, so the browser drops it.
+    csrf = csrf_from(client.get("/inbox/", base_url=base_url).get_data(as_text=True))
+    out = client.post("/inbox/logout", base_url=base_url, data={"csrf_token": csrf})
+    assert out.status_code == 302
+    assert ("Secure" in out.headers["Set-Cookie"]) is secure
+    close_app(app)
 
 
 def test_next_goes_back_inside_the_inbox_only(
