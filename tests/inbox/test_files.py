@@ -24,14 +24,12 @@ from tests.inbox.conftest import (
 
 
 def assert_safe_headers(response, disposition: str, mime: str) -> None:
-    assert response.headers["Content-Security-Policy"] == FILE_CSP
-    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert_sandboxed(response)
     kind, options = parse_options_header(response.headers["Content-Disposition"])
     assert kind == disposition
     assert options["filename"].startswith(("file-", "submission-"))
     assert response.mimetype == mime
     assert "html" not in response.headers["Content-Type"]
-    assert response.headers["Cache-Control"] == "no-store"
 
 
 @pytest.fixture
@@ -71,13 +69,59 @@ def test_inline_only_for_images_video_and_audio(signed_in: FlaskClient, filed) -
     assert signed_in.get(f"/inbox/s/{filed.id}/f/{filed.file_ids[3]}/inline").status_code == 404
 
 
-def test_video_can_be_seeked(signed_in: FlaskClient, filed) -> None:
-    response = signed_in.get(
-        f"/inbox/s/{filed.id}/f/{filed.file_ids[1]}/inline", headers={"Range": "bytes=0-99"}
-    )
-    assert response.status_code == 206
-    assert len(response.data) == 100
+def file_urls(filed) -> dict[str, tuple[str, str, str]]:
+    """Every file endpoint of the fixture's submission: URL, disposition, type."""
+    base = f"/inbox/s/{filed.id}"
+    return {
+        "download": (f"{base}/f/{filed.file_ids[0]}", "attachment", "image/jpeg"),
+        "thumbnail": (f"{base}/f/{filed.file_ids[0]}/inline", "inline", "image/jpeg"),
+        "player": (f"{base}/f/{filed.file_ids[1]}/inline", "inline", "video/mp4"),
+        "document": (f"{base}/f/{filed.file_ids[3]}", "attachment", "application/pdf"),
+        "zip": (f"{base}/files.zip", "attachment", "application/zip"),
+    }
+
+
+ENDPOINTS = ("download", "thumbnail", "player", "document", "zip")
+
+
+def assert_sandboxed(response) -> None:
+    """What every answer with a tipster's bytes (or the promise of them) carries."""
     assert response.headers["Content-Security-Policy"] == FILE_CSP
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_head_and_range_answers_carry_the_safe_headers(
+    signed_in: FlaskClient, filed, endpoint: str
+) -> None:
+    url, disposition, mime = file_urls(filed)[endpoint]
+    head = signed_in.head(url)
+    assert head.status_code == 200 and head.data == b""
+    assert_safe_headers(head, disposition, mime)
+    ranged = signed_in.get(url, headers={"Range": "bytes=0-99"})
+    full = signed_in.get(url).data
+    if endpoint == "zip":
+        assert ranged.status_code == 200  # a stream has no ranges: the whole zip
+    else:
+        assert ranged.status_code == 206 and ranged.data == full[:100]
+        assert ranged.headers["Content-Range"] == f"bytes 0-99/{len(full)}"
+    assert_safe_headers(ranged, disposition, mime)
+
+
+@pytest.mark.parametrize("endpoint", [e for e in ENDPOINTS if e != "zip"])
+def test_not_modified_answers_carry_the_safe_headers(
+    signed_in: FlaskClient, filed, endpoint: str
+) -> None:
+    url, disposition, _mime = file_urls(filed)[endpoint]
+    first = signed_in.get(url)
+    again = signed_in.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    assert_sandboxed(again)
+    assert parse_options_header(again.headers["Content-Disposition"])[0] == disposition
+    later = signed_in.get(url, headers={"If-Modified-Since": first.headers["Last-Modified"]})
+    assert later.status_code == 304
+    assert_sandboxed(later)
 
 
 @pytest.mark.parametrize(
