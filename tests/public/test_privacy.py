@@ -4,9 +4,12 @@ a real `flask run` server reached from a distinctive loopback address."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import logging
 import os
+import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -64,13 +67,30 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[dict]:
-    base = tmp_path_factory.mktemp("served")
-    data_dir = base / "data"
-    port = _free_port()
-    log_path = base / "server.log"
-    env = {
+@contextlib.contextmanager
+def _serving(command: list[str], env: dict[str, str], port: int, log_path: Path) -> Iterator[None]:
+    """Run ``command`` from the repository root, its output in ``log_path``, until the
+    port answers; stop it (SIGTERM) on the way out."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(log_path.read_text()) from None
+                time.sleep(0.1)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _served_env(data_dir: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "PORTAL_DATA_DIR": str(data_dir),
@@ -80,47 +100,20 @@ def server(tmp_path_factory) -> Iterator[dict]:
         "PORTAL_MAX_FILES": "5",
         "FLASK_DEBUG": "0",
     }
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "flask",
-                "--app",
-                "portal",
-                "run",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-reload",
-                "--no-debugger",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(log_path.read_text()) from None
-                time.sleep(0.1)
-        yield {
-            "port": port,
-            "data_dir": data_dir,
-            "log": log_path,
-            "process": process,
-            "base": base,
-        }
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[dict]:
+    base = tmp_path_factory.mktemp("served")
+    data_dir = base / "data"
+    port = _free_port()
+    log_path = base / "server.log"
+    command = [
+        *(sys.executable, "-m", "flask", "--app", "portal", "run"),
+        *("--host", "127.0.0.1", "--port", str(port), "--no-reload", "--no-debugger"),
+    ]
+    with _serving(command, _served_env(data_dir), port, log_path):
+        yield {"port": port, "data_dir": data_dir, "log": log_path, "base": base}
 
 
 def _connection(server) -> http.client.HTTPConnection:
@@ -194,3 +187,51 @@ def test_real_server_client_receives_the_page_for_a_body_over_the_total(server, 
     status, page = _post(server, body, ctype, cookie, lang="es")
     assert status == 413
     assert '<html lang="es"' in page and "1 MB" in page
+
+
+def _readme_gunicorn_command() -> list[str]:
+    """The production command exactly as README.md gives it (continuations joined)."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Running in production", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert block, "README.md shows the gunicorn command in a sh block"
+    return shlex.split(block.group(1).replace("\\\n", " "))
+
+
+def test_readme_gunicorn_command_logs_no_address(tmp_path):
+    """Run README's production command from a marked address, with a good tip and a
+    malformed request (gunicorn names the client's address when it warns about one)."""
+    words = _readme_gunicorn_command()
+    env = _served_env(tmp_path / "data")
+    while "=" in words[0]:  # VAR=value prefixes
+        name, value = words.pop(0).split("=", 1)
+        env[name] = value
+    assert env.pop("PORTAL_DATA_DIR") == "/srv/portal"
+    env["PORTAL_DATA_DIR"] = str(tmp_path / "data")
+    assert words[0] == ".venv/bin/gunicorn"
+    port = _free_port()
+    bind = words.index("--bind")
+    assert words[bind + 1] == "127.0.0.1:8000"
+    words[bind + 1] = f"127.0.0.1:{port}"
+    command = [sys.executable, "-m", "gunicorn", *words[1:]]
+    served = {"port": port}
+    log_path = tmp_path / "gunicorn.log"
+
+    with _serving(command, env, port, log_path):
+        token, cookie = _get_form(served)
+        body, ctype = multipart(
+            [("csrf_token", token), ("note", "seen at the bridge")],
+            [("files", tagged_jpeg(tmp_path), FILE_NAME)],
+        )
+        status, page = _post(served, body, ctype, cookie)
+        assert status == 200, page
+        with socket.create_connection(
+            ("127.0.0.1", port), timeout=10, source_address=(SOURCE_ADDRESS, 0)
+        ) as sock:
+            sock.sendall(b"NOT A REQUEST LINE\r\n\r\n")
+            assert sock.recv(100).startswith(b"HTTP/1.1 400")
+
+    log = log_path.read_bytes()
+    assert b'"POST /en/" 200' in log, log  # the access log is on...
+    assert _leaks_in_bytes(log) == [], log  # ...and names no one
+    assert _leaks_under(tmp_path / "data") == {}
