@@ -163,6 +163,17 @@ def first_frame_rotation(path: Path) -> int:
         return frame.rotation
 
 
+def displayed_first_frame(path: Path) -> tuple[tuple[int, int], bytes]:
+    """The first frame as FFmpeg's player-like route shows it (the display matrix
+    applied by its default autorotation): size and RGB pixels, via a PNG."""
+    from PIL import Image
+
+    still = path.with_name(f"{path.name}.first.png")
+    ffmpeg("-i", path, "-frames:v", "1", "-pix_fmt", "rgb24", still)
+    with Image.open(still) as image:
+        return image.size, image.convert("RGB").tobytes()
+
+
 def clean(src: Path, tmp_path: Path, limits: Limits | None = None) -> tuple[Cleaned, Path]:
     """Clean ``src`` through the registry into ``tmp_path``; (result, output path)."""
     out = tmp_path / "cleaned.bin"
