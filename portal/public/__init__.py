@@ -7,7 +7,8 @@ atomically, :mod:`.views` ties them to URLs.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, redirect, url_for
+from flask import Blueprint, abort, current_app, g, redirect, request, url_for
+from flask_babel import get_locale
 
 from portal.config import Settings
 from portal.i18n import available_locales, negotiate_locale
@@ -38,5 +39,34 @@ def make_blueprint(settings: Settings) -> Blueprint:
     def root():
         return redirect(url_for("public.index", lang=negotiate_locale()), code=302)
 
+    @bp.app_context_processor
+    def language_facts() -> dict[str, object]:
+        return {"language_versions": language_versions}
+
     views.register(bp, settings)
     return bp
+
+
+def language_versions() -> list[tuple[str, str]]:
+    """(language, URL) of this page in every other language, for the switch link and
+    ``hreflang``. An error page that no view answered (a 404, a 405) links to the form.
+    Empty on another blueprint's pages (the inbox has its own switch)."""
+    if request.blueprint not in (None, "public"):
+        return []
+    if request.blueprint is None:
+        for other in current_app.blueprints.values():
+            prefix = (other.url_prefix or "").rstrip("/")
+            if prefix and (request.path == prefix or request.path.startswith(prefix + "/")):
+                return []
+    keep_view = request.blueprint == "public" and "lang" in request.url_rule.arguments
+    current = str(get_locale())
+    return [
+        (
+            code,
+            url_for(request.endpoint, **{**(request.view_args or {}), "lang": code})
+            if keep_view
+            else url_for("public.index", lang=code),
+        )
+        for code in available_locales()
+        if code != current
+    ]

@@ -6,6 +6,10 @@ import re
 
 import pytest
 
+from portal.public import views
+from portal.public.filing import FilingFailed
+from tests.public.helpers import post_tip
+
 
 @pytest.mark.parametrize(
     ("header", "expected"),
@@ -30,14 +34,45 @@ def test_root_redirects_by_accept_language(make_app, header, expected, default):
     assert "Set-Cookie" not in response.headers
 
 
+def _pages(make_app, monkeypatch, lang: str):
+    """Every kind of page a tipster can meet, in ``lang``."""
+    app = make_app(max_file_size=1000, max_submission_size=100_000)
+    client = app.test_client()
+    yield "form", client.get(f"/{lang}/")
+    yield "validation error", post_tip(client, lang)
+    yield "receipt", post_tip(client, lang, note="n", files=[(b"MZ" + bytes(100), "a.exe")])
+    yield "nothing saved", post_tip(client, lang, files=[(b"MZ" + bytes(100), "a.exe")])
+    yield "honeypot", post_tip(client, lang, note="n", homepage="x")
+    yield "csrf failure", post_tip(client, lang, note="n", token="forged")
+    yield "too large", post_tip(client, lang, note="n", files=[(bytes(2000), "a.bin")])
+    yield "not found", client.get(f"/{lang}/nonexistent")
+    yield "wrong method", client.open(f"/{lang}/", method="PUT")
+
+    def fail(*args, **kwargs):
+        raise FilingFailed
+
+    monkeypatch.setattr(views, "file_submission", fail)
+    yield "could not be saved", post_tip(client, lang, note="n")
+
+
 @pytest.mark.parametrize(("lang", "other"), [("es", "en"), ("en", "es")])
-def test_each_page_names_its_language_and_links_the_other(client, lang, other):
-    page = client.get(f"/{lang}/").get_data(as_text=True)
-    assert re.search(rf'<html lang="{lang}"', page)
-    assert f'<link rel="alternate" hreflang="{other}" href="/{other}/">' in page
-    switch = re.search(r'<nav class="language-switch".*?</nav>', page, re.DOTALL).group(0)
-    assert f'href="/{other}/" hreflang="{other}" lang="{other}"' in switch
-    assert f'href="/{lang}/"' not in switch
+def test_every_page_names_its_language_and_links_the_other(make_app, monkeypatch, lang, other):
+    seen = set()
+    for name, response in _pages(make_app, monkeypatch, lang):
+        seen.add(response.status_code)
+        page = response.get_data(as_text=True)
+        assert re.search(rf'<html lang="{lang}"', page), name
+        assert f'<link rel="alternate" hreflang="{other}" href="/{other}/">' in page, name
+        switch = re.search(r'<nav class="language-switch".*?</nav>', page, re.DOTALL)
+        assert switch, name
+        assert f'href="/{other}/" hreflang="{other}" lang="{other}"' in switch.group(0), name
+        assert f'href="/{lang}/"' not in switch.group(0), name
+    assert seen == {200, 400, 404, 405, 413, 422, 500}
+
+
+def test_inbox_pages_do_not_get_the_public_switch(client):
+    page = client.get("/inbox/nonexistent").get_data(as_text=True)
+    assert '<link rel="alternate"' not in page
 
 
 def test_unknown_language_is_a_translated_404(client):
