@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from html import unescape
+from html import escape, unescape
 
 import pytest
 
@@ -87,54 +87,73 @@ def test_honeypot_is_hidden_from_people(client):
     assert ".hp {" in client.get("/static/css/portal.css").get_data(as_text=True)
 
 
-def _assert_error_page(response, lang, field, *, kept: dict[str, str] | None = None):
+CHOOSE_AGAIN = {
+    "en": "For your safety, chosen files are not kept when the form has a problem: "
+    "please choose them again.",
+    "es": "Por tu seguridad, los archivos que elegiste no se conservan cuando el "
+    "formulario tiene un problema: vuelve a elegirlos.",
+}
+
+
+def _field_errors(page: str, field: str) -> list[str]:
+    block = re.search(rf'<div class="field-error" id="{field}-error">(.*?)</div>', page, re.DOTALL)
+    assert block, f"an error message at the {field} field"
+    return [
+        re.sub(r"\s+", " ", unescape(message)).strip()
+        for message in re.findall(r"</span>(.*?)</p>", block.group(1), re.DOTALL)
+    ]
+
+
+def _assert_error_page(response, lang, field, message, *, kept=None):
+    """The form comes back in ``lang`` with ``message`` at ``field`` (wired to it by
+    aria-describedby) and in the summary, and with everything in ``kept`` still typed."""
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert f'<html lang="{lang}"' in page
     summary = re.search(r'<div class="error-summary" role="alert".*?</div>', page, re.DOTALL)
     assert summary, "an error summary at the top"
     assert page.index("error-summary") < page.index("<form")
-    assert f'href="#{field}"' in summary.group(0)
-    assert f'id="{field}-error"' in page
+    assert f'href="#{field}">{escape(message)}</a>' in summary.group(0)
+    assert message in _field_errors(page, field)
     assert re.search(
         rf'aria-describedby="{field}-hint {field}-error" aria-invalid="true"[^>]*id="{field}"',
         page,
     )
     for name, value in (kept or {}).items():
-        assert re.search(rf'id="{name}"[^>]*>\s*{re.escape(value)}</textarea>', page), name
+        assert re.search(rf'id="{name}"[^>]*>\s*{re.escape(escape(value))}</textarea>', page), name
     return page
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_empty_submission_is_refused_at_the_note(app, client, lang):
     response = post_tip(client, lang, contact="signal: someone")
-    page = _assert_error_page(response, lang, "note", kept={"contact": "signal: someone"})
-    if lang == "en":
-        assert "Please write what happened, add a link, or choose at least one file." in page
+    message = {
+        "en": "Please write what happened, add a link, or choose at least one file.",
+        "es": "Escribe qué pasó, agrega un enlace o elige al menos un archivo.",
+    }[lang]
+    _assert_error_page(response, lang, "note", message, kept={"contact": "signal: someone"})
     assert _count(app) == 0
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_bad_link_keeps_everything_typed_and_asks_for_files_again(app, client, lang):
+    links = "https://example.org/a\nexample.org/nope\njavascript:alert(1)"
     response = post_tip(
         client,
         lang,
-        note="The truck left at 5",
-        links="https://example.org/a\nexample.org/nope\njavascript:alert(1)",
+        note="The truck left at 5 <b>",
+        links=links,
         contact="me@example.net",
         files=[(png_bytes(), "a.png")],
     )
-    page = _assert_error_page(
-        response,
-        lang,
-        "links",
-        kept={"note": "The truck left at 5", "contact": "me@example.net"},
-    )
-    assert "example.org/nope" in page
-    assert 'id="files-error"' in page  # files must be chosen again, and it says so
-    if lang == "en":
-        assert "Lines 2, 3 are not web addresses" in _text(response)
-        assert "please choose them again" in page
+    message = {
+        "en": "Lines 2, 3 are not web addresses starting with http:// or https://.",
+        "es": "Las líneas 2, 3 no son direcciones web que empiecen con http:// o https://.",
+    }[lang]
+    kept = {"note": "The truck left at 5 <b>", "links": links, "contact": "me@example.net"}
+    page = _assert_error_page(response, lang, "links", message, kept=kept)
+    # files must be chosen again, and it says so at the file field
+    assert _field_errors(page, "files") == [CHOOSE_AGAIN[lang]]
     assert _count(app) == 0
     assert submission_state(app.config["PORTAL_SETTINGS"].data_dir) == ([], [])
 
@@ -143,15 +162,29 @@ def test_bad_link_keeps_everything_typed_and_asks_for_files_again(app, client, l
 def test_note_too_long(make_app, lang):
     app = make_app(max_note_length=100)
     client = app.test_client()
-    response = post_tip(client, lang, note="x" * 101)
-    _assert_error_page(response, lang, "note")
-    if lang == "en":
-        assert "at most 100 characters long (it has 101)" in _text(response)
+    response = post_tip(client, lang, note="x" * 101, contact="c")
+    message = {
+        "en": "The note can be at most 100 characters long (it has 101).",
+        "es": "La nota puede tener como máximo 100 caracteres (tiene 101).",
+    }[lang]
+    _assert_error_page(response, lang, "note", message, kept={"note": "x" * 101, "contact": "c"})
     # Browsers send line breaks as CRLF: a note that fits as typed still fits.
     fits = "\n".join(["x" * 9] * 10)  # 99 characters with LF, 108 with CRLF
     response = post_tip(client, lang, note=fits.replace("\n", "\r\n"))
     assert response.status_code == 200
     assert _count(app) == 1
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_contact_too_long(app, client, lang):
+    contact = "c" * 501
+    response = post_tip(client, lang, note="n", contact=contact)
+    message = {
+        "en": "Field cannot be longer than 500 characters.",
+        "es": "El campo no puede tener más de 500 caracteres.",
+    }[lang]
+    _assert_error_page(response, lang, "contact", message, kept={"note": "n", "contact": contact})
+    assert _count(app) == 0
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])
@@ -169,9 +202,12 @@ def test_too_many_files(make_app, lang, monkeypatch):
     app = make_app(max_files=2)
     client = app.test_client()
     response = post_tip(client, lang, note="n", files=[(png_bytes(), f"{i}.png") for i in range(4)])
-    _assert_error_page(response, lang, "files", kept={"note": "n"})
-    if lang == "en":
-        assert "You can send at most 2 files at once." in _text(response)
+    message = {
+        "en": "You can send at most 2 files at once. Please send the others in a second tip.",
+        "es": "Puedes enviar como máximo 2 archivos a la vez. Envía los demás en otra denuncia.",
+    }[lang]
+    page = _assert_error_page(response, lang, "files", message, kept={"note": "n"})
+    assert _field_errors(page, "files") == [message, CHOOSE_AGAIN[lang]]
     assert len(written) == 2, "files beyond the limit never reach the disk"
     assert not any(p.exists() for p in written)
     assert _count(app) == 0
