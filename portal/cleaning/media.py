@@ -318,6 +318,8 @@ def inspect_media(src: Path, container: str, limits: Limits) -> set[Category]:
             found.add(Category.XMP)
         if inp.chapters():
             found.add(Category.EMBEDDED)
+        if container in ("isobmff", "quicktime", "m4a"):
+            found |= _iso_user_data_categories(src)
         for stream in inp.streams:
             found |= _tag_categories(dict(stream.metadata), stream=True)
             if not _kept(stream):
@@ -620,6 +622,51 @@ def _xiph_without_comments(extradata: bytes, codec: str) -> bytes:
 
 
 # ------------------------------------------------------------ ISO-BMFF user data
+
+
+# User-data boxes FFmpeg's demuxer does not turn into tags (3GPP asset boxes, some
+# QuickTime text boxes): the copy never carries them, but the receipt should say
+# what they were. ``meta`` is read by FFmpeg itself; padding says nothing.
+_USER_DATA_CATEGORIES = {
+    b"loci": Category.GPS, b"\xa9xyz": Category.GPS,
+    b"perf": Category.AUTHOR, b"auth": Category.AUTHOR, b"cprt": Category.AUTHOR,
+    b"\xa9ART": Category.AUTHOR, b"\xa9aut": Category.AUTHOR, b"\xa9cpy": Category.AUTHOR,
+    b"titl": Category.COMMENT, b"dscp": Category.COMMENT, b"kywd": Category.COMMENT,
+    b"albm": Category.COMMENT, b"\xa9nam": Category.COMMENT, b"\xa9cmt": Category.COMMENT,
+    b"\xa9des": Category.COMMENT, b"\xa9inf": Category.COMMENT,
+    b"yrrc": Category.DATES, b"\xa9day": Category.DATES,
+    b"\xa9mak": Category.MAKE_MODEL, b"\xa9mod": Category.MAKE_MODEL,
+    b"\xa9swr": Category.SOFTWARE, b"\xa9too": Category.SOFTWARE, b"\xa9enc": Category.SOFTWARE,
+    b"XMP_": Category.XMP,
+}  # fmt: skip
+_USER_DATA_SILENT = {b"meta", b"free", b"skip", b"\0\0\0\0"}
+
+
+def _iso_user_data_categories(src: Path) -> set[Category]:
+    """Categories of the ``udta`` boxes of the movie and its tracks, by box type.
+    Best effort: FFmpeg has already accepted the file, so a box this walk cannot
+    follow ends the walk rather than the cleaning."""
+    found: set[Category] = set()
+    try:
+        with open(src, "rb") as fh:
+            end = os.fstat(fh.fileno()).st_size
+            for start, size, header, kind in _boxes(fh, 0, end):
+                if kind != b"moov":
+                    continue
+                places = [(start + header, start + size)]
+                for c_start, c_size, c_header, c_kind in _boxes(fh, *places[0]):
+                    if c_kind == b"trak":
+                        places.append((c_start + c_header, c_start + c_size))
+                for place in places:
+                    for u_start, u_size, u_header, u_kind in _boxes(fh, *place):
+                        if u_kind != b"udta":
+                            continue
+                        for *_, item in _boxes(fh, u_start + u_header, u_start + u_size):
+                            if item not in _USER_DATA_SILENT:
+                                found.add(_USER_DATA_CATEGORIES.get(item, Category.TAGS))
+    except (Refusal, struct.error, OSError):
+        pass
+    return found
 
 
 def _blank_iso_user_data(path: Path) -> None:

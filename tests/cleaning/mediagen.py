@@ -23,7 +23,7 @@ MARKERS = ("JuanPerezSecreto", "TituloSecreto", "ComentarioSecreto", "CalleSecre
 LOCATION = "+31.7619-106.4850/"  # Ciudad Juarez
 ROTATION_TAGS = ("-Rotation=90",)
 
-_TAGS = (
+TAGS = (
     "-metadata", f"artist={MARKERS[0]}",
     "-metadata", f"title={MARKERS[1]}",
     "-metadata", f"comment={MARKERS[2]}",
@@ -85,7 +85,7 @@ def tagged_video(workdir: Path, container: str) -> Path:
         "-f", "lavfi", "-i", "sine=duration=1",
         "-i", chapters, "-i", subtitles,
         "-map", "0", "-map", "1", "-map", "3", "-map_chapters", "2",
-        "-c:v", vcodec, "-c:a", acodec, "-c:s", scodec, *_TAGS,
+        "-c:v", vcodec, "-c:a", acodec, "-c:s", scodec, *TAGS,
         "-metadata", f"location={LOCATION}",
         "-metadata:s:a", f"title={MARKERS[1]}",
     ]  # fmt: skip
@@ -132,7 +132,7 @@ def tagged_audio(workdir: Path, container: str) -> Path:
     if container in COVER_FORMATS:
         args += ["-i", cover(workdir), "-map", "0", "-map", "1", "-c:v", "copy"]
         args += ["-disposition:v", "attached_pic"]
-    ffmpeg(*args, "-c:a", codec, *extra, *_TAGS, out)
+    ffmpeg(*args, "-c:a", codec, *extra, *TAGS, out)
     return out
 
 
@@ -187,3 +187,36 @@ def assert_clean(src: Path, out: Path, needles: list[bytes]) -> None:
     for needle in needles:
         assert needle not in data, needle
     assert kept_payloads(out) == kept_payloads(src)
+
+
+TRACK_SECRET = b"GPS5 31.7619 -106.4850 SecretTrackSample"
+
+
+def data_track_video(workdir: Path, fourcc: str) -> Path:
+    """An MP4 whose second track is a timed data track of sample entry ``fourcc``:
+    ``gpmd`` as GoPro cameras write GPS, or ``mebx`` as iPhones write face boxes
+    (FFmpeg writes the former; the latter is the same track with its sample entry
+    renamed, which is all a demuxer sees of it). Every sample holds TRACK_SECRET."""
+    from fractions import Fraction
+
+    source = plain_video(workdir, "for-data-track.mp4")
+    out = workdir / f"data-{fourcc}.mp4"
+    with av.open(str(source)) as inp, av.open(str(out), "w", format="mp4") as mux:
+        video = mux.add_stream_from_template(inp.streams.video[0])
+        data = mux.add_data_stream(codec_name="bin_data")
+        data.codec_tag = "gpmd"
+        for i, packet in enumerate(inp.demux(inp.streams.video[0])):
+            if not packet.size:
+                continue
+            packet.stream = video
+            mux.mux(packet)
+            sample = av.Packet(TRACK_SECRET)
+            sample.stream, sample.time_base = data, Fraction(1, 10)
+            sample.pts = sample.dts = i
+            sample.duration = 1
+            mux.mux(sample)
+    if fourcc != "gpmd":
+        raw = out.read_bytes()
+        assert raw.count(b"gpmd") == 2  # the sample entry and the media header
+        out.write_bytes(raw.replace(b"gpmd", fourcc.encode()))
+    return out

@@ -166,3 +166,54 @@ def test_garbage_after_a_video_signature_refused(tmp_path):
     with pytest.raises(Refusal) as info:
         clean(path, tmp_path)
     assert info.value.code == RefusalCode.MALFORMED
+
+
+@pytest.mark.parametrize("fourcc", ["gpmd", "mebx"])
+def test_timed_data_tracks_are_dropped(fourcc, tmp_path):
+    # A GPS track (GoPro gpmd) or Apple timed metadata (mebx, face boxes) beside the
+    # picture: the copy keeps the video packets and nothing of the data track.
+    src = mediagen.data_track_video(tmp_path, fourcc)
+    assert mediagen.stream_types(src) == ["video", "data"]
+    assert mediagen.TRACK_SECRET in src.read_bytes()
+    result, out = clean(src, tmp_path)
+    assert Category.EMBEDDED in result.removed
+    assert mediagen.stream_types(out) == ["video"]
+    assert_clean(src, out, [mediagen.TRACK_SECRET, b"GPS5", fourcc.encode()])
+
+
+@pytest.mark.parametrize(
+    ("name", "codecs", "expected"),
+    [
+        ("tagged.m4v", ("-c:v", "libx264", "-c:a", "aac", "-f", "ipod"), ("MP4", "mp4")),
+        ("tagged.3gp", ("-c:v", "libx264", "-c:a", "aac", "-ar", "16000"), ("MP4", "mp4")),
+        ("tagged.avi", ("-c:v", "mpeg4", "-c:a", "libmp3lame"), ("AVI", "avi")),
+    ],
+)
+def test_m4v_3gp_and_avi_lose_their_tags(name, codecs, expected, tmp_path):
+    src = tmp_path / name
+    chapters, _subtitles = mediagen._sources(tmp_path)
+    mediagen.ffmpeg(
+        "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=1",
+        "-f", "lavfi", "-i", "sine=duration=1", "-i", chapters,
+        "-map", "0", "-map", "1", "-map_chapters", "2", *codecs, *mediagen.TAGS, src,
+    )  # fmt: skip
+    found = read_tags(src)
+    assert any(mediagen.MARKERS[0] in str(v) for v in found.values())  # tags were written
+    result, out = clean(src, tmp_path)
+    assert (result.format, result.extension) == expected
+    assert {Category.AUTHOR, Category.COMMENT} <= result.removed
+    assert_clean(src, out, [m.encode() for m in mediagen.MARKERS])
+    assert mediagen.stream_types(out) == ["video", "audio"]
+    assert not [k for k in read_tags(out) if "Chapter" in k]
+
+
+def test_chapters_are_gone_for_the_demuxer_too(tmp_path):
+    import av
+
+    for container in ("mp4", "mkv"):
+        src = mediagen.tagged_video(tmp_path, container)
+        with av.open(str(src)) as before:
+            assert before.chapters()
+        _result, out = clean(src, tmp_path)
+        with av.open(str(out)) as after:
+            assert after.chapters() == []
