@@ -134,7 +134,6 @@ def _receive(form: TipForm, settings: Settings):
                 "You can send at most %(num)s files at once. "
                 "Please send the others in a second tip.",
                 settings.max_files,
-                num=format_decimal(settings.max_files),
             ),
         ]
         valid = False
