@@ -14,6 +14,8 @@ from pathlib import Path
 import pyotp
 from playwright.sync_api import Page
 
+from tests.exiftool_oracle import read_tags
+
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = ("en", "es")
 PHONE = {"width": 360, "height": 740}
@@ -132,3 +134,31 @@ def open_public_page(page: Page, name: str, lang: str, upload: Upload, refused: 
         assert response is not None and response.status == 404
     else:
         raise ValueError(name)
+
+
+#: What a receipt must list for a file, judged from the original by exiftool rather
+#: than by the cleaner: (the English label, the tags that call for it). A tag counts
+#: when it is outside exiftool's own groups and its value is not blank or a zero date.
+_MUST_REPORT: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("GPS location", re.compile(r"^GPS:|:GPS\w*$|:Location\w*$")),
+    ("camera or phone make and model", re.compile(r":(Make|Model)$")),
+    ("dates, such as the date taken", re.compile(r":(DateTimeOriginal|\w*CreateDate|ModifyDate)$")),
+    ("author or owner name", re.compile(r":(Artist|Author|OwnerName)$")),
+    ("comments, titles and descriptions", re.compile(r":(\w*Comment|ImageDescription|Title)$")),
+    ("editing software", re.compile(r":(Software|Encoder)$")),
+    ("embedded thumbnail or preview", re.compile(r":(ThumbnailImage|PreviewImage)$")),
+    ("the manufacturer's private data", re.compile(r"^(MakerNotes|Nikon|Canon|Apple|Sony)\w*:")),
+)  # fmt: skip
+_OWN_GROUPS = ("ExifTool:", "System:", "File:", "Composite:")
+
+
+def must_report(original: Path) -> set[str]:
+    """The removal labels (English) a receipt must show for ``original``, from the
+    identifying tags exiftool finds in it."""
+    labels = set()
+    for key, value in read_tags(original).items():
+        text = str(value).strip()
+        if key.startswith(_OWN_GROUPS) or not text or re.fullmatch(r"[0: ]+", text):
+            continue
+        labels.update(label for label, tags in _MUST_REPORT if tags.search(key))
+    return labels

@@ -12,7 +12,7 @@ import secrets
 import pytest
 from playwright.sync_api import BrowserContext, Page, Request, expect
 
-from tests.browser.helpers import LANGUAGES, LiveServer, Upload, fill_tip
+from tests.browser.helpers import LANGUAGES, LiveServer, Upload, fill_tip, must_report
 from tests.exiftool_oracle import leaks
 
 pytestmark = pytest.mark.browser
@@ -34,7 +34,9 @@ def _send(page: Page, lang: str, upload: Upload, note: str) -> Request:
     return posted.value
 
 
-def _check_receipt(page: Page, lang: str, words) -> None:
+def _check_receipt(page: Page, lang: str, words, upload: Upload) -> None:
+    """The receipt, in ``lang``, lists the note, the links and both files, and for each
+    file at least what exiftool finds in the original (GPS, camera, dates, ...)."""
     assert page.locator("html").get_attribute("lang") == lang
     assert page.locator("h1").inner_text() == words(lang, "Thank you. Your tip was received.")
     received = page.locator("ul.received > li")
@@ -42,11 +44,14 @@ def _check_receipt(page: Page, lang: str, words) -> None:
     files = page.locator("ol.file-list > li")
     assert files.count() == 2
     assert page.locator("ol.file-list > li.file.accepted").count() == 2, files.all_inner_texts()
-    photo, video = files.nth(0), files.nth(1)
-    photo_removed = photo.locator("ul.removed > li").all_inner_texts()
-    assert words(lang, "GPS location") in photo_removed, photo_removed
-    # Both files carried identifying metadata, so each has a list of what was removed.
-    assert video.locator("ul.removed > li").count() > 0, video.inner_text()
+    for item, original, kind in zip(
+        files.all(), (upload.photo, upload.video), ("photo", "video"), strict=True
+    ):
+        assert f": {words(lang, kind)} (" in item.locator(".file-title").inner_text()
+        shown = set(item.locator("ul.removed > li").all_inner_texts())
+        expected = {words(lang, label) for label in must_report(original)}
+        assert expected, f"{original.name} should carry identifying metadata"
+        assert expected <= shown, (original.name, expected - shown)
 
 
 def _check_filed(server: LiveServer, before: set[str]) -> None:
@@ -64,7 +69,7 @@ def test_send_a_tip_without_javascript(new_context, server, upload, lang, words)
     before = server.submission_folders()
     request = _send(page, lang, upload, _note(lang))
     assert request.resource_type == "document"  # a plain form submission
-    _check_receipt(page, lang, words)
+    _check_receipt(page, lang, words, upload)
     _check_filed(server, before)
 
 
@@ -75,7 +80,7 @@ def test_send_a_tip_with_the_progress_script(new_context, server, upload, lang, 
     request = _send(page, lang, upload, _note(lang))
     assert request.resource_type == "xhr"  # sent by static/js/progress.js
     assert page.url == f"{server.url}/{lang}/"
-    _check_receipt(page, lang, words)
+    _check_receipt(page, lang, words, upload)
     _check_filed(server, before)
 
 
@@ -91,7 +96,7 @@ def test_the_form_works_when_the_script_fails_to_load(
     request = _send(page, lang, generated_upload, _note(lang))
     assert aborted, "the script was requested and failed"
     assert request.resource_type == "document"
-    _check_receipt(page, lang, words)
+    _check_receipt(page, lang, words, generated_upload)
     _check_filed(server, before)
 
 
@@ -199,7 +204,7 @@ def test_a_network_failure_is_told_plainly_and_the_tip_can_be_sent_again(
     before = server.submission_folders()
     page.locator("button.send").click()
     page.locator("ol.file-list").wait_for()
-    _check_receipt(page, lang, words)
+    _check_receipt(page, lang, words, generated_upload)
     _check_filed(server, before)
 
 
