@@ -8,6 +8,9 @@ every test opens its own browser contexts, so no cookie or cache is shared.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
 import shutil
 import socket
@@ -25,7 +28,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from tests.browser.helpers import PHONE, ROOT, LiveServer, Upload
 from tests.cleaning import imagegen, mediagen
@@ -44,6 +47,14 @@ CHROMIUM_ARGS = [
 ]
 #: the axe-core release the accessibility tests run; change it on purpose only
 AXE_VERSION = "4.14.1"
+#: its tarball's checksum as the registry publishes it (``npm view axe-core@VERSION
+#: dist.integrity``): a changed file under the same version number is refused
+AXE_INTEGRITY = (
+    "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2r"
+    "hu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ=="
+)
+#: npm gives up by itself after about a minute (three tries); this is the backstop
+NPM_SECONDS = 120
 AXE_CACHE = ROOT / ".cache" / "axe-core"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 SERVER_START_SECONDS = 30
@@ -152,20 +163,46 @@ NewContext = Callable[..., BrowserContext]
 @pytest.fixture
 def new_context(browser: Browser, server: LiveServer) -> Iterator[NewContext]:
     """Open browser contexts for this test: ``new_context(lang, js=True, **options)``.
-    Each has the language as Accept-Language and the server as base URL."""
+    Each has the language as Accept-Language and the server as base URL.
+
+    Whatever the test does, its pages must ask nothing of any other site (no
+    third-party resources), raise no script error and break no Content-Security-Policy
+    rule: checked when the test ends."""
     opened: list[BrowserContext] = []
+    problems: list[str] = []
 
     def make(lang: str = "en", *, js: bool = True, **options: object) -> BrowserContext:
         options.setdefault("viewport", PHONE)
         options.setdefault("base_url", server.url)
         context = browser.new_context(locale=lang, java_script_enabled=js, **options)
         context.set_default_timeout(15_000)
+        own = f"{options['base_url']}/"
+        context.on(
+            "request",
+            lambda r: (
+                None
+                if r.url.startswith((own, "data:", "blob:"))
+                else problems.append(f"a request to another site: {r.url}")
+            ),
+        )
+        context.on("page", lambda page: _watch(page, problems))
         opened.append(context)
         return context
 
     yield make
     for context in opened:
         context.close()
+    assert problems == []
+
+
+def _watch(page: Page, problems: list[str]) -> None:
+    page.on("pageerror", lambda error: problems.append(f"a script error: {error}"))
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(f"{m.type}: {m.text}") if "Content Security Policy" in m.text else None
+        ),
+    )
 
 
 # --- words, as the page shows them ------------------------------------------------
@@ -232,23 +269,50 @@ def upload(request: pytest.FixtureRequest) -> Upload:
 # --- axe-core and screenshots -------------------------------------------------------
 
 
+def _npm_pack(spec: str, destination: Path) -> Path:
+    """``npm pack SPEC`` into ``destination`` with its own empty npm cache; the tarball.
+    Fails the tests with npm's own words, within about a minute, when the registry
+    cannot be reached (npm's default is to keep retrying for minutes)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("npm is missing: .ci/run installs it to fetch axe-core")
+    destination.mkdir(parents=True, exist_ok=True)
+    command = [
+        npm, "pack", spec, "--pack-destination", str(destination), "--json",
+        "--cache", str(destination / "npm-cache"), "--ignore-scripts", "--no-audit",
+        "--no-fund", "--fetch-timeout=15000", "--fetch-retries=2",
+        "--fetch-retry-mintimeout=2000", "--fetch-retry-maxtimeout=10000",
+    ]  # fmt: skip
+    try:
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=NPM_SECONDS, check=False
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(
+            f"`npm pack {spec}` did not finish in {NPM_SECONDS} s: is the npm registry reachable?"
+        )
+    if result.returncode != 0:
+        pytest.fail(
+            f"`npm pack {spec}` failed (exit {result.returncode}); the npm registry may be"
+            f" unreachable. npm said:\n{result.stderr[-2000:]}"
+        )
+    (packed,) = json.loads(result.stdout)
+    return destination / packed["filename"]
+
+
 @pytest.fixture(scope="session")
 def axe_source() -> str:
-    """axe-core's browser bundle, fetched once with ``npm pack`` into a gitignored
-    cache beside the checkout, at the pinned version."""
+    """axe-core's browser bundle at the pinned version and checksum, fetched once with
+    ``npm pack`` into a gitignored cache in the checkout."""
     script = AXE_CACHE / AXE_VERSION / "axe.min.js"
     if not script.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is missing: .ci/run installs it to fetch axe-core")
         download = AXE_CACHE / "download"
-        download.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(
-            [npm, "pack", f"axe-core@{AXE_VERSION}", "--pack-destination", str(download)],
-            capture_output=True, text=True, timeout=180, check=False,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        tarball = download / f"axe-core-{AXE_VERSION}.tgz"
+        tarball = _npm_pack(f"axe-core@{AXE_VERSION}", download)
+        digest = (
+            "sha512-" + base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
+        )
+        if digest != AXE_INTEGRITY:
+            pytest.fail(f"{tarball.name} is not the pinned axe-core: {digest} != {AXE_INTEGRITY}")
         with tarfile.open(tarball) as archive:
             member = archive.extractfile("package/axe.min.js")
             assert member is not None
@@ -257,7 +321,7 @@ def axe_source() -> str:
         partial = script.with_suffix(".part")
         partial.write_bytes(data)
         partial.replace(script)
-        tarball.unlink()
+        shutil.rmtree(download)
     return script.read_text()
 
 
