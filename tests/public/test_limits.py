@@ -6,6 +6,7 @@ import io
 import os
 import re
 import tracemalloc
+from html import unescape
 
 import pytest
 
@@ -54,6 +55,29 @@ def _post_body(client, lang, body, content_type):
     return response, stream
 
 
+LIMIT_SENTENCES = {
+    "en": [
+        "Each file can be up to 200 kB.",
+        "Everything sent together can be up to 1 MB.",
+        "Up to 3 files at once.",
+    ],
+    "es": [
+        "Cada archivo puede pesar hasta 200 kB.",
+        "Todo lo que envíes junto puede pesar hasta 1 MB.",
+        "Hasta 3 archivos a la vez.",
+    ],
+}
+
+
+def _assert_names_the_limits(page: str, lang: str) -> None:
+    """The friendly 413 page, in the tipster's language, states the three limits."""
+    assert f'<html lang="{lang}"' in page
+    assert "Request Entity Too Large" not in page
+    items = [unescape(item).strip() for item in re.findall(r"<li>(.*?)</li>", page, re.DOTALL)]
+    for sentence in LIMIT_SENTENCES[lang]:
+        assert sentence in items, sentence
+
+
 @pytest.fixture
 def small(make_app):
     return make_app(max_file_size=200 * KB, max_submission_size=1 * MB, max_files=3)
@@ -93,7 +117,7 @@ def test_file_over_its_limit_is_stopped_while_streaming(small, monkeypatch, lang
     assert response.status_code == 413
     page = response.get_data(as_text=True)
     assert f'<html lang="{lang}"' in page
-    assert "200 kB" in page and "1 MB" in page  # the page names the limits
+    _assert_names_the_limits(page, lang)
     # Detected just past the file's limit, long before the body's end (the
     # multipart parser reads 64 KiB at a time)...
     assert seen and seen[0] < 200 * KB + 2 * 64 * 1024 < len(body)
@@ -117,7 +141,7 @@ def test_submission_over_its_limit_is_refused_before_reading(small, monkeypatch,
         f"/{lang}/", input_stream=stream, content_type=ctype, content_length=len(body)
     )
     assert response.status_code == 413
-    assert f'<html lang="{lang}"' in response.get_data(as_text=True)
+    _assert_names_the_limits(response.get_data(as_text=True), lang)
     assert seen == [0], "refused on the declared length, before any byte was read"
     assert stream.read_so_far == len(body)  # drained: within twice the limit
     assert submission_state(small.config["PORTAL_SETTINGS"].data_dir) == ([], [])
@@ -137,21 +161,28 @@ def test_body_far_over_the_limit_is_not_drained(small):
     assert stream.read_so_far == 0
 
 
-def test_submission_limit_counts_while_streaming_without_declared_length(small, monkeypatch):
-    """A chunked body has no Content-Length; the limit is counted as it arrives."""
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_submission_limit_counts_while_streaming_without_declared_length(small, lang):
+    """A chunked body has no Content-Length; the limit is counted as it arrives.
+
+    Only file parts, each under the file limit and no text field near the form-memory
+    cap, so nothing but the submission limit can stop this body."""
     client = small.test_client()
-    token = csrf_token(client, "en")
-    files = [("files", os.urandom(190 * KB), f"{i}.bin") for i in range(3)]
-    body, ctype = multipart([("csrf_token", token), ("note", "x" * (500 * KB))], files)
+    token = csrf_token(client, lang)
+    files = [("files", os.urandom(190 * KB), f"{i}.bin") for i in range(15)]
+    body, ctype = multipart([("csrf_token", token), ("note", "n")], files)
+    assert len(body) > 2.5 * MB
     stream = CountingStream(body)
     response = client.post(
-        "/en/",
+        f"/{lang}/",
         input_stream=stream,
         content_type=ctype,
         environ_overrides={"wsgi.input_terminated": True, "HTTP_TRANSFER_ENCODING": "chunked"},
     )
     assert response.status_code == 413
-    assert stream.read_so_far <= 1 * MB + 64 * 1024 < len(body)
+    _assert_names_the_limits(response.get_data(as_text=True), lang)
+    # Stopped at the limit, not before it and not at the body's end.
+    assert 1 * MB <= stream.read_so_far <= 1 * MB + 64 * 1024
     assert submission_state(small.config["PORTAL_SETTINGS"].data_dir) == ([], [])
 
 
