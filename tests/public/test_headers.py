@@ -38,12 +38,26 @@ def test_every_public_response_carries_the_security_headers(client):
         assert "Strict-Transport-Security" not in response.headers  # plain HTTP here
 
 
-def test_policy_forbids_inline_script_and_style():
+def test_policy_is_strict():
+    """Written out here rather than read from portal.security, so that a weakened
+    policy fails this test."""
     directives = dict(d.split(" ", 1) for d in CONTENT_SECURITY_POLICY.split("; "))
-    assert directives["script-src"] == "'self'"
-    assert directives["style-src"] == "'self'"
-    assert directives["default-src"] == "'none'"
-    assert directives["frame-ancestors"] == "'none'"
+    assert directives.pop("default-src") == "'none'"
+    assert directives.pop("form-action") == "'self'"
+    assert directives.pop("frame-ancestors") == "'none'"
+    assert directives.pop("base-uri") == "'none'"
+    # 'self' only, and only for what the pages use
+    assert directives == {
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": "'self'",
+        "media-src": "'self'",
+        "connect-src": "'self'",
+    }
+    features = dict(item.split("=", 1) for item in PERMISSIONS_POLICY.split(", "))
+    for feature in ("camera", "microphone", "geolocation", "interest-cohort", "browsing-topics"):
+        assert features.pop(feature) == "()", feature
+    assert set(features.values()) == {"()"}
 
 
 def test_pages_have_no_inline_script_style_or_third_party_resource(client):
