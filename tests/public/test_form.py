@@ -313,3 +313,43 @@ def test_receipt_is_in_the_tipsters_language_with_local_number_format(make_app, 
     # the receipt has no address of its own: it is the POST's response, and it
     # is not stored anywhere a later GET could find it
     assert client.get(f"/{lang}/").get_data(as_text=True).count("1,234") == 0
+
+
+RECEIPT_WORDS = {
+    "en": [
+        "Thank you. Your tip was received.",
+        "2 files. 1 of them was not accepted.",
+        "GPS location",
+        "camera or phone make and model",
+        "author or owner name",
+        "File 2, 102 bytes: not accepted.",
+        "Programs and scripts are not accepted.",
+    ],
+    "es": [
+        "Gracias. Recibimos tu denuncia.",
+        "2 archivos. 1 de ellos no se aceptó.",
+        "ubicación GPS",
+        "marca y modelo de la cámara o el teléfono",
+        "nombre del autor o del dueño",
+        "Archivo 2, 102 bytes: no se aceptó.",
+        "No se aceptan programas ni scripts.",
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_receipt_with_removed_metadata_and_a_refused_file_in_each_language(
+    make_app, tmp_path, lang
+):
+    client = make_app().test_client()
+    jpeg = tagged_jpeg(tmp_path)
+    response = post_tip(
+        client, lang, note="n", files=[(jpeg, "IMG_1.jpg"), (b"MZ" + bytes(100), "x.exe")]
+    )
+    assert response.status_code == 200
+    text = _text(response)
+    for words in RECEIPT_WORDS[lang]:
+        assert words in text, words
+    decimal = "," if lang == "es" else "."
+    kind = "Archivo 1: foto" if lang == "es" else "File 1: photo"
+    assert re.search(rf"{kind} \(JPEG\), \d+(\{decimal}\d)? kB", text)
