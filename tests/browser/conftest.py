@@ -30,7 +30,7 @@ from babel.messages.pofile import read_po
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.browser.helpers import PHONE, ROOT, LiveServer, Upload
+from tests.browser.helpers import PHONE, ROOT, LiveServer, PublicPageFiles, Upload
 from tests.cleaning import imagegen, mediagen
 from tests.corpus import corpus_file
 
@@ -58,6 +58,8 @@ NPM_SECONDS = 120
 AXE_CACHE = ROOT / ".cache" / "axe-core"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 SERVER_START_SECONDS = 30
+#: where the test servers listen (any port): the only site a page may ask anything of
+LOOPBACK = "http://127.0.0.1:"
 
 
 # --- the server ---------------------------------------------------------------------
@@ -176,12 +178,11 @@ def new_context(browser: Browser, server: LiveServer) -> Iterator[NewContext]:
         options.setdefault("base_url", server.url)
         context = browser.new_context(locale=lang, java_script_enabled=js, **options)
         context.set_default_timeout(15_000)
-        own = f"{options['base_url']}/"
         context.on(
             "request",
             lambda r: (
                 None
-                if r.url.startswith((own, "data:", "blob:"))
+                if r.url.startswith((LOOPBACK, "data:", "blob:"))
                 else problems.append(f"a request to another site: {r.url}")
             ),
         )
@@ -257,6 +258,16 @@ def refused_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("nota.txt", "hola")
     return path
+
+
+@pytest.fixture(scope="session")
+def public_page_files(
+    generated_upload: Upload, refused_file: Path, small_server: LiveServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> PublicPageFiles:  # fmt: skip
+    too_large = tmp_path_factory.mktemp("too-large") / "clip.mp4"
+    too_large.write_bytes(os.urandom(1_500_000))  # small_server takes 1 MB per file
+    return PublicPageFiles(generated_upload, refused_file, too_large, small_server.url)
 
 
 @pytest.fixture(params=["generated", "corpus"])

@@ -110,12 +110,24 @@ def sign_in(page: Page, editor: EditorLogin) -> None:
 
 
 #: the public pages a tipster can meet, for the phone, screenshot and axe tests
-PUBLIC_PAGES = ("form", "form-errors", "receipt", "not-found")
+PUBLIC_PAGES = ("form", "form-errors", "receipt", "not-found", "expired-form", "too-large")
 
 
-def open_public_page(page: Page, name: str, lang: str, upload: Upload, refused: Path) -> None:
-    """Bring ``page`` to one of :data:`PUBLIC_PAGES` in ``lang``. The receipt is for
-    the upload's photo and video and the file ``refused``, which the portal refuses."""
+@dataclass(frozen=True)
+class PublicPageFiles:
+    """What the public pages are reached with: the upload and a file the portal
+    refuses (for the receipt), and a file over the limit of a server at ``small_url``
+    that takes at most 1 MB per file (for the "too large" page)."""
+
+    upload: Upload
+    refused: Path
+    too_large: Path
+    small_url: str
+
+
+def open_public_page(page: Page, name: str, lang: str, files: PublicPageFiles) -> None:
+    """Bring ``page`` to one of :data:`PUBLIC_PAGES` in ``lang``, as a tipster would
+    (with the page's JavaScript on or off, as its context says)."""
     if name == "form":
         page.goto(f"/{lang}/")
     elif name == "form-errors":
@@ -126,14 +138,36 @@ def open_public_page(page: Page, name: str, lang: str, upload: Upload, refused: 
     elif name == "receipt":
         page.goto(f"/{lang}/")
         fill_tip(page, None, "Camioneta blanca frente a la bodega, placas XYZ-123")
-        page.locator("#files").set_input_files([upload.photo, upload.video, refused])
+        page.locator("#files").set_input_files(
+            [files.upload.photo, files.upload.video, files.refused]
+        )
         page.locator("button.send").click()
         page.locator("ol.file-list").wait_for()
     elif name == "not-found":
         response = page.goto(f"/{lang}/no-such-page")
         assert response is not None and response.status == 404
+    elif name == "expired-form":
+        # A form whose CSRF token is gone, as after hours open or sent from elsewhere.
+        page.goto(f"/{lang}/")
+        page.locator("#note").fill("Camioneta blanca frente a la bodega")
+        page.locator("input[name=csrf_token]").evaluate("field => field.remove()")
+        _send_expecting(page, 400)
+    elif name == "too-large":
+        page.goto(f"{files.small_url}/{lang}/")
+        page.locator("#note").fill("Camioneta blanca frente a la bodega")
+        page.locator("#files").set_input_files(files.too_large)
+        _send_expecting(page, 413)
     else:
         raise ValueError(name)
+
+
+def _send_expecting(page: Page, status: int) -> None:
+    """Send the open form and wait until the answer, with ``status``, replaces it."""
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.locator("button.send").click()
+    assert answer.value.status == status
+    page.locator("form.tip-form").wait_for(state="detached")
+    page.wait_for_load_state()
 
 
 #: What a receipt must list for a file, judged from the original by exiftool rather

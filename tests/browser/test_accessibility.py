@@ -64,9 +64,9 @@ def unlabelled(page: Page) -> list[str]:
 
 @pytest.mark.parametrize("name", PUBLIC_PAGES)
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_public_pages_pass_axe(new_context, axe_source, generated_upload, refused_file, lang, name):
+def test_public_pages_pass_axe(new_context, axe_source, public_page_files, lang, name):
     page = new_context(lang, bypass_csp=True).new_page()
-    open_public_page(page, name, lang, generated_upload, refused_file)
+    open_public_page(page, name, lang, public_page_files)
     assert audit(page, axe_source, f"{name}-{lang}") == []
     assert unlabelled(page) == []
 

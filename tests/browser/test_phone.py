@@ -42,10 +42,10 @@ def _too_small(page: Page) -> list[str]:
 @pytest.mark.parametrize("name", PUBLIC_PAGES)
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_public_page_fits_a_phone_and_is_easy_to_tap(
-    new_context, generated_upload, refused_file, screenshots, lang, name
+    new_context, public_page_files, screenshots, lang, name
 ):
     page = new_context(lang, viewport=PHONE).new_page()
-    open_public_page(page, name, lang, generated_upload, refused_file)
+    open_public_page(page, name, lang, public_page_files)
     page.screenshot(path=screenshots / f"{name}-{lang}-phone.png", full_page=True)
 
     width = page.evaluate("() => document.documentElement.scrollWidth")

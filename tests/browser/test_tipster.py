@@ -211,7 +211,7 @@ def test_a_network_failure_is_told_plainly_and_the_tip_can_be_sent_again(
 @pytest.mark.parametrize("js", [False, True], ids=["no-js", "js"])
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_a_file_over_the_limit_gets_the_too_large_page(
-    new_context, small_server, tmp_path, screenshots, lang, js, words
+    new_context, small_server, tmp_path, lang, js, words
 ):
     big = tmp_path / "clip.mp4"
     big.write_bytes(secrets.token_bytes(1_500_000))  # the limit is 1 MB per file
@@ -225,5 +225,3 @@ def test_a_file_over_the_limit_gets_the_too_large_page(
     assert posted.value.resource_type == ("xhr" if js else "document")
     assert page.locator("html").get_attribute("lang") == lang
     assert small_server.submission_folders() == set()
-    if js:
-        page.screenshot(path=screenshots / f"too-large-{lang}-phone.png", full_page=True)
