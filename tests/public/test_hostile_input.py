@@ -59,6 +59,19 @@ def _body(token: str, *parts: bytes, end: bool = True) -> bytes:
     return head + b"".join(parts) + (f"--{BOUNDARY}--\r\n".encode() if end else b"")
 
 
+def _form_part(name: str, value: bytes, *, filename: str | None = None, extra: str = "") -> bytes:
+    disposition = f'Content-Disposition: form-data; name="{name}"'
+    if filename is not None:
+        disposition += f'; filename="{filename}"'
+    return _part(BOUNDARY, disposition + extra, value)
+
+
+def _send(app, *parts: bytes):
+    """POST the CSRF token and ``parts`` to /es/ from a fresh client."""
+    client = app.test_client()
+    return _raw(client, _body(csrf_token(client, "es"), *parts), CT)
+
+
 FILE_PART = _part(
     BOUNDARY,
     'Content-Disposition: form-data; name="files"; filename="a.png"\r\nContent-Type: image/png',
@@ -108,20 +121,15 @@ def test_chunked_without_content_length_and_no_terminated_input(app):
 
 
 def test_huge_part_headers(app):
-    client = app.test_client()
     huge = "X-Padding: " + "a" * 2_000_000
-    part = _part(BOUNDARY, f'Content-Disposition: form-data; name="note"\r\n{huge}', b"x")
-    response = _raw(client, _body(csrf_token(client, "es"), part), CT)
-    _translated_4xx(response)
+    _translated_4xx(_send(app, _form_part("note", b"x", extra=f"\r\n{huge}")))
     _nothing_filed(app)
 
 
 def test_part_with_no_name(app):
-    client = app.test_client()
     part = _part(BOUNDARY, "Content-Disposition: form-data", b"nameless")
-    response = _raw(client, _body(csrf_token(client, "es"), part), CT)
     # No note, link or file: the form comes back asking for one.
-    _translated_4xx(response)
+    _translated_4xx(_send(app, part))
     _nothing_filed(app)
 
 
@@ -130,15 +138,9 @@ def test_part_with_no_name(app):
     ["../../etc/passwd", "a\x00b.png", "x" * 5000 + ".png", "..\\..\\boot.ini", "/", "."],
 )
 def test_file_name_tricks_never_shape_a_path(app, filename):
-    client = app.test_client()
-    token = csrf_token(client, "es")
-    part = _part(
-        BOUNDARY,
-        f'Content-Disposition: form-data; name="files"; filename="{filename}"',
-        png_bytes(),
+    response = _send(
+        app, _form_part("note", b"n"), _form_part("files", png_bytes(), filename=filename)
     )
-    note = _part(BOUNDARY, 'Content-Disposition: form-data; name="note"', b"n")
-    response = _raw(client, _body(token, note, part), CT)
     assert response.status_code == 200
     data_dir = app.config["PORTAL_SETTINGS"].data_dir
     folders, stray = submission_state(data_dir)
@@ -149,52 +151,34 @@ def test_file_name_tricks_never_shape_a_path(app, filename):
 
 
 def test_non_utf8_field_values(app):
-    client = app.test_client()
-    note = _part(BOUNDARY, 'Content-Disposition: form-data; name="links"', b"\xff\xfe http://x")
-    response = _raw(client, _body(csrf_token(client, "es"), note), CT)
-    _translated_4xx(response)
+    _translated_4xx(_send(app, _form_part("links", b"\xff\xfe http://x")))
     _nothing_filed(app)
 
 
 def test_duplicate_note_fields_file_one_note(app):
-    client = app.test_client()
-    one = _part(BOUNDARY, 'Content-Disposition: form-data; name="note"', b"first")
-    two = _part(BOUNDARY, 'Content-Disposition: form-data; name="note"', b"second")
-    assert _raw(client, _body(csrf_token(client, "es"), one, two), CT).status_code == 200
+    assert (
+        _send(app, _form_part("note", b"first"), _form_part("note", b"second")).status_code == 200
+    )
     with app.app_context():
         assert db.session.query(Submission).one().note == "first"
 
 
 @pytest.mark.parametrize("name", ["note", "links", "contact", "homepage", "csrf_token"])
 def test_text_field_sent_as_a_file(app, name):
-    client = app.test_client()
-    part = _part(
-        BOUNDARY,
-        f'Content-Disposition: form-data; name="{name}"; filename="x.txt"',
-        b"sent as a file",
-    )
-    response = _raw(client, _body(csrf_token(client, "es"), part), CT)
-    _translated_4xx(response)
+    _translated_4xx(_send(app, _form_part(name, b"sent as a file", filename="x.txt")))
     _nothing_filed(app)
 
 
 def test_file_sent_under_another_name_is_not_filed_as_a_file(app):
-    client = app.test_client()
-    note = _part(BOUNDARY, 'Content-Disposition: form-data; name="note"', b"n")
-    stray = _part(
-        BOUNDARY, 'Content-Disposition: form-data; name="other"; filename="a.png"', png_bytes()
-    )
-    assert _raw(client, _body(csrf_token(client, "es"), note, stray), CT).status_code == 200
+    stray = _form_part("other", png_bytes(), filename="a.png")
+    assert _send(app, _form_part("note", b"n"), stray).status_code == 200
     with app.app_context():
         assert db.session.query(Submission).one().files == []
     assert submission_state(app.config["PORTAL_SETTINGS"].data_dir)[1] == []
 
 
 def test_file_field_sent_as_a_text_field(app):
-    client = app.test_client()
-    part = _part(BOUNDARY, 'Content-Disposition: form-data; name="files"', b"not a file")
-    response = _raw(client, _body(csrf_token(client, "es"), part), CT)
-    _translated_4xx(response)
+    _translated_4xx(_send(app, _form_part("files", b"not a file")))
     _nothing_filed(app)
 
 
