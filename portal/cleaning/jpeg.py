@@ -1,4 +1,4 @@
-"""JPEG cleaning by rewriting segments, never re-encoding.
+"""JPEG cleaning by rewriting segments, re-encoding only to convert a device profile.
 
 A JPEG is a chain of marker segments followed by entropy-coded scan data. The cleaner
 copies what decoding needs (frame header, quantisation and Huffman tables, restart
@@ -9,8 +9,9 @@ only:
 * a minimal JFIF header (pixel density, no thumbnail) if the original had one;
 * a minimal EXIF block holding nothing but Orientation, if the picture is rotated;
 * the colour profile, as the canonical copy of a standard profile (see
-  :mod:`portal.cleaning.icc`); a device profile is dropped, as the pixels cannot be
-  converted without re-encoding;
+  :mod:`portal.cleaning.icc`). A device profile is dropped after the colours are
+  converted to sRGB: that one case is re-encoded (same quantisation tables and
+  subsampling), because dropping the profile alone would shift the colours;
 * a fresh Adobe segment (colour transform only) if the original had one, because
   CMYK/YCCK and RGB JPEGs are decoded according to it.
 
@@ -31,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, JpegImagePlugin
 
 from portal.cleaning import icc
 from portal.cleaning.base import (
@@ -463,7 +464,32 @@ class JpegCleaner(FormatCleaner):
             parse = _walk(stream, limits, out.write, lambda p: out.write(_rebuilt_headers(p)))
             removed = parse.found | _trailing_categories(stream)
         _verify_decodes(dst)
+        profile = _icc_profile(parse)
+        if profile is not None and not icc.is_standard_profile(profile):
+            _convert_to_srgb(dst, profile, parse.orientation)
         return Cleaned("image", "JPEG", "image/jpeg", "jpg", frozenset(removed))
+
+
+def _convert_to_srgb(path: Path, profile: bytes, orientation: int) -> None:
+    """Re-encode the cleaned copy at ``path`` with its colours converted from the
+    device ``profile`` to sRGB: the one case where the scan data cannot be kept, as
+    dropping the profile alone would shift the colours. The original's quantisation
+    tables and subsampling are reused, so the loss is one careful re-encode. A profile
+    littleCMS cannot use is simply dropped (already the case in the copy)."""
+    with Image.open(path) as image:
+        image.load()
+        qtables, sampling = image.quantization, JpegImagePlugin.get_sampling(image)
+        progressive = bool(image.info.get("progressive"))
+        try:
+            converted = icc.to_srgb(image, profile)
+        except ValueError:
+            return
+    options: dict[str, object] = {"qtables": qtables, "progressive": progressive}
+    if sampling != -1:
+        options["subsampling"] = sampling
+    if orientation != 1:
+        options["exif"] = orientation_exif(orientation)
+    converted.save(path, "JPEG", **options)
 
 
 def _verify_decodes(path: Path) -> None:

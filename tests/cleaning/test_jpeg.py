@@ -11,7 +11,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageCms, ImageOps
 
 from portal.cleaning import Category, Limits, Refusal, RefusalCode, clean_file, icc
 from portal.cleaning.jpeg import CLEANER
@@ -42,6 +42,28 @@ def displayed(path: Path) -> Image.Image:
     with Image.open(path) as image:
         upright = ImageOps.exif_transpose(image)
     return upright.convert("RGB")
+
+
+def device_profile(path: Path) -> bytes | None:
+    """The file's colour profile if it is not a standard colour space (the cleaner
+    converts such a picture's colours, so its scan data cannot stay the same)."""
+    with Image.open(path) as image:
+        profile = image.info.get("icc_profile")
+    return profile if profile and not icc.is_standard_profile(profile) else None
+
+
+def displayed_in_srgb(path: Path, profile: bytes) -> Image.Image:
+    """What a colour-managed viewer shows: littleCMS straight from ``profile``."""
+    return ImageCms.profileToProfile(
+        displayed(path),
+        ImageCms.ImageCmsProfile(io.BytesIO(profile)),
+        ImageCms.createProfile("sRGB"),
+    )
+
+
+def mean_difference(a: Image.Image, b: Image.Image) -> float:
+    pairs = zip(a.convert("RGB").tobytes(), b.convert("RGB").tobytes(), strict=True)
+    return sum(abs(x - y) for x, y in pairs) / (a.width * a.height * 3)
 
 
 def identifying_strings(original: Path) -> set[str]:
@@ -78,7 +100,10 @@ def test_corpus_jpeg_is_cleaned(name, tmp_path):
     cleaned = out.read_bytes()
     assert leaks(out) == []
     assert [v for v in identifying_strings(src) if v.encode() in cleaned] == []
-    assert imagegen.scan_data(cleaned) == imagegen.scan_data(original)
+    if device_profile(src) is None:
+        assert imagegen.scan_data(cleaned) == imagegen.scan_data(original)
+    else:  # colours converted: one re-encode, checked by the display test below
+        assert Category.ICC_PROFILE in result.removed
     assert CLEANER.inspect(out, LIMITS) == set()
     assert result.removed == frozenset(CLEANER.inspect(src, LIMITS))
     assert (result.kind, result.format, result.mime, result.extension) == (
@@ -96,9 +121,13 @@ def test_corpus_jpeg_is_cleaned(name, tmp_path):
 def test_corpus_orientation_displays_the_same(name, tmp_path):
     src = corpus_file(name)
     out, _ = clean(src, tmp_path)
+    profile = device_profile(src)
     before, after = displayed(src), displayed(out)
     assert after.size == before.size
-    assert after.tobytes() == before.tobytes()
+    if profile is None:
+        assert after.tobytes() == before.tobytes()
+    else:
+        assert mean_difference(after, displayed_in_srgb(src, profile)) < 3
 
 
 @pytest.mark.corpus
@@ -154,9 +183,13 @@ def test_orientation_displays_the_same(orientation, progressive, tmp_path):
     image.save(buffer, "JPEG", exif=exif.tobytes(), progressive=progressive)
     src = write(tmp_path, buffer.getvalue())
     out, _ = clean(src, tmp_path)
+    profile = device_profile(src)
     before, after = displayed(src), displayed(out)
     assert after.size == before.size
-    assert after.tobytes() == before.tobytes()
+    if profile is None:
+        assert after.tobytes() == before.tobytes()
+    else:
+        assert mean_difference(after, displayed_in_srgb(src, profile)) < 3
     # exiftool sees only the orientation left in EXIF, and only when it matters.
     exif_tags = {k: v for k, v in read_tags(out).items() if k.startswith("IFD")}
     assert list(exif_tags) == (["IFD0:Orientation"] if orientation != 1 else [])
@@ -212,6 +245,46 @@ def test_device_profile_is_dropped_and_reported(tmp_path):
     assert b"Nikon" not in out.read_bytes().replace(b"\x00", b"")
     with Image.open(out) as image:
         assert "icc_profile" not in image.info
+
+
+def swapped_primaries_profile() -> bytes:
+    """A camera-style RGB profile whose red and blue primaries are swapped: converting
+    through it visibly changes colours, dropping it does not."""
+    profile = bytearray(imagegen.icc_profile_named("ZetaCam wide gamut", device_class=b"scnr"))
+    (count,) = struct.unpack(">I", profile[128:132])
+    entries = {bytes(profile[132 + 12 * i : 136 + 12 * i]): 132 + 12 * i for i in range(count)}
+    red, blue = entries[b"rXYZ"], entries[b"bXYZ"]
+    profile[red + 4 : red + 12], profile[blue + 4 : blue + 12] = (
+        profile[blue + 4 : blue + 12],
+        profile[red + 4 : red + 12],
+    )
+    return bytes(profile)
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_device_profile_colours_are_converted_then_dropped(orientation, tmp_path):
+    profile = swapped_primaries_profile()
+    assert not icc.is_standard_profile(profile)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = imagegen.IDENTIFYING_VALUES["make"]
+    src = write(tmp_path, imagegen.jpeg_bytes(icc_profile=profile, exif=exif.tobytes()))
+    out, result = clean(src, tmp_path)
+    assert Category.ICC_PROFILE in result.removed
+    assert leaks(out) == []
+    assert imagegen.IDENTIFYING_VALUES["make"].encode() not in out.read_bytes()
+    with Image.open(src) as original, Image.open(out) as cleaned:
+        assert "icc_profile" not in cleaned.info
+        assert cleaned.getexif().get(0x0112, 1) == orientation
+        # Oracle: littleCMS converting the original straight to sRGB.
+        expected = ImageCms.profileToProfile(
+            original.convert("RGB"),
+            ImageCms.ImageCmsProfile(io.BytesIO(profile)),
+            ImageCms.createProfile("sRGB"),
+        )
+        assert mean_difference(cleaned, original) > 20  # red and blue really swapped
+        assert mean_difference(cleaned, expected) < 8  # one re-encode of a tiny picture
+        assert cleaned.size == original.size
 
 
 def _with_app_segment(jpeg: bytes, code: int, payload: bytes) -> bytes:
