@@ -66,7 +66,9 @@ def test_editor_reads_plays_downloads_stars_archives_and_deletes(
     assert state["error"] is None and state["ready"] >= 1, state
     assert video.evaluate("v => v.duration") == pytest.approx(1.0, abs=0.2)
     video.evaluate("v => { v.muted = true; return v.play(); }")
-    page.wait_for_function("v => v.currentTime > 0 || v.ended", arg=video.element_handle())
+    page.wait_for_function("v => v.currentTime > 0.1 || v.error", arg=video.element_handle())
+    state = video.evaluate("v => ({error: v.error && v.error.code, ready: v.readyState})")
+    assert state["error"] is None and state["ready"] >= 2, state  # frames were decoded
 
     # The photo downloads under a generated name, with no metadata left.
     with page.expect_download() as info:
@@ -92,11 +94,18 @@ def test_editor_reads_plays_downloads_stars_archives_and_deletes(
     assert page.locator(f"a[href$='/inbox/s/{submission_id}']").count() == 0
     _open_from_list(page, f"/inbox/?view=starred&q={marker}", submission_id)
     _open_from_list(page, f"/inbox/?view=archived&q={marker}", submission_id)
+    expect(page.locator(".facts .badge:not(.star)")).to_have_text(words(lang, "Archived"))
+    expect(page.locator(".facts .badge.star")).to_be_visible()
+    expect(page.locator("form.actions button[value=unarchive]")).to_be_visible()
 
     # Delete, with the confirmation step: the files leave the disk.
     page.locator("form.actions a.danger").click()
     page.locator("form.confirm button.danger").click()
     page.wait_for_url(re.compile(r"/inbox/(\?.*)?$"))
+    expect(page.locator(".flash[role=status]")).to_have_text(
+        words(lang, "The submission was deleted.")
+    )
+    assert page.locator(f"a[href$='/inbox/s/{submission_id}']").count() == 0
     assert submission_id not in server.submission_folders()
     assert page.goto(f"/inbox/s/{submission_id}").status == 404
 
