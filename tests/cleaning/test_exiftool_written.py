@@ -15,14 +15,16 @@ text: those families plant their tags with FFmpeg or by hand in their own test f
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 
 import pikepdf
 import pillow_heif
 import pytest
+from PIL import ImageCms
 
-from portal.cleaning import Category, Limits, clean_file, identify
+from portal.cleaning import Category, Limits, clean_file, icc, identify
 from tests.cleaning import imagegen, mediagen
 from tests.cleaning.test_corpus import encodings, expand
 from tests.exiftool_oracle import leaks, read_tags
@@ -181,3 +183,27 @@ def test_exiftool_rotation_survives_the_cleaning(case: str, tmp_path: Path) -> N
     assert mediagen.displayed_first_frame(out) == mediagen.displayed_first_frame(src)
     size, _pixels = mediagen.displayed_first_frame(out)
     assert size == (48, 64)  # shown upright: the 64x48 picture turned on its side
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("TIFF", "a.tif"), ("HEIF", "a.heic")])
+def test_device_profile_is_converted_in_re_encoded_families(fmt, name, tmp_path):
+    from PIL import Image
+
+    from tests.cleaning.test_jpeg import mean_difference, swapped_primaries_profile
+
+    profile = swapped_primaries_profile()
+    src = tmp_path / name
+    imagegen.pattern().save(src, fmt, icc_profile=profile)
+    out = tmp_path / "cleaned.bin"
+    result = clean_file(src, out, Limits())
+    assert Category.ICC_PROFILE in result.removed
+    with Image.open(src) as original, Image.open(out) as cleaned:
+        # Converted to sRGB: no profile, or the one canonical sRGB profile.
+        assert cleaned.info.get("icc_profile") in (None, icc.srgb_profile())
+        expected = ImageCms.profileToProfile(
+            original.convert("RGB"),
+            ImageCms.ImageCmsProfile(io.BytesIO(profile)),
+            ImageCms.createProfile("sRGB"),
+        )
+        assert mean_difference(cleaned, original) > 20  # the swap is visible
+        assert mean_difference(cleaned, expected) < 8
