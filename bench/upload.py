@@ -8,7 +8,11 @@ with psutil. Then the same bytes are sent over a plain loopback socket to a rece
 process, once discarding them and once writing them to a file, and the portal's
 throughput is printed as a ratio of both.
 
-    /work/venv/bin/python bench/upload.py [--size-mb 1024] [--workers 2]
+With ``--video`` the file is a real MP4 of about that size (ffmpeg: a few seconds of
+noise looped with stream copy), so the cleaner remuxes all of it inside the request
+and the memory figure covers cleaning a large video too, not only receiving it.
+
+    /work/venv/bin/python bench/upload.py [--size-mb 1024] [--workers 2] [--video]
 """
 
 from __future__ import annotations
@@ -105,6 +109,24 @@ def make_source(path: Path, size: int) -> None:
             remaining -= n
 
 
+def make_video(path: Path, size: int) -> None:
+    """An MP4 of at least ``size`` bytes: 4 s of 720p noise, looped by stream copy."""
+    clip = path.with_name("clip.mp4")
+    noise = "nullsrc=s=1280x720:r=30,geq=random(1)*255:128:128"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", noise, "-t", "4",
+         "-c:v", "mpeg4", "-q:v", "1", "-pix_fmt", "yuv420p", str(clip)],
+        check=True,
+    )  # fmt: skip
+    loops = max(0, -(-size // clip.stat().st_size) - 1)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-stream_loop", str(loops), "-i", str(clip),
+         "-c", "copy", "-movflags", "+faststart", str(path)],
+        check=True,
+    )  # fmt: skip
+    clip.unlink()
+
+
 def get_form(port: int) -> tuple[str, str]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     conn.request("GET", "/en/")
@@ -116,12 +138,14 @@ def get_form(port: int) -> tuple[str, str]:
     return token, cookie
 
 
-def post_file(port: int, token: str, cookie: str, source: Path) -> tuple[int, float, str]:
+def post_file(
+    port: int, token: str, cookie: str, source: Path, filename: str = "big.bin"
+) -> tuple[int, float, str]:
     boundary = "----bench" + secrets.token_hex(8)
     head = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
         f'--{boundary}\r\nContent-Disposition: form-data; name="note"\r\n\r\nbenchmark\r\n'
-        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.bin"\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{filename}"\r\n'
         "Content-Type: application/octet-stream\r\n\r\n"
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
@@ -171,14 +195,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=1024, help="file size in MiB")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--video", action="store_true", help="send a real MP4 to be cleaned")
     args = parser.parse_args()
     size = args.size_mb * 1024 * 1024
 
     workdir = Path(tempfile.mkdtemp(prefix="portal-bench-"))
     try:
-        source = workdir / "source.bin"
-        print(f"generating {args.size_mb} MiB of random bytes ...", flush=True)
-        make_source(source, size)
+        if args.video:
+            source = workdir / "source.mp4"
+            print(f"generating an MP4 of about {args.size_mb} MiB ...", flush=True)
+            make_video(source, size)
+            size = source.stat().st_size
+        else:
+            source = workdir / "source.bin"
+            print(f"generating {args.size_mb} MiB of random bytes ...", flush=True)
+            make_source(source, size)
 
         small = workdir / "warmup.bin"
         make_source(small, CHUNK)
@@ -221,12 +252,13 @@ def main() -> int:
             baseline = {p.pid: p.memory_info().rss for p in workers}
             sampler = RssSampler(workers)
             sampler.start()
-            status, elapsed, page = post_file(port, token, cookie, source)
+            status, elapsed, page = post_file(port, token, cookie, source, source.name)
             peaks = sampler.stop()
         finally:
             server.terminate()
             server.wait(timeout=30)
-        if status != 200 or "not accepted" not in page:
+        expected = "File 1: video (MP4)" if args.video else "not accepted"
+        if status != 200 or expected not in page:
             print(page)
             raise SystemExit(f"unexpected response {status}")
         leftovers = list((workdir / "data" / "tmp").iterdir())
@@ -236,7 +268,8 @@ def main() -> int:
         raw_discard = size / raw_copy(source, workdir, to_disk=False)
         raw_disk = size / raw_copy(source, workdir, to_disk=True)
 
-        print(f"upload size:                {size / MB:,.0f} MB ({args.size_mb} MiB)")
+        what = "MP4, cleaned" if args.video else "random bytes, refused"
+        print(f"upload size:                {size / MB:,.0f} MB ({what})")
         baselines = ", ".join(f"{b / MB:.0f}" for b in baseline.values())
         print(f"worker peak RSS increase:   {increase / MB:,.1f} MB (baselines {baselines} MB)")
         print(f"portal upload throughput:   {portal_rate / MB:,.0f} MB/s ({elapsed:.2f} s)")
