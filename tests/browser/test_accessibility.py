@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
@@ -17,6 +18,7 @@ from playwright.sync_api import Page
 from tests.browser.helpers import (
     DESKTOP,
     LANGUAGES,
+    PHONE,
     PUBLIC_PAGES,
     ROOT,
     fill_tip,
@@ -71,9 +73,25 @@ def test_public_pages_pass_axe(new_context, axe_source, public_page_files, lang,
     assert unlabelled(page) == []
 
 
+def _inbox_page(page: Page, axe_source: str, screenshots: Path, name: str) -> list[dict]:
+    """axe's serious findings on an inbox page (whose fields must all be labelled);
+    the page is saved as a screenshot at desktop and at phone size, and must not
+    scroll sideways at phone size."""
+    found = audit(page, axe_source, f"inbox-{name}")
+    assert unlabelled(page) == [], name
+    page.screenshot(path=screenshots / f"inbox-{name}-desktop.png", full_page=True)
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=screenshots / f"inbox-{name}-phone.png", full_page=True)
+    # An editor may check the inbox on a phone: wide tables scroll inside themselves.
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"inbox {name} scrolls sideways: {width}px wide"
+    page.set_viewport_size(DESKTOP)
+    return found
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_inbox_pages_pass_axe_and_label_every_field(
-    new_context, server, axe_source, generated_upload, lang
+    new_context, server, axe_source, generated_upload, screenshots, lang
 ):
     marker = f"axe{secrets.token_hex(4)}"
     new_editor = server.add_editor_soon(f"axe-{lang}-{secrets.token_hex(3)}")
@@ -88,20 +106,20 @@ def test_inbox_pages_pass_axe_and_label_every_field(
 
     page = new_context(lang, viewport=DESKTOP, bypass_csp=True).new_page()
     page.goto("/inbox/login")
-    problems = {"sign-in": audit(page, axe_source, f"inbox-sign-in-{lang}")}
-    assert unlabelled(page) == []
+    problems = {"sign-in": _inbox_page(page, axe_source, screenshots, f"sign-in-{lang}")}
     sign_in(page, new_editor())
     page.goto(f"/inbox/?q={marker}")
-    problems["list"] = audit(page, axe_source, f"inbox-list-{lang}")
-    assert unlabelled(page) == []
+    problems["list"] = _inbox_page(page, axe_source, screenshots, f"list-{lang}")
     page.goto(f"/inbox/s/{submission_id}")
     page.locator("video.player").wait_for()
-    problems["submission"] = audit(page, axe_source, f"inbox-submission-{lang}")
-    assert unlabelled(page) == []
+    page.locator("img.thumbnail").evaluate("img => img.decode()")
+    problems["submission"] = _inbox_page(page, axe_source, screenshots, f"submission-{lang}")
     page.goto(f"/inbox/s/{submission_id}/delete")
-    problems["confirm-delete"] = audit(page, axe_source, f"inbox-confirm-delete-{lang}")
+    problems["confirm-delete"] = _inbox_page(
+        page, axe_source, screenshots, f"confirm-delete-{lang}"
+    )
     page.goto("/inbox/audit")
-    problems["audit"] = audit(page, axe_source, f"inbox-audit-{lang}")
+    problems["audit"] = _inbox_page(page, axe_source, screenshots, f"audit-{lang}")
     assert {k: v for k, v in problems.items() if v} == {}
 
 
