@@ -92,17 +92,22 @@ def add_editor(name: str, timezone: str) -> None:
 
 @editor_group.command("list")
 def list_editors() -> None:
-    """List editors, with whether each is locked out."""
+    """List editors (tab-separated, with a header): lock state, time zone, failures."""
     editors = db.session.scalars(select(Editor).order_by(Editor.name)).all()
     if not editors:
         click.echo("No editors yet. Add one with: flask editor add NAME")
         return
     moment = credentials.now()
+    click.echo("name\tstate\ttime zone\tfailed sign-ins\tcreated")
     for editor in editors:
-        state = "locked" if credentials.is_locked(editor, moment) else "active"
+        if credentials.is_locked(editor, moment):
+            until = credentials.as_utc(editor.locked_until).strftime("%Y-%m-%d %H:%M UTC")
+            state = f"locked until {until}"
+        else:
+            state = "active"
         created = credentials.as_utc(editor.created_at).strftime("%Y-%m-%d")
         click.echo(
-            f"{editor.name}\t{state}\tfailed sign-ins: {editor.failed_attempts}\tcreated {created}"
+            f"{editor.name}\t{state}\t{editor.timezone or '-'}\t{editor.failed_attempts}\t{created}"
         )
 
 

@@ -1,18 +1,32 @@
-"""``flask editor``: add (password from stdin), list, remove, reset, unlock."""
+"""``flask editor``: add (password from stdin or a hidden prompt on a terminal, with
+a QR code that scans), list, remove, reset, unlock."""
 
 from __future__ import annotations
 
+import os
+import pty
 import re
+import select as io_select
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pyotp
+import pytest
 from flask import Flask
+from PIL import Image
 from sqlalchemy import select
 
 from portal.inbox import credentials
 from portal.models import AuditEvent, Editor, db
-from tests.inbox.conftest import Clock, EditorAccount, sign_in
+from tests.inbox.conftest import Clock, EditorAccount, add_editor, sign_in
 
 NEW_PASSWORD = "a long new passphrase"
+ROOT = Path(__file__).resolve().parents[2]
+#: the blocks ``segno`` draws a QR code with, two modules a character (top, bottom);
+#: the full block is light (the quiet zone)
+_LIGHT_TOP, _LIGHT_BOTTOM = "█▀", "█▄"
 
 
 def run(app: Flask, *args: str, input: str | None = None):
@@ -23,6 +37,30 @@ def secret_from(output: str) -> str:
     match = re.search(r"TOTP secret: ([A-Z2-7]+)", output)
     assert match, output
     return match.group(1)
+
+
+def qr_codes(output: str) -> list[str]:
+    """What an independent decoder (ZXing) reads in the QR code drawn in ``output``."""
+    zxingcpp = pytest.importorskip("zxingcpp", reason="zxing-cpp decodes the QR code")
+    lines = [line for line in output.splitlines() if line and set(line) <= set("█▀▄ ")]
+    assert lines, "no QR code drawn"
+    rows = []
+    for line in lines:
+        rows.append([c in _LIGHT_TOP for c in line])
+        rows.append([c in _LIGHT_BOTTOM for c in line])
+    image = Image.new("L", (len(rows[0]), len(rows)))
+    image.putdata([255 if light else 0 for row in rows for light in row])
+    image = image.resize((image.width * 6, image.height * 6), Image.Resampling.NEAREST)
+    return [found.text for found in zxingcpp.read_barcodes(image)]
+
+
+def lock(app: Flask, clock: Clock, name: str = "ana") -> None:
+    """Lock the account as repeated failures would."""
+    with app.app_context():
+        row = db.session.scalar(select(Editor).where(Editor.name == name))
+        row.failed_attempts = credentials.LOCK_AFTER
+        row.locked_until = clock.now + credentials.LOCK_TIME
+        db.session.commit()
 
 
 def editors(app: Flask) -> dict[str, Editor]:
@@ -42,7 +80,8 @@ def test_add_reads_the_password_from_stdin_and_prints_the_totp(
     uri = re.search(r"otpauth://\S+", result.output).group(0)
     parsed = pyotp.parse_uri(uri)
     assert parsed.secret == secret and parsed.name == "maria"
-    assert "\u2580" in result.output or "\u2584" in result.output or "\u2588" in result.output  # QR
+    assert qr_codes(result.output) == [uri]
+    assert "Editor 'maria' created." in result.output
     row = editors(inbox_app)["maria"]
     assert row.password_hash.startswith("$argon2id$") and NEW_PASSWORD not in row.password_hash
     assert row.totp_secret == secret
@@ -78,15 +117,21 @@ def test_add_with_a_time_zone(inbox_app: Flask) -> None:
 def test_list_shows_names_and_lock_state(
     inbox_app: Flask, editor: EditorAccount, clock: Clock
 ) -> None:
-    with inbox_app.app_context():
-        row = db.session.scalar(select(Editor).where(Editor.name == "ana"))
-        row.failed_attempts = credentials.LOCK_AFTER
-        row.locked_until = clock.now + credentials.LOCK_TIME
-        db.session.commit()
+    add_editor(inbox_app, "bea", clock, timezone="America/Tijuana")
+    lock(inbox_app, clock)
     result = run(inbox_app, "list")
     assert result.exit_code == 0
-    assert re.search(r"^ana\tlocked\tfailed sign-ins: 6", result.output, re.MULTILINE)
-    assert editor.secret not in result.output
+    lines = result.output.splitlines()
+    today = datetime.now(UTC).strftime("%Y-%m-%d")  # rows are stamped by the database
+    until = (clock.now + credentials.LOCK_TIME).strftime("%Y-%m-%d %H:%M UTC")
+    assert lines[0].split("\t") == ["name", "state", "time zone", "failed sign-ins", "created"]
+    assert lines[1].split("\t") == ["ana", f"locked until {until}", "-", "6", today]
+    assert lines[2].split("\t") == ["bea", "active", "America/Tijuana", "0", today]
+    assert len(lines) == 3
+    assert editor.secret not in result.output and "$argon2" not in result.output
+    # When the lock has run out, the account is shown as active again.
+    clock.advance(seconds=credentials.LOCK_TIME.total_seconds() + 1)
+    assert run(inbox_app, "list").output.splitlines()[1].split("\t")[1] == "active"
 
 
 def test_list_when_empty(inbox_app: Flask) -> None:
@@ -100,9 +145,11 @@ def test_remove_deletes_the_account_and_ends_its_sessions(
     assert signed_in.get("/inbox/").status_code == 200
     result = run(inbox_app, "remove", "ana")
     assert result.exit_code == 0, result.output
+    assert result.output == "Editor 'ana' removed.\n"
     assert editors(inbox_app) == {}
     assert signed_in.get("/inbox/").status_code == 302
-    assert run(inbox_app, "remove", "ana").exit_code != 0
+    again = run(inbox_app, "remove", "ana")
+    assert again.exit_code != 0 and "No editor is called 'ana'" in again.output
     with inbox_app.app_context():
         assert (
             db.session.scalar(
@@ -115,16 +162,16 @@ def test_remove_deletes_the_account_and_ends_its_sessions(
 def test_reset_gives_a_new_password_and_secret_and_ends_sessions(
     inbox_app: Flask, signed_in, editor: EditorAccount, clock: Clock
 ) -> None:
-    with inbox_app.app_context():
-        row = db.session.scalar(select(Editor).where(Editor.name == "ana"))
-        row.failed_attempts = credentials.LOCK_AFTER
-        row.locked_until = clock.now + credentials.LOCK_TIME
-        db.session.commit()
+    lock(inbox_app, clock)
     result = run(inbox_app, "reset", "ana", input=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n")
     assert result.exit_code == 0, result.output
+    assert "Editor 'ana' reset. Their open sessions have ended." in result.output
     secret = secret_from(result.output)
     assert secret != editor.secret
-    assert "otpauth://" in result.output
+    uri = re.search(r"otpauth://\S+", result.output).group(0)
+    assert pyotp.parse_uri(uri).secret == secret
+    assert qr_codes(result.output) == [uri]
+    assert NEW_PASSWORD not in result.output
     assert signed_in.get("/inbox/").status_code == 302  # the old session ended
     clock.advance(seconds=30)
     old = EditorAccount("ana", editor.password, editor.secret, clock)
@@ -139,11 +186,86 @@ def test_reset_gives_a_new_password_and_secret_and_ends_sessions(
 
 
 def test_unlock_lifts_a_lockout(inbox_app: Flask, editor: EditorAccount, clock: Clock) -> None:
-    with inbox_app.app_context():
-        row = db.session.scalar(select(Editor).where(Editor.name == "ana"))
-        row.failed_attempts = credentials.LOCK_AFTER
-        row.locked_until = clock.now + credentials.LOCK_TIME
-        db.session.commit()
+    lock(inbox_app, clock)
     assert sign_in(inbox_app.test_client(), editor).status_code == 401
     assert run(inbox_app, "unlock", "ana").exit_code == 0
     assert sign_in(inbox_app.test_client(), editor).status_code == 302
+
+
+def _read_until(fd: int, wanted: bytes, seen: bytearray, start: int, deadline: float) -> int:
+    """Read the terminal until ``wanted`` appears after ``start``; return where it ends."""
+    while (found := seen.find(wanted, start)) < 0:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited for {wanted!r}, got {bytes(seen)!r}")
+        ready, _, _ = io_select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                chunk = b""
+            if not chunk:
+                raise AssertionError(f"ended before {wanted!r}: {bytes(seen)!r}")
+            seen += chunk
+    return found + len(wanted)
+
+
+def run_on_a_terminal(data_dir: Path, args: list[str], answers: list[tuple[bytes, str]]):
+    """Run ``flask editor ...`` on a pseudo-terminal, answering each prompt in turn;
+    return everything the terminal showed and the exit code."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PORTAL_DATA_DIR": str(data_dir),
+        "TERM": "dumb",
+    }
+    command = [sys.executable, "-m", "flask", "--app", "app", "editor", *args]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: exec at once, nothing else
+        os.chdir(ROOT)
+        os.execve(sys.executable, command, env)  # noqa: S606 (a fixed argv, no shell)
+    seen = bytearray()
+    deadline = time.monotonic() + 30
+    finished = False
+    try:
+        position = 0
+        for prompt, answer in answers:
+            position = _read_until(fd, prompt, seen, position, deadline)
+            os.write(fd, answer.encode() + b"\r")
+        while time.monotonic() < deadline:
+            ready, _, _ = io_select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    finished = True
+                    break
+                seen += chunk
+        assert finished, f"did not finish: {bytes(seen)!r}"
+    finally:
+        if not finished:
+            os.kill(pid, 9)
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return seen.decode("utf-8", "replace").replace("\r\n", "\n"), os.waitstatus_to_exitcode(status)
+
+
+def test_add_on_a_terminal_asks_twice_without_echo(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    output, code = run_on_a_terminal(
+        data_dir,
+        ["add", "carla"],
+        [
+            (b"Password: ", NEW_PASSWORD),
+            (b"Repeat for confirmation: ", "not the same password"),
+            (b"Password: ", NEW_PASSWORD),
+            (b"Repeat for confirmation: ", NEW_PASSWORD),
+        ],
+    )
+    assert code == 0, output
+    assert "do not match" in output  # the first, mistyped confirmation was refused
+    assert NEW_PASSWORD not in output and "not the same password" not in output  # no echo
+    assert "Editor 'carla' created." in output
+    uri = re.search(r"otpauth://\S+", output).group(0)
+    assert qr_codes(output) == [uri]
+    assert pyotp.parse_uri(uri).secret == secret_from(output)
