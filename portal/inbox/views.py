@@ -215,11 +215,13 @@ def register(bp: Blueprint, settings: Settings) -> None:
                 cancel_url=back,
             )
         field, value = _CHANGES[action]
-        for submission in db.session.scalars(select(Submission).where(Submission.id.in_(ids))):
+        # Only those still there: another editor may have deleted some meanwhile.
+        found = db.session.scalars(select(Submission).where(Submission.id.in_(ids))).all()
+        for submission in found:
             setattr(submission, field, value)
         db.session.commit()
         flash(
-            ngettext("%(num)d submission changed.", "%(num)d submissions changed.", len(ids)),
+            ngettext("%(num)d submission changed.", "%(num)d submissions changed.", len(found)),
             "info",
         )
         return redirect(back)

@@ -94,6 +94,27 @@ def test_filters(signed_in: FlaskClient, make_submission: MakeSubmission) -> Non
     assert listed_ids(both) == []
 
 
+def test_filters_are_kept_across_pages_and_views(
+    signed_in: FlaskClient, make_submission: MakeSubmission
+) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    matching = [
+        make_submission(note=f"truck {i}", links="https://example.org", created_at=start
+                        + timedelta(minutes=i)).id
+        for i in range(views.PER_PAGE + 1)
+    ]  # fmt: skip
+    make_submission(note="truck without links")
+    first = text(signed_in.get("/inbox/?q=truck&has_links=1"))
+    assert len(listed_ids(first)) == views.PER_PAGE
+    next_page = html.unescape(re.search(r'href="([^"]+)" rel="next"', first).group(1))
+    assert "q=truck" in next_page and "has_links=1" in next_page and "page=2" in next_page
+    assert listed_ids(text(signed_in.get(next_page))) == [matching[0]]
+    starred = html.unescape(re.search(r'href="([^"]*view=starred[^"]*)"', first).group(1))
+    assert "q=truck" in starred and "has_links=1" in starred and "page" not in starred
+    # The form shows what is being filtered on.
+    assert 'name="has_links" value="1" checked' in first and 'value="truck"' in first
+
+
 def test_row_shows_date_in_editors_zone_language_files_and_first_words(
     inbox_app: Flask, web: FlaskClient, clock: Clock, make_submission: MakeSubmission
 ) -> None:
@@ -113,6 +134,20 @@ def test_row_shows_date_in_editors_zone_language_files_and_first_words(
     assert "Spanish" in page
     assert "3 files: photo (2), audio" in page
     assert "word0 word1" in page and "word23…" in page and "word24" not in page
+    # In Spanish: the date, the language name and the plural follow the editor's language.
+    make_submission(
+        note="uno",
+        locale="en",
+        files=[wav_file()],
+        created_at=datetime(2026, 7, 4, 6, 5, tzinfo=UTC),
+    )
+    web.get("/inbox/language/es")
+    page = text(web.get("/inbox/"))
+    assert "15 ene 2026, 12:30:00" in page
+    assert "3 archivos: foto (2), audio" in page and "Español" in page
+    # 06:05 UTC in July is 23:05 the day before in Tijuana (UTC-7, summer time).
+    assert "3 jul 2026, 23:05:00" in page
+    assert "1 archivo: audio" in page and "Inglés" in page
 
 
 def test_default_time_zone_applies_when_editor_has_none(
@@ -168,6 +203,12 @@ def test_submission_page_shows_everything_safely(
     assert "GPS location" in page and "camera or phone make and model" in page
     assert "author or owner name" in page
     assert "photo (JPEG)" in page and "document (PDF)" in page
+    # Sizes in plain words (decimal units, one decimal at most).
+    for spec in (jpeg_file(), wav_file(), pdf_file()):
+        size = len(spec.data)
+        words = f"{size} bytes" if size < 1000 else f"{size / 1000:.1f}".removesuffix(".0") + " kB"
+        assert f"{words}</h3>" in page, words
+    assert f"video (MP4), {len(mp4_bytes) / 1000:.1f}".removesuffix(".0") + " kB</h3>" in page
     assert "Compressed archives" in page  # the refusal reason
     assert f"/inbox/s/{filed.id}/files.zip" in page
     for fid in filed.file_ids:
@@ -258,6 +299,21 @@ def test_each_bulk_action(
     for sid in chosen:
         assert flags(inbox_app, sid)[field] is value
     assert flags(inbox_app, untouched)[field] is initial
+    assert "2 submissions changed." in text(signed_in.get(back))
+
+
+def test_bulk_counts_only_submissions_that_exist(
+    signed_in: FlaskClient, make_submission: MakeSubmission, inbox_app: Flask
+) -> None:
+    real = make_submission().id
+    gone = "f" * 32  # deleted by another editor meanwhile
+    response = signed_in.post(
+        "/inbox/bulk",
+        data={"action": "star", "ids": [real, gone], "csrf_token": token(signed_in)},
+        follow_redirects=True,
+    )
+    assert "1 submission changed." in text(response)
+    assert flags(inbox_app, real) == (False, True, False)
 
 
 def test_bulk_needs_csrf_a_selection_and_a_known_action(
