@@ -187,6 +187,23 @@ def test_failures_slow_down_then_lock_and_the_lock_expires(
     assert row.failed_attempts == 0 and row.locked_until is None
 
 
+def test_after_a_lock_expires_one_more_failure_locks_again(
+    web: FlaskClient, editor: EditorAccount, clock: Clock, inbox_app: Flask
+) -> None:
+    # An attacker gets one guess per lock period, not a fresh set of free failures.
+    fail(web, editor, 1)
+    for _ in range(credentials.LOCK_AFTER - 1):
+        clock.advance(seconds=credentials.LOCK_TIME.total_seconds())
+        fail(web, editor, 1)
+    assert credentials.as_utc(editor_row(inbox_app).locked_until) > clock.now
+    clock.advance(seconds=credentials.LOCK_TIME.total_seconds() + 1)
+    fail(web, editor, 1)
+    row = editor_row(inbox_app)
+    assert credentials.as_utc(row.locked_until) == clock.now + credentials.LOCK_TIME
+    clock.advance(seconds=60)
+    assert sign_in(web, editor).status_code == 401  # even the right code waits
+
+
 def test_the_wait_grows_with_each_failure() -> None:
     waits = [credentials.wait_after(n).total_seconds() for n in range(1, 9)]
     assert waits[: credentials.FREE_FAILURES - 1] == [0] * (credentials.FREE_FAILURES - 1)
