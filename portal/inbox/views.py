@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from urllib.parse import urlencode
 
+from babel.lists import format_list
 from flask import (
     Blueprint,
     abort,
@@ -18,8 +19,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import selectinload
@@ -88,10 +89,15 @@ def files_summary(files: list[StoredFile]) -> str:
         return ""
     kinds = Counter(f.kind for f in files)
     parts = [
-        wording.kind_label(kind) + (f" ({count})" if count > 1 else "")
+        str(wording.kind_label(kind)) + (f" ({count})" if count > 1 else "")
         for kind, count in kinds.items()
     ]
-    return ngettext("%(num)d file", "%(num)d files", len(files)) + ": " + ", ".join(parts)
+    return ngettext(
+        "%(num)d file: %(kinds)s",
+        "%(num)d files: %(kinds)s",
+        len(files),
+        kinds=format_list(parts, locale=get_locale()),
+    )
 
 
 def page_number(raw: str) -> int:

@@ -132,7 +132,7 @@ def test_row_shows_date_in_editors_zone_language_files_and_first_words(
     # 20:30 UTC is 12:30 in Tijuana in January (UTC-8).
     assert "Jan 15, 2026, 12:30:00\u202fPM" in page
     assert "Spanish" in page
-    assert "3 files: photo (2), audio" in page
+    assert "3 files: photo (2) and audio" in page
     assert "word0 word1" in page and "word23…" in page and "word24" not in page
     # In Spanish: the date, the language name and the plural follow the editor's language.
     make_submission(
@@ -144,7 +144,7 @@ def test_row_shows_date_in_editors_zone_language_files_and_first_words(
     web.get("/inbox/language/es")
     page = text(web.get("/inbox/"))
     assert "15 ene 2026, 12:30:00" in page
-    assert "3 archivos: foto (2), audio" in page and "Español" in page
+    assert "3 archivos: foto (2) y audio" in page and "Español" in page
     # 06:05 UTC in July is 23:05 the day before in Tijuana (UTC-7, summer time).
     assert "3 jul 2026, 23:05:00" in page
     assert "1 archivo: audio" in page and "Inglés" in page
