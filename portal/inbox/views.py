@@ -118,7 +118,7 @@ def _list_state() -> dict[str, object]:
         "view": view,
         "has_files": request.args.get("has_files") == "1",
         "has_links": request.args.get("has_links") == "1",
-        "q": request.args.get("q", "").strip()[:MAX_QUERY],
+        "q": request.args.get("q", "").replace("\x00", "").strip()[:MAX_QUERY],
         "page": page_number(page),
     }
 
