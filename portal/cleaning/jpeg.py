@@ -223,9 +223,6 @@ class _Stream:
         self._pos += n
         return data
 
-    def at_end(self) -> bool:
-        return not self._fill(1)
-
     def peek(self, n: int) -> bytes:
         self._fill(n)
         return self._buf[self._pos : self._pos + n]

@@ -358,9 +358,7 @@ def _jpeg_bytes(stream: Stream, budget: list[int]) -> bytes:
             raise Refusal(RefusalCode.MALFORMED, "bad Flate data around a JPEG") from exc
     else:
         raise Refusal(RefusalCode.CLEANING_FAILED, "unsupported filters around a JPEG")
-    budget[0] -= len(data)
-    if budget[0] < 0:
-        raise Refusal(RefusalCode.TOO_LARGE, "PDF streams expand too far")
+    _spend(budget, len(data))
     return data
 
 
