@@ -4,8 +4,9 @@ template in the visitor's language instead of the framework's English default.""
 from __future__ import annotations
 
 from flask import Flask, render_template
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 ERROR_TEXTS = {
     400: (
@@ -32,16 +33,15 @@ ERROR_TEXTS = {
 }
 
 
-def render_error(code: int):
+def render_error(code: int) -> ResponseReturnValue:
+    """The error page for ``code`` (an unknown code gets the 500 text)."""
     title, message = ERROR_TEXTS.get(code, ERROR_TEXTS[500])
     return render_template("error.html", code=code, title=title, message=message), code
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
+        # An unhandled exception reaches this handler too, wrapped by Flask in an
+        # InternalServerError (a subclass of HTTPException).
         return render_error(exc.code or 500)
-
-    @app.errorhandler(InternalServerError)
-    def internal_error(exc: InternalServerError):
-        return render_error(500)
