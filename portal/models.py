@@ -6,6 +6,7 @@ for them. Times are stored in UTC.
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, datetime
 
@@ -24,6 +25,14 @@ db = SQLAlchemy(model_class=Base)
 def new_id() -> str:
     """An unguessable identifier for URLs and stored names."""
     return secrets.token_hex(16)
+
+
+_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def is_id(value: str) -> bool:
+    """Whether ``value`` has the shape :func:`new_id` gives (checked before a lookup)."""
+    return _ID.fullmatch(value) is not None
 
 
 def utcnow() -> datetime:

@@ -18,7 +18,7 @@ from flask import Blueprint, Response, abort, send_file
 
 from portal import storage
 from portal.config import Settings
-from portal.models import StoredFile, Submission, db
+from portal.models import StoredFile, Submission, db, is_id
 
 FILE_CSP = "default-src 'none'; sandbox"
 FALLBACK_MIME = "application/octet-stream"
@@ -29,7 +29,6 @@ CHUNK = 1024 * 1024
 
 _MIME = re.compile(r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$")
 _EXTENSION = re.compile(r"^[a-z0-9]{1,10}$")
-_ID = re.compile(r"^[0-9a-f]{32}$")
 _ACTIVE = ("html", "javascript", "ecmascript", "svg", "xsl")
 
 
@@ -99,7 +98,7 @@ def stream_zip(entries: list[tuple[Path, str, int]]) -> Iterator[bytes]:
 
 def register(bp: Blueprint, settings: Settings) -> None:
     def find(submission_id: str, file_id: str) -> tuple[StoredFile, int, Path]:
-        if not (_ID.match(submission_id) and _ID.match(file_id)):
+        if not (is_id(submission_id) and is_id(file_id)):
             abort(404)
         stored = db.session.get(StoredFile, file_id)
         if stored is None or stored.submission_id != submission_id:
@@ -138,7 +137,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
 
     @bp.get("/s/<submission_id>/files.zip")
     def download_all(submission_id: str):
-        if not _ID.match(submission_id):
+        if not is_id(submission_id):
             abort(404)
         submission = db.session.get(Submission, submission_id)
         if submission is None or not submission.files:

@@ -4,7 +4,6 @@ language switch. Files are served by :mod:`portal.inbox.files`."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from urllib.parse import urlencode
 
@@ -31,14 +30,13 @@ from portal.i18n import available_locales
 from portal.inbox import audit, wording
 from portal.inbox.auth import safe_next
 from portal.inbox.forms import ACTIONS, ActionForm, BulkForm, ConfirmForm
-from portal.models import AuditEvent, StoredFile, Submission, db
+from portal.models import AuditEvent, StoredFile, Submission, db, is_id
 
 PER_PAGE = 25
 AUDIT_PER_PAGE = 50
 EXCERPT_WORDS = 24
 EXCERPT_CHARS = 160
 MAX_QUERY = 200
-_ID = re.compile(r"^[0-9a-f]{32}$")
 
 #: the list's views: which submissions each shows
 VIEWS = ("inbox", "unread", "starred", "archived")
@@ -138,7 +136,7 @@ def _list_url(state: dict[str, object], **changes: object) -> str:
 
 
 def _get_submission(submission_id: str) -> Submission:
-    if not _ID.match(submission_id):
+    if not is_id(submission_id):
         abort(404)
     submission = db.session.get(Submission, submission_id)
     if submission is None:
@@ -147,7 +145,7 @@ def _get_submission(submission_id: str) -> Submission:
 
 
 def _selected_ids() -> list[str]:
-    return list(dict.fromkeys(i for i in request.form.getlist("ids") if _ID.match(i)))
+    return list(dict.fromkeys(i for i in request.form.getlist("ids") if is_id(i)))
 
 
 def delete_submissions(settings: Settings, ids: list[str]) -> int:
