@@ -41,7 +41,8 @@ class Settings:
     editor_idle_timeout: int = 30 * 60
     #: time zone used to show dates to editors when they have not chosen one
     editor_timezone: str = "America/Mexico_City"
-    #: set Secure on cookies (turn off only for plain-HTTP development)
+    #: mark cookies Secure on every request; requests that arrive over HTTPS get
+    #: Secure cookies whatever this says (security.HttpsAwareSessionInterface)
     secure_cookies: bool = False
     #: folder of gettext catalogues; empty means the repository's translations/
     translations_dir: str = ""
@@ -52,7 +53,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, default_data_dir: Path, env: Mapping[str, str] | None = None) -> Settings:
-        """Read every field from ``PORTAL_<NAME>``; sizes may be given in bytes."""
+        """Read every field from ``PORTAL_<NAME>``; sizes are whole numbers of bytes."""
         env = os.environ if env is None else env
         values: dict[str, object] = {
             "data_dir": Path(env.get("PORTAL_DATA_DIR") or default_data_dir)

@@ -33,6 +33,7 @@ from pathlib import Path
 import click
 
 from portal.cleaning import Cleaned, Limits, Refusal, RefusalCode, clean_file
+from portal.storage import fsync_dir
 
 #: Plain-English meaning of each refusal code, for the operator reading stderr.
 REFUSAL_REASONS: dict[RefusalCode, str] = {
@@ -124,11 +125,7 @@ def _place(temp: Path, output: Path, force: bool) -> None:
         os.replace(temp, output)
         return
     temp.unlink()
-    fd = os.open(output.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(output.parent)
 
 
 @click.command("scrub")

@@ -92,7 +92,7 @@ def _forget_editor(keep_language: bool = True) -> None:
         session["lang"] = lang
 
 
-def init_app(app: Flask, settings: Settings) -> None:
+def init_app(app: Flask) -> None:
     credentials.init_app(app)
     manager = LoginManager()
     # The "basic"/"strong" modes hash the client's address into the cookie; the
@@ -114,7 +114,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
 
     @bp.record_once
     def setup(state) -> None:
-        init_app(state.app, settings)
+        init_app(state.app)
 
     @bp.context_processor
     def form_helpers() -> dict[str, object]:

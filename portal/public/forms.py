@@ -6,6 +6,8 @@ and judged by the cleaner. The form only knows whether any arrived.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask_babel import format_decimal, ngettext
@@ -93,8 +95,8 @@ class TipForm(FlaskForm):
                     "The note can be at most %(limit)s character long (it has %(count)s).",
                     "The note can be at most %(limit)s characters long (it has %(count)s).",
                     limit,
-                    limit=_format_number(limit),
-                    count=_format_number(len(field.data)),
+                    limit=format_decimal(limit),
+                    count=format_decimal(len(field.data)),
                 )
             )
 
@@ -110,11 +112,11 @@ class TipForm(FlaskForm):
                     "Line %(lines)s is not a web address starting with http:// or https://.",
                     "Lines %(lines)s are not web addresses starting with http:// or https://.",
                     len(bad),
-                    lines=", ".join(_format_number(n) for n in bad),
+                    lines=", ".join(format_decimal(n) for n in bad),
                 )
             )
 
-    def validate(self, extra_validators=None) -> bool:
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         valid = super().validate(extra_validators)
         if not (self.note.data or link_lines(self.links.data or "") or self.files_received):
             # Shown at the note, the first place to fix it.
@@ -124,7 +126,3 @@ class TipForm(FlaskForm):
             ]
             valid = False
         return valid
-
-
-def _format_number(value: int) -> str:
-    return format_decimal(value)
