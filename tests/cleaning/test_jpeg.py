@@ -66,6 +66,18 @@ def mean_difference(a: Image.Image, b: Image.Image) -> float:
     return sum(abs(x - y) for x, y in pairs) / (a.width * a.height * 3)
 
 
+def assert_displays_the_same(src: Path, out: Path) -> None:
+    """Upright, ``out`` shows ``src``'s pixels exactly, or, when ``src`` has a device
+    colour profile (converted by the cleaner), what a colour-managed viewer shows."""
+    profile = device_profile(src)
+    before, after = displayed(src), displayed(out)
+    assert after.size == before.size
+    if profile is None:
+        assert after.tobytes() == before.tobytes()
+    else:
+        assert mean_difference(after, displayed_in_srgb(src, profile)) < 3
+
+
 def identifying_strings(original: Path) -> set[str]:
     """String values exiftool reads from ``original`` under identifying tag names."""
     values = set()
@@ -121,13 +133,7 @@ def test_corpus_jpeg_is_cleaned(name, tmp_path):
 def test_corpus_orientation_displays_the_same(name, tmp_path):
     src = corpus_file(name)
     out, _ = clean(src, tmp_path)
-    profile = device_profile(src)
-    before, after = displayed(src), displayed(out)
-    assert after.size == before.size
-    if profile is None:
-        assert after.tobytes() == before.tobytes()
-    else:
-        assert mean_difference(after, displayed_in_srgb(src, profile)) < 3
+    assert_displays_the_same(src, out)
 
 
 @pytest.mark.corpus
@@ -183,13 +189,7 @@ def test_orientation_displays_the_same(orientation, progressive, tmp_path):
     image.save(buffer, "JPEG", exif=exif.tobytes(), progressive=progressive)
     src = write(tmp_path, buffer.getvalue())
     out, _ = clean(src, tmp_path)
-    profile = device_profile(src)
-    before, after = displayed(src), displayed(out)
-    assert after.size == before.size
-    if profile is None:
-        assert after.tobytes() == before.tobytes()
-    else:
-        assert mean_difference(after, displayed_in_srgb(src, profile)) < 3
+    assert_displays_the_same(src, out)
     # exiftool sees only the orientation left in EXIF, and only when it matters.
     exif_tags = {k: v for k, v in read_tags(out).items() if k.startswith("IFD")}
     assert list(exif_tags) == (["IFD0:Orientation"] if orientation != 1 else [])
