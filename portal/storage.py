@@ -18,11 +18,17 @@ import tempfile
 from pathlib import Path
 
 _SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_SAFE_EXTENSION = re.compile(r"[a-z0-9]{1,10}")
 
 
 def _private_dir(path: Path) -> Path:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
+
+
+def is_safe_extension(extension: str) -> bool:
+    """Whether ``extension`` may end a file name (stored, or offered for download)."""
+    return _SAFE_EXTENSION.fullmatch(extension) is not None
 
 
 def submissions_root(data_dir: Path) -> Path:

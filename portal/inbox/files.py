@@ -28,7 +28,6 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 CHUNK = 1024 * 1024
 
 _MIME = re.compile(r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$")
-_EXTENSION = re.compile(r"^[a-z0-9]{1,10}$")
 _ACTIVE = ("html", "javascript", "ecmascript", "svg", "xsl")
 
 
@@ -46,7 +45,7 @@ def safe_mime(mime: str) -> str:
 
 
 def download_name(number: int, extension: str) -> str:
-    ext = extension.lower() if _EXTENSION.match(extension.lower()) else "bin"
+    ext = extension.lower() if storage.is_safe_extension(extension.lower()) else "bin"
     return f"file-{number}.{ext}"
 
 

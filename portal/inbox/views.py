@@ -249,7 +249,6 @@ def register(bp: Blueprint, settings: Settings) -> None:
             item=item,
             form=ActionForm(),
             actions=ACTIONS,
-            inline_kinds=("image", "video", "audio"),
         )
 
     @bp.post("/s/<submission_id>/action")

@@ -24,7 +24,6 @@ import contextlib
 import fcntl
 import logging
 import os
-import re
 import shutil
 import time
 from collections.abc import Sequence
@@ -39,8 +38,6 @@ from portal.models import StoredFile, Submission, db, new_id
 from portal.public.uploads import TempUpload, is_out_of_space
 
 log = logging.getLogger(__name__)
-
-_SAFE_EXTENSION = re.compile(r"^[a-z0-9]{1,10}$")
 
 
 class FilingFailed(Exception):
@@ -165,7 +162,7 @@ def _clean_all(
             upload.discard()
         name = token
         os.chmod(staging / token, 0o600)
-        if _SAFE_EXTENSION.match(result.extension):
+        if storage.is_safe_extension(result.extension):
             name = f"{token}.{result.extension}"
             os.rename(staging / token, staging / name)
         stored.append(
