@@ -2,9 +2,9 @@
 
 Werkzeug's development server (``flask run``) writes one line per request that begins
 with the client's address. :class:`AnonymisingFilter` rewrites those lines before any
-handler sees them: the address is replaced and the query string dropped. Under
-gunicorn the README's command turns the access log off or gives it a format without
-``%(h)s``.
+handler sees them: the address (with the timestamp after it) is removed and the query
+string dropped. Under gunicorn the README's command turns the access log off or gives
+it a format without ``%(h)s``.
 """
 
 from __future__ import annotations
