@@ -75,7 +75,15 @@ class Settings:
     def validate(self) -> None:
         if self.serve not in {"all", "public", "inbox"}:
             raise ValueError("PORTAL_SERVE must be one of: all, public, inbox")
-        for name in ("max_file_size", "max_submission_size", "max_files", "csrf_time_limit"):
+        positive = (
+            "max_file_size",
+            "max_submission_size",
+            "max_files",
+            "max_note_length",
+            "csrf_time_limit",
+            "editor_idle_timeout",
+        )
+        for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"PORTAL_{name.upper()} must be positive")
 

@@ -32,7 +32,13 @@ def test_every_field_reads_from_its_variable(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("PORTAL_SERVE", "everything"), ("PORTAL_MAX_FILES", "many"), ("PORTAL_MAX_FILES", "0")],
+    [
+        ("PORTAL_SERVE", "everything"),
+        ("PORTAL_MAX_FILES", "many"),
+        ("PORTAL_MAX_FILES", "0"),
+        ("PORTAL_MAX_NOTE_LENGTH", "0"),
+        ("PORTAL_EDITOR_IDLE_TIMEOUT", "-5"),
+    ],
 )
 def test_bad_values_stop_the_start(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(ValueError, match=name):
