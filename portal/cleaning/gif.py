@@ -6,8 +6,10 @@ looping extension (both rewritten in canonical form, reserved bits cleared).
 Dropped: comment and plain-text extensions, XMP, ICC and every other application
 extension, unknown extensions, and anything after the trailer.
 
-A dropped colour profile is not converted: GIF pixels are palette indices, and
-converting them would mean re-quantising every frame. Viewers assume sRGB without one.
+GIF pixels are palette indices, so a device colour profile is converted away by
+converting the colour tables (global and local) to sRGB: the LZW data stays byte for
+byte, and viewers assume sRGB once the profile is gone. A standard profile is dropped
+as it is.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from PIL import Image
 
 from portal.cleaning import icc
 from portal.cleaning.base import (
@@ -75,6 +79,9 @@ class _Parsed:
     output: bytearray
     categories: set[Category] = field(default_factory=set)
     frames: int = 0
+    # Where each colour table sits in ``output`` (start, end).
+    tables: list[tuple[int, int]] = field(default_factory=list)
+    device_profile: bytes | None = None  # the first non-standard ICC profile
 
 
 def _colour_table_size(packed: int) -> int:
@@ -92,6 +99,8 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
         raise Refusal(RefusalCode.TOO_LARGE, "too many pixels")
     out = bytearray(header + screen + reader.take(_colour_table_size(screen[4])))
     parsed = _Parsed(out)
+    if len(out) > 13:
+        parsed.tables.append((13, len(out)))
     control: bytes | None = None  # a graphic control block waiting for its image
     looping_written = False
     while True:
@@ -114,7 +123,10 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
             if not 1 <= code_size[0] <= 11:
                 raise _malformed("LZW code size")
             pixels = reader.skip_sub_blocks()
-            out += (control or b"") + b"\x2c" + descriptor + table + code_size + pixels
+            out += (control or b"") + b"\x2c" + descriptor
+            if table:
+                parsed.tables.append((len(out), len(out) + len(table)))
+            out += table + code_size + pixels
             control = None
         elif introducer == _EXTENSION:
             label = reader.byte()
@@ -162,11 +174,33 @@ def _application(blocks: list[bytes], parsed: _Parsed, out: bytearray, written: 
     if ident == _XMP_APP:
         parsed.categories.add(Category.XMP)
     elif ident == _ICC_APP:
-        if not icc.is_standard_profile(b"".join(body)):
+        profile = b"".join(body)
+        if not icc.is_standard_profile(profile):
             parsed.categories.add(Category.ICC_PROFILE)
+            if parsed.device_profile is None:
+                parsed.device_profile = profile
     else:
         parsed.categories.add(Category.HIDDEN_DATA)
     return False
+
+
+def _convert_colour_tables(parsed: _Parsed) -> None:
+    """Convert every colour table in ``parsed.output`` from its device profile to sRGB,
+    in place. All tables go through littleCMS as one 1xN RGB image. A profile that
+    cannot be used for RGB colours is left unconverted (it is dropped all the same)."""
+    if parsed.device_profile is None or not parsed.tables:
+        return
+    out = parsed.output
+    colours = b"".join(out[start:end] for start, end in parsed.tables)
+    palette = Image.frombytes("RGB", (len(colours) // 3, 1), colours)
+    converted, srgb_profile = icc.prepare_for_save(palette, parsed.device_profile)
+    if srgb_profile is None:
+        return  # a profile littleCMS cannot use, or not one for RGB colours
+    srgb = converted.tobytes()
+    offset = 0
+    for start, end in parsed.tables:
+        out[start:end] = srgb[offset : offset + end - start]
+        offset += end - start
 
 
 class GifCleaner(FormatCleaner):
@@ -180,6 +214,7 @@ class GifCleaner(FormatCleaner):
 
     def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
         parsed = _parse(Path(src).read_bytes(), limits)
+        _convert_colour_tables(parsed)
         Path(dst).write_bytes(bytes(parsed.output))
         verify_decodes(Path(dst), "GIF")
         return Cleaned(

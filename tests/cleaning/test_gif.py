@@ -3,6 +3,7 @@ frame, its timing and the looping survive unchanged."""
 
 from __future__ import annotations
 
+import io
 import struct
 import subprocess
 from pathlib import Path
@@ -10,9 +11,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageCms
 
-from portal.cleaning import Category, Limits, Refusal, RefusalCode, clean_file
+from portal.cleaning import Category, Limits, Refusal, RefusalCode, clean_file, icc
 from portal.cleaning.gif import CLEANER
-from tests.cleaning import imagegen
+from tests.cleaning import docgen, imagegen
 from tests.corpus import corpus_file, corpus_files
 
 GIF_CORPUS = [name for name in corpus_files() if name.lower().endswith(".gif")]
@@ -190,3 +191,82 @@ def test_frame_beyond_screen_counts_towards_pixels(tmp_path: Path) -> None:
     start = data.index(b"\x2c\x00\x00\x00\x00\x08\x00\x08\x00")
     data[start + 1 : start + 5] = struct.pack("<HH", 60000, 60000)  # frame far off screen
     assert refusal(bytes(data), tmp_path) == RefusalCode.TOO_LARGE
+
+
+def wide_device_profile() -> bytes:
+    """docgen's scanner profile with its red and blue primaries swapped, so converting
+    to sRGB visibly changes colours (with sRGB's own primaries it would not)."""
+    profile = bytearray(docgen.device_icc())
+    (count,) = struct.unpack(">I", profile[128:132])
+    entries = {bytes(profile[132 + 12 * i : 136 + 12 * i]): 136 + 12 * i for i in range(count)}
+    red, blue = entries[b"rXYZ"], entries[b"bXYZ"]
+    profile[red : red + 8], profile[blue : blue + 8] = (
+        profile[blue : blue + 8],
+        profile[red : red + 8],
+    )
+    return bytes(profile)
+
+
+def gif_layout(data: bytes) -> tuple[list[bytes], list[bytes]]:
+    """The colour tables (global first, then local ones) and each image's LZW data
+    (code size and sub-blocks), read by walking the blocks."""
+    tables, images = [], []
+
+    def table(packed: int, at: int) -> int:
+        size = 3 << ((packed & 7) + 1) if packed & 0x80 else 0
+        if size:
+            tables.append(data[at : at + size])
+        return at + size
+
+    def skip_sub_blocks(at: int) -> int:
+        while data[at]:
+            at += data[at] + 1
+        return at + 1
+
+    pos = table(data[10], 13)
+    while data[pos] != 0x3B:
+        if data[pos] == 0x21:
+            pos = skip_sub_blocks(pos + 2)
+        else:
+            start = table(data[pos + 9], pos + 10)
+            pos = skip_sub_blocks(start + 1)
+            images.append(data[start:pos])
+    return tables, images
+
+
+def test_device_profile_converts_the_colour_tables(tmp_path: Path) -> None:
+    profile = wide_device_profile()
+    assert not icc.is_standard_profile(profile)
+    src = tmp_path / "device.gif"
+    images = [Image.new("P", (24, 16), i) for i in range(3)]
+    for i, image in enumerate(images):
+        image.putpalette([(v * (i + 3)) % 256 for v in range(768)])  # differing tables
+        image.paste(i + 60, (i * 4, 2, i * 4 + 9, 12))
+    images[0].save(src, save_all=True, append_images=images[1:], duration=100, loop=0)
+    icc_block = b"\x21\xff" + sub_blocks(b"ICCRGBG1012")[:-1] + sub_blocks(profile)
+    data = src.read_bytes()
+    screen_end = 13 + (3 << ((data[10] & 7) + 1))  # after the global colour table
+    src.write_bytes(data[:screen_end] + icc_block + data[screen_end:])
+    tables, lzw = gif_layout(src.read_bytes())
+    assert len(tables) == 3  # a global table and two local ones
+
+    out, result = clean(src, tmp_path)
+    assert result.removed == {Category.ICC_PROFILE}
+    cleaned = imagegen.assert_nothing_left(
+        CLEANER, out, [b"ICCRGBG1", docgen.DEVICE_PROFILE.encode("utf-16-be")]
+    )
+    cleaned_tables, cleaned_lzw = gif_layout(cleaned)
+    assert cleaned_lzw == lzw
+    assert len(cleaned_tables) == len(tables)
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    device = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+    for original, converted in zip(tables, cleaned_tables, strict=True):
+        expected = ImageCms.profileToProfile(
+            Image.frombytes("RGB", (len(original) // 3, 1), original), device, srgb
+        )
+        assert expected is not None
+        assert expected.tobytes() != original  # the conversion does change colours
+        worst = max(abs(a - b) for a, b in zip(converted, expected.tobytes(), strict=True))
+        assert worst <= 2
+    with Image.open(src) as before, Image.open(out) as after:
+        assert after.n_frames == before.n_frames == 3
