@@ -13,9 +13,9 @@ from flask import Flask
 
 from portal import errors, i18n, logs, security
 from portal.config import Settings, load_secret_key
+from portal.housekeeping import sweep_storage
 from portal.models import db
 from portal.paths import STATIC, TEMPLATES
-from portal.public.filing import sweep_storage
 
 
 def create_app(settings: Settings | None = None) -> Flask:

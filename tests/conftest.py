@@ -27,7 +27,7 @@ def app(settings: Settings) -> Iterator[Flask]:
     app.config["TESTING"] = True
     yield app
     # The storage lock stands for this process serving the data folder (see
-    # portal.public.filing.sweep_storage); a finished test no longer does.
+    # portal.housekeeping.sweep_storage); a finished test no longer does.
     lock = app.extensions.get("portal_storage_lock")
     if lock is not None:
         lock.close()

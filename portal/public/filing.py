@@ -1,4 +1,4 @@
-"""Filing a submission atomically, and sweeping up after a crash.
+"""Filing a submission atomically: all of it or nothing.
 
 A submission is a database row plus a folder of cleaned files. Filing:
 
@@ -9,28 +9,16 @@ A submission is a database row plus a folder of cleaned files. Filing:
 3. the row is committed. If the commit fails, the folder is removed.
 
 So at any crash point there is either nothing, a stray folder under tmp/, or a
-folder under submissions/ with no row. :func:`sweep_storage` removes the last two
-when the app starts, but only when no other portal process is using the same data
-folder (a shared lock held for each process's lifetime), so a restarting worker never
-deletes another worker's upload in progress. A worker killed mid-request while others
-serve leaves its originals under tmp/; :func:`sweep_stale_tmp` removes those once
-they are older than the form's CSRF lifetime (no live request can still use them),
-at each worker start and at each tip received.
+folder under submissions/ with no row; :mod:`portal.housekeeping` removes those.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
 import os
-import shutil
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from flask import Flask
 
 from portal import storage
 from portal.cleaning import Cleaned, Limits, Refusal, RefusalCode, clean_file
@@ -192,76 +180,3 @@ def _log_failure(stage: str, exc: BaseException) -> None:
     # Only the exception's type: database errors quote the parameters (the note,
     # the contact) in their message, and those must never reach a log.
     log.error("filing failed while %s: %s", stage, type(exc).__name__)
-
-
-def sweep_storage(app: Flask) -> None:
-    """At start: remove everything under tmp/ and every submission folder without a
-    database row, unless another portal process is using this data folder.
-
-    Call inside an app context, after the tables exist.
-    """
-    data_dir: Path = app.config["PORTAL_SETTINGS"].data_dir
-    lock = open(data_dir / "portal.lock", "a+b")  # noqa: SIM115 (held for the app's life)
-    os.chmod(lock.fileno(), 0o600)
-    app.extensions["portal_storage_lock"] = lock
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        # Another process is serving: its uploads in progress are not leftovers.
-        fcntl.flock(lock, fcntl.LOCK_SH)
-        sweep_stale_tmp(data_dir, app.config["PORTAL_SETTINGS"].csrf_time_limit)
-        return
-    try:
-        removed = storage.clear_tmp(data_dir)
-        known = set(db.session.scalars(db.select(Submission.id)))
-        orphans = [name for name in storage.submission_folders(data_dir) if name not in known]
-        for name in orphans:
-            storage.remove_submission_entry(data_dir, name)
-        if removed or orphans:
-            log.warning(
-                "start-up sweep removed %d temporary entries and %d unfiled folders",
-                removed,
-                len(orphans),
-            )
-    finally:
-        fcntl.flock(lock, fcntl.LOCK_SH)
-
-
-def sweep_stale_tmp(data_dir: Path, max_age: float) -> int:
-    """Remove entries under tmp/ in which nothing was written for ``max_age`` seconds.
-
-    Safe while other requests are in progress when ``max_age`` is the CSRF lifetime:
-    a request's files are written after its form was loaded, so a file untouched for
-    that long belongs to a request whose form has expired (it will be refused) or to
-    a dead process. Returns how many entries were removed.
-    """
-    root = storage.tmp_root(data_dir)
-    cutoff = time.time() - max_age
-    removed = 0
-    for entry in root.iterdir():
-        try:
-            if _newest_change(entry) >= cutoff:
-                continue
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
-        except OSError:
-            # Gone meanwhile (its request finished), or not removable now: never let
-            # housekeeping fail a tipster's request.
-            continue
-        removed += 1
-    if removed:
-        storage.fsync_dir(root)
-        log.warning("removed %d stale temporary entries", removed)
-    return removed
-
-
-def _newest_change(entry: Path) -> float:
-    newest = entry.lstat().st_mtime
-    if entry.is_dir() and not entry.is_symlink():
-        for folder, dirs, files in os.walk(entry):
-            for name in (*dirs, *files):
-                with contextlib.suppress(FileNotFoundError):
-                    newest = max(newest, os.lstat(os.path.join(folder, name)).st_mtime)
-    return newest

@@ -13,8 +13,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.config import Settings
+from portal.housekeeping import sweep_stale_tmp
 from portal.labels import category_label, format_size, kind_label, refusal_label
-from portal.public.filing import FilingFailed, file_submission, sweep_stale_tmp
+from portal.public.filing import FilingFailed, file_submission
 from portal.public.forms import TipForm, link_lines
 from portal.public.uploads import DRAIN_FACTOR, OutOfSpace, TempUpload, UploadRequest, drain
 

@@ -68,7 +68,7 @@ def inbox_app(tmp_path: Path, clock: Clock) -> Iterator[Flask]:
 
 
 def close_app(app: Flask) -> None:
-    """Release the public side's lock on the data folder (see tests/conftest.py)."""
+    """Release the app's storage lock on the data folder (see tests/conftest.py)."""
     lock = app.extensions.get("portal_storage_lock")
     if lock is not None:
         lock.close()

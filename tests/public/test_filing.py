@@ -1,8 +1,7 @@
-"""Atomic filing: all of a submission or nothing, and the sweep at start."""
+"""Atomic filing: all of a submission or nothing."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 
 import pytest
@@ -97,50 +96,6 @@ def test_failure_is_logged_without_the_tipsters_words(app, client, monkeypatch, 
     assert response.status_code == 500
     assert "filing failed" in caplog.text
     assert "secret words" not in caplog.text
-
-
-def _restart(make_app, first):
-    # A new process: the old one no longer holds the storage lock.
-    first.extensions["portal_storage_lock"].close()
-    return make_app()
-
-
-def test_sweep_at_start_removes_leftovers_and_keeps_filed_submissions(make_app):
-    app = make_app()
-    client = app.test_client()
-    assert post_tip(client, "en", note="keep me", files=THREE_FILES[:1]).status_code == 200
-    data_dir = app.config["PORTAL_SETTINGS"].data_dir
-    (kept,) = submission_state(data_dir)[0]
-
-    # What a crash can leave: an upload, a staging folder, a renamed folder whose
-    # row was never committed.
-    (data_dir / "tmp" / "upload-deadbeef").write_bytes(b"half an upload")
-    staging = storage.new_staging_dir(data_dir)
-    (staging / "cleaned").write_bytes(b"x")
-    orphan = storage.submission_dir(data_dir, "0" * 32)
-    orphan.mkdir()
-    (orphan / "file.jpg").write_bytes(b"x")
-
-    _restart(make_app, app)
-    assert submission_state(data_dir) == ([kept], [])
-    assert _rows(app) == (1, 1)
-    assert len(list((data_dir / "submissions" / kept).iterdir())) == 1
-
-
-def test_no_sweep_while_another_process_serves_the_folder(make_app):
-    app = make_app()
-    data_dir = app.config["PORTAL_SETTINGS"].data_dir
-    app.extensions["portal_storage_lock"].close()
-    upload = data_dir / "tmp" / "upload-in-progress"
-    upload.write_bytes(b"arriving")
-    with open(data_dir / "portal.lock", "rb") as other_process:
-        fcntl.flock(other_process, fcntl.LOCK_SH)
-        second = make_app()
-        assert upload.exists()
-    # once the others are gone, the next start sweeps
-    second.extensions["portal_storage_lock"].close()
-    make_app()
-    assert not upload.exists()
 
 
 @pytest.mark.parametrize("outcome", ["receipt", "validation", "csrf", "honeypot", "too_large"])

@@ -1,4 +1,5 @@
-"""Originals left under tmp/ by a worker that died mid-request (gunicorn kills a sync
+"""Housekeeping (portal.housekeeping): the start-up sweep of what a crash leaves, and
+originals left under tmp/ by a worker that died mid-request (gunicorn kills a sync
 worker that overruns --timeout) while other workers keep serving: the start-up sweep
 skips tmp/ then, so without more they would stay on disk, GPS tags and all, until
 the whole service restarts."""
@@ -10,7 +11,58 @@ import os
 import time
 
 from portal import storage
-from tests.public.helpers import post_tip
+from portal.models import StoredFile, Submission, db
+from tests.public.helpers import png_bytes, post_tip, submission_state
+
+
+def _rows(app) -> tuple[int, int]:
+    with app.app_context():
+        return db.session.query(Submission).count(), db.session.query(StoredFile).count()
+
+
+def _restart(make_app, first):
+    # A new process: the old one no longer holds the storage lock.
+    first.extensions["portal_storage_lock"].close()
+    return make_app()
+
+
+def test_sweep_at_start_removes_leftovers_and_keeps_filed_submissions(make_app):
+    app = make_app()
+    client = app.test_client()
+    files = [(png_bytes(colour="red"), "red.png")]
+    assert post_tip(client, "en", note="keep me", files=files).status_code == 200
+    data_dir = app.config["PORTAL_SETTINGS"].data_dir
+    (kept,) = submission_state(data_dir)[0]
+
+    # What a crash can leave: an upload, a staging folder, a renamed folder whose
+    # row was never committed.
+    (data_dir / "tmp" / "upload-deadbeef").write_bytes(b"half an upload")
+    staging = storage.new_staging_dir(data_dir)
+    (staging / "cleaned").write_bytes(b"x")
+    orphan = storage.submission_dir(data_dir, "0" * 32)
+    orphan.mkdir()
+    (orphan / "file.jpg").write_bytes(b"x")
+
+    _restart(make_app, app)
+    assert submission_state(data_dir) == ([kept], [])
+    assert _rows(app) == (1, 1)
+    assert len(list((data_dir / "submissions" / kept).iterdir())) == 1
+
+
+def test_no_sweep_while_another_process_serves_the_folder(make_app):
+    app = make_app()
+    data_dir = app.config["PORTAL_SETTINGS"].data_dir
+    app.extensions["portal_storage_lock"].close()
+    upload = data_dir / "tmp" / "upload-in-progress"
+    upload.write_bytes(b"arriving")
+    with open(data_dir / "portal.lock", "rb") as other_process:
+        fcntl.flock(other_process, fcntl.LOCK_SH)
+        second = make_app()
+        assert upload.exists()
+    # once the others are gone, the next start sweeps
+    second.extensions["portal_storage_lock"].close()
+    make_app()
+    assert not upload.exists()
 
 
 def _age(path, seconds: float) -> None:
