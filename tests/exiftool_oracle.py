@@ -39,26 +39,75 @@ _ZERO_DATE = re.compile(r"^[0:\- TZ.+]*$")
 # Tags whose names match the patterns above but describe the picture or stream, not
 # the person: allowed to remain.
 _ALLOWED_TAGS = {
-    "ImageSize", "ImageWidth", "ImageHeight", "Duration", "MediaDuration", "TrackDuration",
-    "TimeScale", "MediaTimeScale", "ColorSpace", "Orientation", "ExifByteOrder",
-    "ProfileDescription", "ProfileDescriptionML", "ProfileDateTime", "ProfileCreator",
-    "DeviceModel", "DeviceManufacturer", "ProfileCMMType", "PrimaryPlatform",
-    "PreviewDuration", "PreviewTime", "PosterTime", "SelectionTime", "SelectionDuration",
-    "CurrentTime", "TimecodeScale",
-    "PageCount", "Linearized", "PDFVersion", "FrameRate", "FrameCount", "AnimationIterations",
-    "SampleRate", "BitsPerSample", "NumChannels", "AudioFormat", "VideoFrameRate",
-    "CompressorID", "CompressorName", "HandlerType", "HandlerDescription", "Encoding",
-    "MIMEType", "MajorBrand", "MinorVersion", "CompatibleBrands", "TrackID", "TrackLayer",
-    "MatrixStructure", "Rotation", "TextSize", "LineCount", "WordCount",
+    "ImageSize",
+    "ImageWidth",
+    "ImageHeight",
+    "Duration",
+    "MediaDuration",
+    "TrackDuration",
+    "TimeScale",
+    "MediaTimeScale",
+    "ColorSpace",
+    "Orientation",
+    "ExifByteOrder",
+    "ProfileDescription",
+    "ProfileDescriptionML",
+    "ProfileDateTime",
+    "ProfileCreator",
+    "DeviceModel",
+    "DeviceManufacturer",
+    "ProfileCMMType",
+    "PrimaryPlatform",
+    "PreviewDuration",
+    "PreviewTime",
+    "PosterTime",
+    "SelectionTime",
+    "SelectionDuration",
+    "CurrentTime",
+    "TimecodeScale",
+    "PageCount",
+    "Linearized",
+    "PDFVersion",
+    "FrameRate",
+    "FrameCount",
+    "AnimationIterations",
+    "SampleRate",
+    "BitsPerSample",
+    "NumChannels",
+    "AudioFormat",
+    "VideoFrameRate",
+    "CompressorID",
+    "CompressorName",
+    "HandlerType",
+    "HandlerDescription",
+    "Encoding",
+    "MIMEType",
+    "MajorBrand",
+    "MinorVersion",
+    "CompatibleBrands",
+    "TrackID",
+    "TrackLayer",
+    "MatrixStructure",
+    "Rotation",
+    "TextSize",
+    "LineCount",
+    "WordCount",
     # Audio/video structure whose names only look like dates or descriptions:
     # ISO-BMFF sample tables (stts, ctts, sgpd), an ASF stream's start offset, a
     # Matroska seek-index timestamp, and the copyright bit of every MPEG audio frame
     # header (part of the audio data).
-    "TimeToSampleTable", "CompositionTimeToSample", "SampleGroupDescription",
-    "TimeOffset", "CueTime", "CopyrightFlag",
+    "TimeToSampleTable",
+    "CompositionTimeToSample",
+    "SampleGroupDescription",
+    "TimeOffset",
+    "CueTime",
+    "CopyrightFlag",
     # Vorbis identification header fields: exiftool puts them in the "Vorbis" group
     # with the comments, but they describe the audio only.
-    "VorbisVersion", "AudioChannels", "NominalBitrate", "MaximumBitrate",
+    "VorbisVersion",
+    "AudioChannels",
+    "NominalBitrate",
+    "MaximumBitrate",
     "MinimumBitrate",
 }
 # Tags allowed with exactly these values: constants a muxer must write, the same in
@@ -104,8 +153,10 @@ def leaks(path: Path) -> list[str]:
             continue  # an empty tag says nothing
         if group.startswith("ICC") and not tag.startswith(("Profile", "Device")):
             continue
-        if _FORBIDDEN_GROUP.match(group) or _FORBIDDEN_TAG.search(tag):
-            found.append(f"{key}={text[:60]}")
-        elif _DATE_TAG.search(tag) and not _ZERO_DATE.match(text.strip()):
+        if (
+            _FORBIDDEN_GROUP.match(group)
+            or _FORBIDDEN_TAG.search(tag)
+            or (_DATE_TAG.search(tag) and not _ZERO_DATE.match(text.strip()))
+        ):
             found.append(f"{key}={text[:60]}")
     return found
