@@ -1,7 +1,8 @@
 """Serving tipsters' cleaned files to editors, treating them as hostile.
 
-Every file response is an attachment, except the inline endpoint used by thumbnails
-and players, which serves only images, video and audio. The type comes from the
+Every file response is an attachment, except the inline endpoint used by players and
+for viewing a whole image, which serves only images, video and audio, and the small
+JPEG previews of images made by :mod:`portal.inbox.thumbnails`. The type comes from the
 cleaner's sniffing (``StoredFile.mime``), never from a name, and is never one a
 browser would run (HTML, XML, SVG, scripts). Each response forbids sniffing and
 carries a sandboxing Content-Security-Policy. Names are generated: ``file-1.jpg``.
@@ -18,6 +19,7 @@ from flask import Blueprint, Response, abort, send_file
 
 from portal import storage
 from portal.config import Settings
+from portal.inbox import thumbnails
 from portal.models import StoredFile, Submission, db, is_id
 
 FILE_CSP = "default-src 'none'; sandbox"
@@ -133,6 +135,19 @@ def register(bp: Blueprint, settings: Settings) -> None:
         if prefix is None or not safe_mime(stored.mime).startswith(prefix):
             abort(404)
         return serve(stored, number, path, inline=True)
+
+    @bp.get("/s/<submission_id>/f/<file_id>/thumbnail")
+    def thumbnail(submission_id: str, file_id: str):
+        stored, number, path = find(submission_id, file_id)
+        if stored.kind != "image":
+            abort(404)
+        try:
+            data = thumbnails.make_thumbnail(path)
+        except thumbnails.NoThumbnail:
+            abort(404)
+        response = Response(data, mimetype="image/jpeg")
+        response.headers["Content-Disposition"] = f'inline; filename="file-{number}-small.jpg"'
+        return harden(response)
 
     @bp.get("/s/<submission_id>/files.zip")
     def download_all(submission_id: str):

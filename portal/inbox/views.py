@@ -27,7 +27,7 @@ from sqlalchemy.orm import selectinload
 from portal import storage
 from portal.config import Settings
 from portal.i18n import available_locales
-from portal.inbox import audit, wording
+from portal.inbox import audit, thumbnails, wording
 from portal.inbox.auth import safe_next
 from portal.inbox.forms import ACTIONS, ActionForm, BulkForm, ConfirmForm
 from portal.models import AuditEvent, StoredFile, Submission, db, is_id
@@ -244,11 +244,19 @@ def register(bp: Blueprint, settings: Settings) -> None:
         if not item.is_read:
             item.is_read = True
             db.session.commit()
+        # Read from each image's header only, for <img width height> (no layout shift).
+        thumbnail_sizes = {}
+        for f in item.files:
+            if f.kind == "image":
+                path = storage.stored_file_path(settings.data_dir, item.id, f.stored_name)
+                size = thumbnails.thumbnail_size(path)
+                thumbnail_sizes[f.id] = size and thumbnails.display_size(size)
         return render_template(
             "inbox/submission.html",
             item=item,
             form=ActionForm(),
             actions=ACTIONS,
+            thumbnail_sizes=thumbnail_sizes,
         )
 
     @bp.post("/s/<submission_id>/action")

@@ -52,8 +52,9 @@ def test_editor_reads_plays_downloads_stars_archives_and_deletes(
     page.wait_for_url(f"**/inbox/s/{submission_id}")
     assert page.locator(".note").inner_text() == note
 
-    # The photo shows (decoded by the browser, at its real size).
+    # The photo shows as a thumbnail (decoded by the browser; a small photo is not enlarged).
     image = page.locator("img.thumbnail")
+    assert image.get_attribute("src").endswith("/thumbnail")
     image.scroll_into_view_if_needed()
     image.evaluate("img => img.decode()")
     assert image.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [320, 240]

@@ -196,9 +196,11 @@ def test_submission_page_shows_everything_safely(
     assert 'href="https://example.org' not in page and 'href="http://evil' not in page
     assert "may alert the people" in page
     assert html.escape("signal: +52 000 <i>") in page
-    # Files: kinds, sizes, removed metadata in words, previews from the inline endpoint.
+    # Files: kinds, sizes, removed metadata in words, a small preview of the photo that
+    # links to the whole one, players from the inline endpoint.
     inline = [f"/inbox/s/{filed.id}/f/{fid}/inline" for fid in filed.file_ids]
-    assert f'<img class="thumbnail" src="{inline[0]}"' in page
+    thumbnail = f"/inbox/s/{filed.id}/f/{filed.file_ids[0]}/thumbnail"
+    assert f'<a href="{inline[0]}"><img class="thumbnail" src="{thumbnail}"' in page
     assert f'<video class="player" controls preload="metadata" src="{inline[1]}"' in page
     assert f'<audio class="player" controls preload="metadata" src="{inline[2]}"' in page
     assert inline[3] not in page  # no preview for a document
