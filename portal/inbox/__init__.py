@@ -2,7 +2,8 @@
 
 Modules: :mod:`credentials` (passwords, TOTP, lockout), :mod:`auth` (sessions and the
 gate every request passes), :mod:`views` (pages and actions), :mod:`files` (file
-responses and zips), :mod:`audit` (the log), :mod:`forms`, :mod:`wording`.
+responses and zips), :mod:`thumbnails` (small previews of images),
+:mod:`audit` (the log), :mod:`forms`, :mod:`wording`.
 """
 
 from __future__ import annotations
