@@ -29,5 +29,14 @@ def corpus_files() -> list[str]:
         return [row["file"] for row in csv.DictReader(fh, delimiter="\t")]
 
 
+def corpus_params(*suffixes: str) -> list:
+    """Corpus file names ending in one of ``suffixes`` (case-insensitive), for
+    ``parametrize``; without the corpus, one parameter that is skipped saying why."""
+    if not corpus_available():
+        reason = f"shared corpus not found at {CORPUS_DIR} (a clone outside the workplace)"
+        return [pytest.param("(corpus absent)", marks=pytest.mark.skip(reason=reason))]
+    return [name for name in corpus_files() if name.lower().endswith(suffixes)]
+
+
 def corpus_file(name: str) -> Path:
     return require_corpus() / name

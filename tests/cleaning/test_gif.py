@@ -14,9 +14,9 @@ from PIL import Image, ImageCms
 from portal.cleaning import Category, Limits, Refusal, RefusalCode, clean_file, icc
 from portal.cleaning.gif import CLEANER
 from tests.cleaning import docgen, imagegen
-from tests.corpus import corpus_file, corpus_files
+from tests.corpus import corpus_file, corpus_params
 
-GIF_CORPUS = [name for name in corpus_files() if name.lower().endswith(".gif")]
+GIF_CORPUS = corpus_params(".gif")
 DEFAULT_LIMITS = Limits()
 SECRETS = [b"Jane Tipster", b"Secret note", b"private-payload", b"<html>", b"TIPSCAN1"]
 

@@ -14,10 +14,10 @@ from portal.cleaning import Category, Limits, Refusal, RefusalCode, clean_file, 
 from portal.cleaning.heif import CLEANER
 from portal.cleaning.jpeg import CLEANER as JPEG_CLEANER
 from tests.cleaning import imagegen
-from tests.corpus import corpus_file, corpus_files
+from tests.corpus import corpus_file, corpus_params
 from tests.exiftool_oracle import leaks, read_tags
 
-HEIF_CORPUS = [n for n in corpus_files() if n.lower().endswith((".heic", ".heif", ".avif"))]
+HEIF_CORPUS = corpus_params(".heic", ".heif", ".avif")
 LIMITS = Limits()
 
 

@@ -16,10 +16,10 @@ from PIL import Image, ImageCms, ImageSequence, PngImagePlugin
 from portal.cleaning import Category, Limits, Refusal, RefusalCode, clean_file, icc
 from portal.cleaning.png import CLEANER
 from tests.cleaning import imagegen
-from tests.corpus import corpus_file, corpus_files
+from tests.corpus import corpus_file, corpus_params
 from tests.exiftool_oracle import leaks
 
-PNG_CORPUS = [name for name in corpus_files() if name.lower().endswith(".png")]
+PNG_CORPUS = corpus_params(".png")
 DEFAULT_LIMITS = Limits()
 SECRETS = [b"Jane Tipster", b"Secret note", b"PhoneCorp", b"private-payload", b"PK\x03\x04"]
 

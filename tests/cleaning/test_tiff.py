@@ -12,10 +12,10 @@ from PIL import Image, ImageOps
 from portal.cleaning import Category, Limits, Refusal, RefusalCode, clean_file, registry
 from portal.cleaning.tiff import CLEANER
 from tests.cleaning import imagegen
-from tests.corpus import corpus_file, corpus_files
+from tests.corpus import corpus_file, corpus_params
 from tests.exiftool_oracle import leaks, read_tags
 
-TIFF_CORPUS = [n for n in corpus_files() if n.lower().endswith((".tif", ".tiff"))]
+TIFF_CORPUS = corpus_params(".tif", ".tiff")
 LIMITS = Limits()
 
 

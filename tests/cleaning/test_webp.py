@@ -13,9 +13,9 @@ from PIL import Image, ImageCms
 from portal.cleaning import Category, Limits, Refusal, RefusalCode, clean_file, icc
 from portal.cleaning.webp import CLEANER
 from tests.cleaning import imagegen
-from tests.corpus import corpus_file, corpus_files
+from tests.corpus import corpus_file, corpus_params
 
-WEBP_CORPUS = [name for name in corpus_files() if name.lower().endswith(".webp")]
+WEBP_CORPUS = corpus_params(".webp")
 DEFAULT_LIMITS = Limits()
 SECRETS = [b"Jane Tipster", b"PhoneCorp", b"private-payload", b"TIPSCAN1", b"<html>"]
 
