@@ -66,12 +66,14 @@ KIND_LABELS: dict[str, LazyString] = {
     "text": _l("text"),
 }
 
+#: (power of the base, CLDR unit) from the largest down
 _UNITS = (
-    (1000**3, "digital-gigabyte"),
-    (1000**2, "digital-megabyte"),
-    (1000, "digital-kilobyte"),
-    (1, "digital-byte"),
+    (3, "digital-gigabyte"),
+    (2, "digital-megabyte"),
+    (1, "digital-kilobyte"),
+    (0, "digital-byte"),
 )
+NBSP = "\u00a0"
 
 
 def category_label(value: str) -> LazyString | str:
@@ -95,16 +97,36 @@ def kind_label(kind: str) -> LazyString | str:
     return KIND_LABELS.get(kind, kind)
 
 
-def format_size(size: int, *, round_down: bool = False) -> str:
-    """A byte count in the current language, in decimal units ("2.3 MB", "2,3 MB").
+def _unit_for(size: int, base: int) -> tuple[int, str]:
+    return next((power, unit) for power, unit in _UNITS if size >= base**power or power == 0)
 
-    ``round_down`` is for limits: a limit shown rounded up would promise more than
-    the portal accepts.
-    """
-    factor, unit = next((f, u) for f, u in _UNITS if size >= f or f == 1)
-    value = size / factor
-    if round_down:
-        value = int(value * 10) / 10
+
+def _size_text(value: float, unit: str) -> str:
     # CLDR's short English byte unit has no plural ("118 byte"); the long one does.
     length = "long" if unit == "digital-byte" else "short"
-    return format_unit(value, unit, length=length, format="#,##0.#", locale=get_locale())
+    text = format_unit(value, unit, length=length, format="#,##0.#", locale=get_locale())
+    # A number never ends a line with its unit on the next one.
+    return text.replace(" ", NBSP)
+
+
+def format_size(size: int) -> str:
+    """A byte count in the current language, in decimal units: "2.3 MB" in English
+    and Mexican Spanish, "2,3 MB" where a comma is the decimal mark."""
+    power, unit = _unit_for(size, 1000)
+    return _size_text(size / 1000**power, unit)
+
+
+def format_limit(size: int) -> str:
+    """A limit in bytes, as a round number where it is one, and never rounded up.
+
+    A limit set in binary units reads as its round number: 2 GiB is "2 GB", not
+    "2.1 GB" (it understates the limit by 7%, never overstates it). Any other limit
+    is shown in decimal units, rounded down: a limit shown rounded up would promise
+    more than the portal accepts.
+    """
+    for base in (1000, 1024):
+        power, unit = _unit_for(size, base)
+        if (size * 10) % base**power == 0:  # exact with at most one decimal
+            return _size_text(size / base**power, unit)
+    power, unit = _unit_for(size, 1000)
+    return _size_text(size * 10 // 1000**power / 10, unit)

@@ -7,14 +7,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, render_template, request
-from flask_babel import format_decimal, get_locale, ngettext
+from flask_babel import format_decimal, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.config import Settings
 from portal.housekeeping import sweep_stale_tmp
-from portal.labels import category_label, format_size, kind_label, refusal_label
+from portal.i18n import current_language
+from portal.labels import (
+    category_label,
+    format_limit,
+    format_size,
+    kind_label,
+    refusal_label,
+)
 from portal.public.filing import FilingFailed, file_submission
 from portal.public.forms import TipForm, link_lines
 from portal.public.uploads import DRAIN_FACTOR, OutOfSpace, TempUpload, UploadRequest, drain
@@ -31,8 +38,8 @@ def register(bp: Blueprint, settings: Settings) -> None:
     def helpers() -> dict[str, object]:
         return {
             "limits": {
-                "file": format_size(settings.max_file_size, round_down=True),
-                "total": format_size(settings.max_submission_size, round_down=True),
+                "file": format_limit(settings.max_file_size),
+                "total": format_limit(settings.max_submission_size),
                 "files": format_decimal(settings.max_files),
                 "count": settings.max_files,
             },
@@ -146,7 +153,7 @@ def _receive(form: TipForm, settings: Settings):
     try:
         result = file_submission(
             settings.data_dir,
-            locale=str(get_locale()),
+            locale=current_language(),
             note=form.note.data or "",
             links=links,
             contact=form.contact.data or "",

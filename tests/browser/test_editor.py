@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import DESKTOP, LANGUAGES, send_tip, sign_in
 from tests.exiftool_oracle import leaks
+from tests.public.helpers import HTML_LANG
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +41,7 @@ def test_editor_reads_plays_downloads_stars_archives_and_deletes(
 
     page = new_context(lang, viewport=DESKTOP, accept_downloads=True).new_page()
     sign_in(page, editor)
-    assert page.locator("html").get_attribute("lang") == lang
+    assert page.locator("html").get_attribute("lang") == HTML_LANG[lang]
 
     # Find it by searching the notes, as an editor would.
     page.locator("input[name=q]").fill(marker)

@@ -9,7 +9,7 @@ import pytest
 
 from portal.models import StoredFile, Submission, db
 from tests.exiftool_oracle import leaks
-from tests.public.helpers import png_bytes, post_tip, submission_state, tagged_jpeg
+from tests.public.helpers import HTML_LANG, png_bytes, post_tip, submission_state, tagged_jpeg
 
 
 def _count(app) -> int:
@@ -25,7 +25,7 @@ def _text(response) -> str:
 def test_form_states_limits_kinds_and_safety_before_upload(make_app, lang):
     client = make_app(max_file_size=3 * 10**6, max_submission_size=7 * 10**6, max_files=4)
     page = _text(client.test_client().get(f"/{lang}/"))
-    assert f'<html lang="{lang}"' in page
+    assert f'<html lang="{HTML_LANG[lang]}"' in page
     form_at = page.index("<form")
     # the limits come before the form
     assert page.index("3 MB") < form_at and page.index("7 MB") < form_at
@@ -55,7 +55,7 @@ def test_post_without_csrf_token_is_a_translated_400_and_files_nothing(app, clie
     client.get(f"/{lang}/")
     response = post_tip(client, lang, note="hello", files=[(png_bytes(), "a.png")], token="")
     assert response.status_code == 400
-    assert f'<html lang="{lang}"' in response.get_data(as_text=True)
+    assert f'<html lang="{HTML_LANG[lang]}"' in response.get_data(as_text=True)
     assert _count(app) == 0
     assert submission_state(app.config["PORTAL_SETTINGS"].data_dir) == ([], [])
 
@@ -109,7 +109,7 @@ def _assert_error_page(response, lang, field, message, *, kept=None):
     aria-describedby) and in the summary, and with everything in ``kept`` still typed."""
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert f'<html lang="{lang}"' in page
+    assert f'<html lang="{HTML_LANG[lang]}"' in page
     summary = re.search(r'<div class="error-summary" role="alert".*?</div>', page, re.DOTALL)
     assert summary, "an error summary at the top"
     assert page.index("error-summary") < page.index("<form")
@@ -308,8 +308,11 @@ def test_receipt_is_in_the_tipsters_language_with_local_number_format(make_app, 
     response = post_tip(client, lang, note=note, files=[(png_bytes((300, 300)), "a.png")])
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert f'<html lang="{lang}"' in page
-    assert ("1,234" if lang == "en" else "1234") in page or "1.234" in page
+    assert f'<html lang="{HTML_LANG[lang]}"' in page
+    # Mexico writes thousands as English does (Spain would write "1234" or "1.234").
+    assert "A note of 1,234 characters." in _text(response) or "Una nota de 1,234 caracteres." in (
+        _text(response)
+    )
     # the receipt has no address of its own: it is the POST's response, and it
     # is not stored anywhere a later GET could find it
     assert client.get(f"/{lang}/").get_data(as_text=True).count("1,234") == 0
@@ -350,6 +353,6 @@ def test_receipt_with_removed_metadata_and_a_refused_file_in_each_language(
     text = _text(response)
     for words in RECEIPT_WORDS[lang]:
         assert words in text, words
-    decimal = "," if lang == "es" else "."
+    # Both languages write a decimal point (Mexican Spanish, not Spain's comma).
     kind = "Archivo 1: foto" if lang == "es" else "File 1: photo"
-    assert re.search(rf"{kind} \(JPEG\), \d+(\{decimal}\d)? kB", text)
+    assert re.search(rf"{kind} \(JPEG\), \d+(\.\d)? kB", text)
