@@ -23,7 +23,7 @@ from portal.labels import (
     refusal_label,
 )
 from portal.public.filing import FilingFailed, file_submission
-from portal.public.forms import TipForm, link_lines
+from portal.public.forms import TipForm, web_addresses
 from portal.public.uploads import DRAIN_FACTOR, OutOfSpace, TempUpload, UploadRequest, drain
 
 
@@ -149,7 +149,7 @@ def _receive(form: TipForm, settings: Settings):
     if not valid:
         return _form_with_errors(form, had_files=bool(uploads))
 
-    links = link_lines(form.links.data or "")
+    links = web_addresses(form.links.data or "")
     try:
         result = file_submission(
             settings.data_dir,

@@ -137,7 +137,7 @@ def test_empty_submission_is_refused_at_the_note(app, client, lang):
 
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_bad_link_keeps_everything_typed_and_asks_for_files_again(app, client, lang):
-    links = "https://example.org/a\nexample.org/nope\njavascript:alert(1)"
+    links = "https://example.org/a\nnot a link\njavascript:alert(1)"
     response = post_tip(
         client,
         lang,
@@ -147,8 +147,8 @@ def test_bad_link_keeps_everything_typed_and_asks_for_files_again(app, client, l
         files=[(png_bytes(), "a.png")],
     )
     message = {
-        "en": "Lines 2, 3 are not web addresses starting with http:// or https://.",
-        "es": "Las líneas 2, 3 no son direcciones web que empiecen con http:// o https://.",
+        "en": "Lines 2 and 3 are not web addresses starting with http:// or https://.",
+        "es": "Las líneas 2 y 3 no son direcciones web que empiecen con http:// o https://.",
     }[lang]
     kept = {"note": "The truck left at 5 <b>", "links": links, "contact": "me@example.net"}
     page = _assert_error_page(response, lang, "links", message, kept=kept)
@@ -228,6 +228,49 @@ def test_links_only_and_contact_are_filed_as_text(app, client):
         assert submission.contact == "signal: someone"
         assert submission.locale == "en"
         assert submission.files == []
+
+
+#: links as people paste them from an app, and how they are filed
+PASTED_LINKS = {
+    "www.facebook.com/groups/123456/posts/789": "https://www.facebook.com/groups/123456/posts/789",
+    "facebook.com/share/v/AbC12": "https://facebook.com/share/v/AbC12",
+    "m.youtube.com/watch?v=dQw4w9WgXcQ&t=3": "https://m.youtube.com/watch?v=dQw4w9WgXcQ&t=3",
+    "t.me/canal_noticias/42": "https://t.me/canal_noticias/42",
+    "WWW.Example.COM.mx": "https://WWW.Example.COM.mx",
+    "example.org:8080/a#b": "https://example.org:8080/a#b",
+    "https://example.org/kept": "https://example.org/kept",
+    "http://example.net/kept": "http://example.net/kept",
+}
+#: lines that are still not web addresses
+NOT_LINKS = [
+    "not a link",
+    "facebook",
+    "tipster@gmail.com",
+    "javascript:alert(1)",
+    "ftp://example.org/file",
+    "12.5",
+    "www.facebook.com/a b",
+    "-bad-.example.com",
+    "example.123",
+    "//example.org",
+]
+
+
+def test_links_pasted_without_https_are_filed_as_addresses(app, client):
+    response = post_tip(client, "en", links="\n".join(PASTED_LINKS))
+    assert response.status_code == 200, _text(response)
+    assert f"{len(PASTED_LINKS)} links." in _text(response)
+    with app.app_context():
+        submission = db.session.query(Submission).one()
+        assert submission.link_list == list(PASTED_LINKS.values())
+
+
+@pytest.mark.parametrize("line", NOT_LINKS)
+def test_what_is_still_not_a_web_address_gets_the_same_message(app, client, line):
+    response = post_tip(client, "en", links=f"facebook.com/ok\n{line}")
+    message = "Line 2 is not a web address starting with http:// or https://."
+    _assert_error_page(response, "en", "links", message)
+    assert _count(app) == 0
 
 
 def test_receipt_lists_removed_metadata_in_plain_words(app, client, tmp_path):
