@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, render_template, request
 from flask_babel import format_decimal, ngettext
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -17,8 +18,11 @@ from portal.housekeeping import sweep_stale_tmp
 from portal.i18n import current_language
 from portal.labels import (
     category_label,
+    filed_format,
+    format_duration,
     format_limit,
     format_size,
+    in_display_order,
     kind_label,
     refusal_label,
 )
@@ -48,6 +52,8 @@ def register(bp: Blueprint, settings: Settings) -> None:
             "format_size": format_size,
             "kind_label": kind_label,
             "category_label": category_label,
+            "in_display_order": in_display_order,
+            "filed_format": filed_format,
             "refusal_label": refusal_label,
         }
 
@@ -74,19 +80,23 @@ def register(bp: Blueprint, settings: Settings) -> None:
 
     @bp.errorhandler(CSRFError)
     def csrf_failed(exc: CSRFError):
-        return _csrf_page()
+        return _csrf_page(settings)
 
 
-def _csrf_page():
+def _csrf_page(settings: Settings):
+    # "up to 6 hours after you open it": not "it works some hours after", which reads
+    # as if the form only started working later.
+    valid_for = format_duration(settings.csrf_time_limit)
     return (
         render_template(
             "error.html",
             code=400,
             title=_l("This form has expired"),
-            message=_l(
-                "For your safety the form works only for some hours after it is opened, "
-                "and only when sent from this site. Nothing was saved. Please open the "
-                "form again and send it once more."
+            message=_(
+                "For your safety, a form can be sent only from this site, and only up to "
+                "%(time)s after you open it. Nothing was saved. Please open the form again "
+                "and send your tip once more.",
+                time=valid_for,
             ),
         ),
         400,
@@ -101,7 +111,7 @@ def _not_saved_page(code: int):
             title=_l("Your tip could not be saved"),
             message=_l(
                 "Something went wrong while saving. Nothing was saved: not the "
-                "note, the links nor the files. Please try again later."
+                "note, not the links, not the files. Please try again later."
             ),
         ),
         code,
@@ -121,7 +131,7 @@ def _receive(form: TipForm, settings: Settings):
     form.files_received = len(uploads)
     valid = form.validate()
     if form.csrf_token.errors:
-        return _csrf_page()
+        return _csrf_page(settings)
     if form.homepage.data:
         # A bot filled the hidden field. Say nothing about why.
         return (

@@ -176,7 +176,7 @@ def _send_expecting(page: Page, status: int) -> None:
 _MUST_REPORT: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("GPS location", re.compile(r"^GPS:|:GPS\w*$|:Location\w*$")),
     ("camera or phone make and model", re.compile(r":(Make|Model)$")),
-    ("dates, such as the date taken", re.compile(r":(DateTimeOriginal|\w*CreateDate|ModifyDate)$")),
+    ("dates", re.compile(r":(DateTimeOriginal|\w*CreateDate|ModifyDate)$")),
     ("author or owner name", re.compile(r":(Artist|Author|OwnerName)$")),
     ("comments, titles and descriptions", re.compile(r":(\w*Comment|ImageDescription|Title)$")),
     ("editing software", re.compile(r":(Software|Encoder)$")),
@@ -186,13 +186,20 @@ _MUST_REPORT: tuple[tuple[str, re.Pattern[str]], ...] = (
 _OWN_GROUPS = ("ExifTool:", "System:", "File:", "Composite:")
 
 
-def must_report(original: Path) -> set[str]:
-    """The removal labels (English) a receipt must show for ``original``, from the
-    identifying tags exiftool finds in it."""
+#: how the receipt names dates, for each kind of file
+_DATES = {
+    "photo": "dates, such as when the photo was taken",
+    "video": "dates, such as when the video was recorded",
+}
+
+
+def must_report(original: Path, kind: str) -> set[str]:
+    """The removal labels (English) a receipt must show for ``original``, a ``kind``
+    ("photo", "video") of file, from the identifying tags exiftool finds in it."""
     labels = set()
     for key, value in read_tags(original).items():
         text = str(value).strip()
         if key.startswith(_OWN_GROUPS) or not text or re.fullmatch(r"[0: ]+", text):
             continue
         labels.update(label for label, tags in _MUST_REPORT if tags.search(key))
-    return labels
+    return {_DATES[kind] if label == "dates" else label for label in labels}

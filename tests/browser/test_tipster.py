@@ -50,7 +50,7 @@ def _check_receipt(page: Page, lang: str, words, upload: Upload) -> None:
     ):
         assert f": {words(lang, kind)} (" in item.locator(".file-title").inner_text()
         shown = set(item.locator("ul.removed > li").all_inner_texts())
-        expected = {words(lang, label) for label in must_report(original)}
+        expected = {words(lang, label) for label in must_report(original, kind)}
         assert expected, f"{original.name} should carry identifying metadata"
         assert expected <= shown, (original.name, expected - shown)
 

@@ -168,4 +168,4 @@ def test_unknown_page_under_a_language_prefix_is_a_404_in_that_language(failing_
 def test_unhandled_exception_is_a_spanish_500_under_es(failing_app):
     page = failing_app.test_client().get("/es/_crash", headers={"Accept-Language": "en"})
     assert page.status_code == 500
-    assert spanish("Something went wrong") in page.get_data(as_text=True)
+    assert spanish("There was an error on the site") in page.get_data(as_text=True)

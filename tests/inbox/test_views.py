@@ -217,7 +217,9 @@ def test_submission_page_shows_everything_safely(
         assert f"{words}</h3>" in page, words
     mp4_size = f"{len(mp4_bytes) / 1000:.1f}".removesuffix(".0")
     assert f"video (MP4), {mp4_size}\u00a0kB</h3>" in page
-    assert "Compressed archives" in page  # the refusal reason
+    # The refusal reason, in editors' words (what the file was, not what to do).
+    assert "Compressed archive (ZIP, RAR, 7z or similar)." in page
+    assert "Please send the files inside them" not in page
     assert f"/inbox/s/{filed.id}/files.zip" in page
     for fid in filed.file_ids:
         assert f'href="/inbox/s/{filed.id}/f/{fid}"' in page

@@ -8,6 +8,7 @@ from html import escape, unescape
 import pytest
 
 from portal.models import StoredFile, Submission, db
+from tests.cleaning import docgen, imagegen
 from tests.exiftool_oracle import leaks
 from tests.public.helpers import HTML_LANG, png_bytes, post_tip, submission_state, tagged_jpeg
 
@@ -19,6 +20,11 @@ def _count(app) -> int:
 
 def _text(response) -> str:
     return unescape(re.sub(r"\s+", " ", response.get_data(as_text=True)))
+
+
+def _size_words(size: int) -> str:
+    """A file size as the receipt writes it in both languages (as _text shows it)."""
+    return f"{size} bytes" if size < 1000 else f"{size / 1000:.1f}".removesuffix(".0") + " kB"
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])
@@ -285,10 +291,13 @@ def test_receipt_lists_removed_metadata_in_plain_words(app, client, tmp_path):
         "GPS location",
         "camera or phone make and model",
         "author or owner name",
-        "dates, such as the date taken",
+        "dates, such as when the photo was taken",
         "editing software",
     ):
         assert words in text, words
+    # The location, the most dangerous, is named first.
+    removed = re.search(r'<ul class="removed">(.*?)</ul>', response.get_data(as_text=True), re.S)
+    assert removed and re.findall(r"<li>(.*?)</li>", removed.group(1))[0] == "GPS location"
     assert "IMG_2041" not in text
     assert "A note of 23 characters." in text
 
@@ -302,6 +311,32 @@ def test_receipt_lists_removed_metadata_in_plain_words(app, client, tmp_path):
     assert leaks(path) == []
     assert re.fullmatch(r"[0-9a-f]{32}\.jpg", stored.stored_name)
     assert submission_state(data_dir)[1] == []
+    # The size shown is the cleaned copy's, which editors receive.
+    assert path.stat().st_size != len(jpeg)
+    assert f"File 1: photo (JPEG), {_size_words(path.stat().st_size)}" in text
+
+
+def test_receipt_shows_the_format_and_size_editors_receive(app, client):
+    heic = imagegen.heic_bytes((640, 480), exif=imagegen.identifying_exif())
+    response = post_tip(client, "es", files=[(heic, "IMG_0001.HEIC")])
+    assert response.status_code == 200
+    with app.app_context():
+        stored = db.session.query(StoredFile).one()
+    data_dir = app.config["PORTAL_SETTINGS"].data_dir
+    filed = data_dir / "submissions" / stored.submission_id / stored.stored_name
+    assert filed.read_bytes()[:3] == b"\xff\xd8\xff"  # a HEIC photo is filed as a JPEG
+    assert f"Archivo 1: foto (JPEG), {_size_words(filed.stat().st_size)}" in _text(response)
+    assert "HEIC" not in _text(response).split("Tus archivos", 1)[1]
+
+
+def test_receipt_names_dates_for_what_the_file_is(app, client, tmp_path):
+    pdf = tmp_path / "informe.pdf"
+    docgen.dirty_pdf(pdf)
+    response = post_tip(client, "en", files=[(pdf.read_bytes(), "informe.pdf")])
+    text = _text(response)
+    assert "File 1: document (PDF)" in text
+    assert "dates, such as when the document was created or last changed" in text
+    assert "photo was taken" not in text
 
 
 @pytest.mark.parametrize(
@@ -309,7 +344,7 @@ def test_receipt_lists_removed_metadata_in_plain_words(app, client, tmp_path):
     [
         (b"MZ\x90\x00\x03" + bytes(200), "Programs and scripts are not accepted."),
         (b"<!doctype html><html><script>alert(1)</script></html>", "Web pages, SVG drawings"),
-        (b"PK\x03\x04" + bytes(100), "Compressed archives"),
+        (b"PK\x03\x04" + bytes(100), "Compressed archives"),  # the tipster's words
     ],
 )
 def test_refused_file_is_explained_and_the_rest_is_filed(app, client, content, reason):
@@ -375,7 +410,7 @@ RECEIPT_WORDS = {
         "Gracias. Recibimos tu denuncia.",
         "2 archivos. 1 de ellos no se aceptó.",
         "ubicación GPS",
-        "marca y modelo de la cámara o el teléfono",
+        "marca y modelo de la cámara o el celular",
         "nombre del autor o del dueño",
         "Archivo 2, 102 bytes: no se aceptó.",
         "No se aceptan programas ni scripts.",
@@ -398,4 +433,4 @@ def test_receipt_with_removed_metadata_and_a_refused_file_in_each_language(
         assert words in text, words
     # Both languages write a decimal point (Mexican Spanish, not Spain's comma).
     kind = "Archivo 1: foto" if lang == "es" else "File 1: photo"
-    assert re.search(rf"{kind} \(JPEG\), \d+(\.\d)? kB", text)
+    assert re.search(rf"{kind} \(JPEG\), (\d+(\.\d)? kB|\d+ bytes)", text)

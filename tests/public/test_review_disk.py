@@ -24,7 +24,7 @@ def _assert_honest_and_nothing_kept(app, response, lang: str) -> None:
     text = response.get_data(as_text=True)
     assert f'<html lang="{HTML_LANG[lang]}"' in text
     expected = {
-        "en": "Nothing was saved: not the note, the links nor the files.",
+        "en": "Nothing was saved: not the note, not the links, not the files.",
         "es": "No se guardó nada: ni la nota, ni los enlaces, ni los archivos.",
     }[lang]
     assert expected in " ".join(text.split())
