@@ -97,3 +97,21 @@ def test_receipt_sets_no_new_cookie(client, lang):
     response = post_tip(client, lang, note="hello")
     assert response.status_code == 200
     assert response.headers.getlist("Set-Cookie") == []
+
+
+#: a well-formed version 3 onion address (no such service exists)
+ONION = "portalx" + "a" * 45 + "b2cd.onion"
+
+
+def test_onion_location_offers_the_onion_service_for_the_same_page(make_app):
+    client = make_app(onion_address=ONION).test_client()
+    # Tor Browser offers to open the page it is on at the onion service.
+    assert client.get("/es/").headers["Onion-Location"] == f"http://{ONION}/es/"
+    assert client.get("/en/?x=1").headers["Onion-Location"] == f"http://{ONION}/en/?x=1"
+    # Not on the onion service itself, and never on the editors' side.
+    assert "Onion-Location" not in client.get("/es/", headers={"Host": ONION}).headers
+    assert "Onion-Location" not in client.get("/inbox/login").headers
+
+
+def test_no_onion_location_without_an_onion_service(client):
+    assert "Onion-Location" not in client.get("/es/").headers
