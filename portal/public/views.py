@@ -1,12 +1,13 @@
 """The form page and what answers its POST: the receipt, or a page that says
-plainly what went wrong. The receipt is only ever the body of the POST response:
-it has no URL of its own and nothing in a cookie points to it."""
+plainly what went wrong; and the safety guide (:mod:`portal.public.guide`). The
+receipt is only ever the body of the POST response: it has no URL of its own and
+nothing in a cookie points to it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -26,6 +27,7 @@ from portal.labels import (
     kind_label,
     refusal_label,
 )
+from portal.public import guide
 from portal.public.filing import FilingFailed, file_submission
 from portal.public.forms import TipForm, web_addresses
 from portal.public.uploads import DRAIN_FACTOR, OutOfSpace, TempUpload, UploadRequest, drain
@@ -48,6 +50,10 @@ def register(bp: Blueprint, settings: Settings) -> None:
                 "count": settings.max_files,
             },
             "max_note_length": settings.max_note_length,
+            "onion_address": settings.onion_address,
+            # not on the onion service itself, where it would say nothing new
+            "show_onion": bool(settings.onion_address)
+            and request.host.split(":")[0] != settings.onion_address,
             "format_number": format_decimal,
             "format_size": format_size,
             "kind_label": kind_label,
@@ -64,6 +70,21 @@ def register(bp: Blueprint, settings: Settings) -> None:
         # Text fields are read from text parts only: a "note" sent as a file part is
         # not a note (and its bytes are not a text the form could filter).
         return _receive(TipForm(settings, formdata=request.form), settings)
+
+    guide_paths = ", ".join(sorted({*guide.PATHS.values(), guide.DEFAULT_PATH}))
+
+    @bp.get(f"/<lang>/<any({guide_paths}):page>")
+    def safety(page: str):
+        if page != guide.path_for(g.lang):  # /en/seguridad: the English guide's address
+            return redirect(url_for("public.safety"), code=302)
+        return render_template("public/safety.html", never_kept=guide.NEVER_KEPT, kept=guide.KEPT)
+
+    @bp.url_defaults
+    def guide_path(endpoint: str, values: dict) -> None:
+        # Each language's guide has its own address; a link to the guide in another
+        # language (the switch, hreflang) gets that language's.
+        if endpoint == "public.safety":
+            values["page"] = guide.path_for(values.get("lang") or g.lang)
 
     @bp.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge):

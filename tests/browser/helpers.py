@@ -110,7 +110,15 @@ def sign_in(page: Page, editor: EditorLogin) -> None:
 
 
 #: the public pages a tipster can meet, for the phone, screenshot and axe tests
-PUBLIC_PAGES = ("form", "form-errors", "receipt", "not-found", "expired-form", "too-large")
+PUBLIC_PAGES = (
+    "form",
+    "form-errors",
+    "receipt",
+    "not-found",
+    "expired-form",
+    "too-large",
+    "safety",
+)
 
 
 @dataclass(frozen=True)
@@ -152,6 +160,11 @@ def open_public_page(page: Page, name: str, lang: str, files: PublicPageFiles) -
         page.locator("#note").fill("Camioneta blanca frente a la bodega")
         page.locator("input[name=csrf_token]").evaluate("field => field.remove()")
         _send_expecting(page, 400)
+    elif name == "safety":
+        # The guide, reached the way a tipster reaches it: from the form.
+        page.goto(f"/{lang}/")
+        page.locator(".guide-link a").click()
+        page.locator("#what-we-keep").wait_for()
     elif name == "too-large":
         page.goto(f"{files.small_url}/{lang}/")
         page.locator("#note").fill("Camioneta blanca frente a la bodega")

@@ -87,7 +87,7 @@ def test_editor_reads_plays_downloads_stars_archives_and_deletes(
     # Star: the page says so, and the starred view lists it.
     page.locator("form.actions button[value=star]").click()
     expect(page.locator("form.actions button[value=unstar]")).to_be_visible()
-    expect(page.locator(".facts .badge.star")).to_have_text(words(lang, "Starred"))
+    expect(page.locator(".facts .badge.star")).to_have_text(words(lang, "Starred", "badge"))
 
     # Archive: gone from the inbox view, listed under Archived (and still starred).
     page.locator("form.actions button[value=archive]").click()
@@ -96,7 +96,8 @@ def test_editor_reads_plays_downloads_stars_archives_and_deletes(
     assert page.locator(f"a[href$='/inbox/s/{submission_id}']").count() == 0
     _open_from_list(page, f"/inbox/?view=starred&q={marker}", submission_id)
     _open_from_list(page, f"/inbox/?view=archived&q={marker}", submission_id)
-    expect(page.locator(".facts .badge:not(.star)")).to_have_text(words(lang, "Archived"))
+    badge = words(lang, "Archived", "badge")
+    expect(page.locator(".facts .badge:not(.star)")).to_have_text(badge)
     expect(page.locator(".facts .badge.star")).to_be_visible()
     expect(page.locator("form.actions button[value=unarchive]")).to_be_visible()
 

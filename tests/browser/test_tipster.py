@@ -65,6 +65,7 @@ def _check_filed(server: LiveServer, before: set[str]) -> None:
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.proves("files-cleaned")
 def test_send_a_tip_without_javascript(new_context, server, upload, lang, words):
     page = new_context(lang, js=False).new_page()
     before = server.submission_folders()

@@ -118,6 +118,7 @@ def test_filters_are_kept_across_pages_and_views(
     assert 'name="has_links" value="1" checked' in first and 'value="truck"' in first
 
 
+@pytest.mark.proves("arrival-time")
 def test_row_shows_date_in_editors_zone_language_files_and_first_words(
     inbox_app: Flask, web: FlaskClient, clock: Clock, make_submission: MakeSubmission
 ) -> None:

@@ -33,14 +33,17 @@ def test_form_states_limits_kinds_and_safety_before_upload(make_app, lang):
     page = _text(client.test_client().get(f"/{lang}/"))
     assert f'<html lang="{HTML_LANG[lang]}"' in page
     form_at = page.index("<form")
-    # the limits come before the form
-    assert page.index("3 MB") < form_at and page.index("7 MB") < form_at
-    assert re.search(r"\b4\b", page[:form_at])
+    file_input = page.index('type="file"')
+    # the limits and the kinds of file come before the file is chosen
+    assert page.index("3 MB") < file_input and page.index("7 MB") < file_input
+    assert re.search(r"\b4\b", page[form_at:file_input])
     if lang == "en":
         assert "Send photos, videos, notes, links or information. 100% anonymous." in page
+        # right under the heading: what anonymity depends on, and the guide
+        assert "How anonymous you stay also depends on" in page[:form_at]
         assert "Tor Browser" in page[:form_at]
         assert "work" in page[:form_at]
-        assert "JPEG" in page[:form_at] and "PDF" in page[:form_at]
+        assert "JPEG" in page[form_at:file_input] and "PDF" in page[form_at:file_input]
         assert "(optional)" in page and "less anonymous" in page
 
 
@@ -219,6 +222,7 @@ def test_too_many_files(make_app, lang, monkeypatch):
     assert _count(app) == 0
 
 
+@pytest.mark.proves("what-you-write")
 def test_links_only_and_contact_are_filed_as_text(app, client):
     response = post_tip(
         client,
@@ -279,6 +283,7 @@ def test_what_is_still_not_a_web_address_gets_the_same_message(app, client, line
     assert _count(app) == 0
 
 
+@pytest.mark.proves("files-cleaned")
 def test_receipt_lists_removed_metadata_in_plain_words(app, client, tmp_path):
     jpeg = tagged_jpeg(tmp_path)
     response = post_tip(
@@ -347,6 +352,7 @@ def test_receipt_names_dates_for_what_the_file_is(app, client, tmp_path):
         (b"PK\x03\x04" + bytes(100), "Compressed archives"),  # the tipster's words
     ],
 )
+@pytest.mark.proves("refused-not-kept")
 def test_refused_file_is_explained_and_the_rest_is_filed(app, client, content, reason):
     response = post_tip(
         client,
@@ -369,6 +375,7 @@ def test_refused_file_is_explained_and_the_rest_is_filed(app, client, content, r
     assert submission_state(app.config["PORTAL_SETTINGS"].data_dir)[1] == []
 
 
+@pytest.mark.proves("refused-not-kept")
 def test_only_refused_files_and_nothing_else_files_nothing(app, client):
     response = post_tip(client, "en", files=[(b"\x7fELF" + bytes(64), "x")])
     assert response.status_code == 200

@@ -60,6 +60,7 @@ def test_policy_is_strict():
     assert set(features.values()) == {"()"}
 
 
+@pytest.mark.proves("nothing-that-follows-you")
 def test_pages_have_no_inline_script_style_or_third_party_resource(client):
     for name, response in _responses(client):
         page = response.get_data(as_text=True)
@@ -79,6 +80,7 @@ def test_static_stylesheet_is_served_from_self(client):
     assert "@import" not in response.get_data(as_text=True)
 
 
+@pytest.mark.proves("nothing-that-follows-you")
 def test_form_sets_only_the_session_cookie_httponly_strict(client):
     assert client.get("/", headers={"Accept-Language": "es"}).headers.getlist("Set-Cookie") == []
     cookies = client.get("/es/").headers.getlist("Set-Cookie")

@@ -47,6 +47,7 @@ def _leaks_under(folder: Path) -> dict[str, list[str]]:
     return leaks
 
 
+@pytest.mark.proves("no-ip-address", "no-browser", "no-referrer", "no-file-names")
 def test_test_client_request_leaves_no_trace(app, client, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     client.environ_base.update(
@@ -152,6 +153,7 @@ def _post(server, body: bytes, ctype: str, cookie: str, lang="en", length=None):
     return result
 
 
+@pytest.mark.proves("no-ip-address", "no-browser", "no-referrer", "no-file-names")
 def test_real_server_from_a_marked_address_leaves_no_trace(server):
     token, cookie = _get_form(server)
     jpeg = tagged_jpeg(server["base"])
