@@ -3,7 +3,8 @@ and how it refuses.
 
 Every format module subclasses :class:`FormatCleaner`. A module never decides on its
 own to let something through: any doubt is a :class:`Refusal`. Modules report what
-they found as :class:`Category` values, which the receipt turns into plain words.
+they found as :class:`Category` values, which the receipt turns into plain words,
+and what a cleaned file is as a :class:`Kind`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,17 @@ class Category(enum.StrEnum):
     EMBEDDED = "embedded"  # embedded files/attachments/extra streams dropped
     TAGS = "tags"  # audio/video container and stream tags (title, encoder, ...)
     HIDDEN_DATA = "hidden_data"  # data after the end of the file, private chunks
+
+
+class Kind(enum.StrEnum):
+    """What a cleaned file is, as stored with it and named on the receipt and in the
+    inbox (``StoredFile.kind`` holds the value as a string)."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    DOCUMENT = "document"
+    TEXT = "text"
 
 
 class RefusalCode(enum.StrEnum):
@@ -77,13 +89,13 @@ class Limits:
 class Cleaned:
     """What a successful clean produced.
 
-    ``kind`` is one of "image", "video", "audio", "document", "text";
+    ``kind`` says what the file is (a :class:`Kind`);
     ``format`` a short upper-case name ("JPEG", "MP4", "PDF"); ``mime`` and
     ``extension`` (without dot) describe the cleaned output, which may differ from
     the input (HEIC becomes JPEG).
     """
 
-    kind: str
+    kind: Kind
     format: str
     mime: str
     extension: str

@@ -25,6 +25,7 @@ from portal.cleaning.base import (
     Category,
     Cleaned,
     FormatCleaner,
+    Kind,
     Limits,
     Refusal,
     RefusalCode,
@@ -218,7 +219,7 @@ class GifCleaner(FormatCleaner):
         Path(dst).write_bytes(bytes(parsed.output))
         verify_decodes(Path(dst), "GIF")
         return Cleaned(
-            kind="image",
+            kind=Kind.IMAGE,
             format="GIF",
             mime="image/gif",
             extension="gif",

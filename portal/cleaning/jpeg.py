@@ -39,6 +39,7 @@ from portal.cleaning.base import (
     Category,
     Cleaned,
     FormatCleaner,
+    Kind,
     Limits,
     Refusal,
     RefusalCode,
@@ -464,7 +465,7 @@ class JpegCleaner(FormatCleaner):
         profile = _icc_profile(parse)
         if profile is not None and not icc.is_standard_profile(profile):
             _convert_to_srgb(dst, profile, parse.orientation)
-        return Cleaned("image", "JPEG", "image/jpeg", "jpg", frozenset(removed))
+        return Cleaned(Kind.IMAGE, "JPEG", "image/jpeg", "jpg", frozenset(removed))
 
 
 def _convert_to_srgb(path: Path, profile: bytes, orientation: int) -> None:

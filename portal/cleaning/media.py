@@ -27,7 +27,15 @@ import av
 import av.error
 from av.stream import Disposition
 
-from portal.cleaning.base import Category, Cleaned, FormatCleaner, Limits, Refusal, RefusalCode
+from portal.cleaning.base import (
+    Category,
+    Cleaned,
+    FormatCleaner,
+    Kind,
+    Limits,
+    Refusal,
+    RefusalCode,
+)
 
 # ---------------------------------------------------------------------- the modules
 
@@ -422,7 +430,7 @@ def remux(src: Path, dst: Path, container: str, limits: Limits) -> Cleaned:
         removed = inspect_media(src, container, limits)
         kept = _kept_streams(inp, limits)
         # Stream objects must not be touched once the input is closed.
-        kind = "video" if any(stream.type == "video" for stream in kept) else "audio"
+        kind = Kind.VIDEO if any(stream.type == "video" for stream in kept) else Kind.AUDIO
         target, out, mapping = _open_output(dst, container, kept)
         try:
             payload, ends = _copy_packets(inp, kept, mapping, out)

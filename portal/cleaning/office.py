@@ -56,6 +56,7 @@ from portal.cleaning.base import (
     Category,
     Cleaned,
     FormatCleaner,
+    Kind,
     Limits,
     Refusal,
     RefusalCode,
@@ -857,7 +858,7 @@ class OfficeCleaner(FormatCleaner):
         (fmt, mime, extension), members, found, is_odf = self._run(src, limits, dst.parent, depth)
         _write_zip(dst, members, first_stored=is_odf)
         return Cleaned(
-            kind="document",
+            kind=Kind.DOCUMENT,
             format=fmt,
             mime=mime,
             extension=extension,

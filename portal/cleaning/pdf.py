@@ -59,6 +59,7 @@ from portal.cleaning.base import (
     Category,
     Cleaned,
     FormatCleaner,
+    Kind,
     Limits,
     Refusal,
     RefusalCode,
@@ -626,7 +627,7 @@ class PdfCleaner(FormatCleaner):
             except pikepdf.PdfError as exc:
                 raise Refusal(RefusalCode.MALFORMED, "qpdf could not rewrite the PDF") from exc
         return Cleaned(
-            kind="document",
+            kind=Kind.DOCUMENT,
             format="PDF",
             mime="application/pdf",
             extension="pdf",

@@ -36,6 +36,7 @@ from portal.cleaning.base import (
     Category,
     Cleaned,
     FormatCleaner,
+    Kind,
     Limits,
     Refusal,
     RefusalCode,
@@ -542,7 +543,7 @@ class PngCleaner(FormatCleaner):
         Path(dst).write_bytes(_write(parsed, profile_payload))
         verify_decodes(Path(dst), "PNG")
         return Cleaned(
-            kind="image",
+            kind=Kind.IMAGE,
             format="PNG",
             mime="image/png",
             extension="png",

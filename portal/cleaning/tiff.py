@@ -28,6 +28,7 @@ from portal.cleaning.base import (
     Category,
     Cleaned,
     FormatCleaner,
+    Kind,
     Limits,
     Refusal,
     RefusalCode,
@@ -84,10 +85,10 @@ def save_pixels(
         if bare.mode not in ("L", "RGB"):
             bare = bare.convert("RGB")
         bare.save(dst, "JPEG", quality=_JPEG_QUALITY, optimize=True, **extra)
-        return Cleaned("image", source_format, "image/jpeg", "jpg")
+        return Cleaned(Kind.IMAGE, source_format, "image/jpeg", "jpg")
     bare = _bare_copy(image, _PNG_MODES)
     bare.save(dst, "PNG", **extra)
-    return Cleaned("image", source_format, "image/png", "png")
+    return Cleaned(Kind.IMAGE, source_format, "image/png", "png")
 
 
 def _pages(image: Image.Image, limits: Limits) -> list[bool]:

@@ -27,6 +27,7 @@ from portal.cleaning.base import (
     Category,
     Cleaned,
     FormatCleaner,
+    Kind,
     Limits,
     Refusal,
     RefusalCode,
@@ -254,7 +255,7 @@ class WebpCleaner(FormatCleaner):
         Path(dst).write_bytes(_write(parsed, profile))
         verify_decodes(Path(dst), "WEBP")
         return Cleaned(
-            kind="image",
+            kind=Kind.IMAGE,
             format="WEBP",
             mime="image/webp",
             extension="webp",
