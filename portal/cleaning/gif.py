@@ -30,7 +30,7 @@ from portal.cleaning.base import (
     Refusal,
     RefusalCode,
 )
-from portal.cleaning.png import verify_decodes
+from portal.cleaning.pixels import check_pixels, verify_decodes
 
 _HEADERS = (b"GIF87a", b"GIF89a")
 _IMAGE, _EXTENSION, _TRAILER = 0x2C, 0x21, 0x3B
@@ -96,8 +96,7 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
         raise _malformed("not a GIF")
     screen = reader.take(7)
     width, height = struct.unpack("<HH", screen[:4])
-    if width * height > limits.max_pixels:
-        raise Refusal(RefusalCode.TOO_LARGE, "too many pixels")
+    check_pixels(width, height, limits)
     out = bytearray(header + screen + reader.take(_colour_table_size(screen[4])))
     parsed = _Parsed(out)
     if len(out) > 13:
@@ -113,8 +112,7 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
             x, y, w, h = struct.unpack("<HHHH", descriptor[:8])
             # Decoders grow the canvas to hold a frame placed beyond the screen.
             width, height = max(width, x + w), max(height, y + h)
-            if width * height > limits.max_pixels:
-                raise Refusal(RefusalCode.TOO_LARGE, "too many pixels")
+            check_pixels(width, height, limits)
             parsed.frames += 1
             if parsed.frames > limits.max_frames:
                 raise Refusal(RefusalCode.TOO_LARGE, "too many frames")

@@ -14,7 +14,7 @@ the container and checked before anything is decoded.
 
 Caution for whoever touches this: ``HeifImage.to_pillow()`` and Pillow's AVIF plugin
 put the original EXIF (GPS included) and XMP in ``image.info``, and a naive save
-writes them back. :func:`portal.cleaning.tiff.save_pixels` copies pixels only.
+writes them back. :func:`portal.cleaning.pixels.save_pixels` copies pixels only.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from portal.cleaning.base import (
     Refusal,
     RefusalCode,
 )
-from portal.cleaning.jpeg import exif_categories, xmp_categories
-from portal.cleaning.tiff import check_size, save_pixels
+from portal.cleaning.exif import exif_categories, xmp_categories
+from portal.cleaning.pixels import check_size, save_pixels
 
 _HEVC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs"}
 _AV1_BRANDS = {b"avif", b"avis", b"avio"}

@@ -15,10 +15,9 @@ Every chunk's CRC is checked, sizes are checked before anything is decoded, and 
 compressed image stream is inflated only as far as the image can hold, so a
 decompression bomb is refused rather than expanded.
 
-The EXIF helpers here (:func:`exif_categories`, :func:`orientation_exif`) are shared
-with the WebP module, and :func:`verify_decodes` with the GIF and WebP modules: the
-compressed pixels are copied unchanged, so a corrupt image stream would otherwise pass
-through; every cleaned frame is decoded once and a failure refused as malformed.
+The compressed pixels are copied unchanged, so a corrupt image stream would otherwise
+pass through: every cleaned frame is decoded once and a failure refused as malformed
+(:func:`portal.cleaning.pixels.verify_decodes`).
 """
 
 from __future__ import annotations
@@ -29,9 +28,9 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageSequence
+from PIL import Image
 
-from portal.cleaning import icc, jpeg
+from portal.cleaning import icc
 from portal.cleaning.base import (
     Category,
     Cleaned,
@@ -41,6 +40,8 @@ from portal.cleaning.base import (
     Refusal,
     RefusalCode,
 )
+from portal.cleaning.exif import embedded_exif
+from portal.cleaning.pixels import check_pixels, verify_decodes
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -80,41 +81,6 @@ _INPUT_SLICE = 64 * 1024
 
 def _malformed(detail: str) -> Refusal:
     return Refusal(RefusalCode.MALFORMED, detail)
-
-
-# --- EXIF (shared with webp) -------------------------------------------------------
-
-
-def exif_categories(payload: bytes) -> set[Category]:
-    """What an EXIF block (a TIFF structure, with or without the ``Exif\\0\\0``
-    prefix) carries, as :func:`portal.cleaning.jpeg.exif_categories` judges it. A
-    blank block or one holding only Orientation reports nothing; an unreadable block
-    reports EXIF."""
-    if not payload.strip(b"\x00"):
-        return set()
-    return jpeg.exif_categories(payload)[0]
-
-
-def orientation_exif(payload: bytes) -> bytes | None:
-    """A minimal EXIF block (bare TIFF structure) holding only the Orientation of
-    ``payload``, or None when there is none worth keeping (absent or 1, "normal")."""
-    _categories, orientation = jpeg.exif_categories(payload)
-    if orientation == 1:
-        return None
-    return jpeg.orientation_exif(orientation)[len(b"Exif\x00\x00") :]
-
-
-def verify_decodes(path: Path, format_name: str) -> None:
-    """Decode every frame of ``path`` with Pillow; refuse it as malformed if any fails.
-    Sizes and frame counts must already have been checked against the limits."""
-    try:
-        with Image.open(path, formats=[format_name]) as image:
-            for frame in ImageSequence.Iterator(image):
-                frame.load()
-    except Image.DecompressionBombError:
-        raise
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
-        raise Refusal(RefusalCode.MALFORMED, f"image data does not decode: {exc}") from exc
 
 
 # --- PNG structure ---------------------------------------------------------------
@@ -198,7 +164,7 @@ def _text_keyword_category(ctype: bytes, payload: bytes) -> set[Category]:
         kind = keyword.removeprefix("raw profile type").strip()
         if kind in ("exif", "app1"):
             raw = _raw_profile(ctype, payload)
-            return exif_categories(raw) | {Category.EXIF} if raw else {Category.EXIF}
+            return embedded_exif(raw)[0] | {Category.EXIF} if raw else {Category.EXIF}
         if kind in ("iptc", "8bim"):
             return {Category.IPTC}
         if kind in ("icc", "icm"):
@@ -253,8 +219,7 @@ def _parse_header(payload: bytes, limits: Limits) -> _Header:
     width, height, depth, colour, method, filt, interlace = struct.unpack(">IIBBBBB", payload)
     if not (0 < width < 2**31 and 0 < height < 2**31):
         raise _malformed("IHDR dimensions")
-    if width * height > limits.max_pixels:
-        raise Refusal(RefusalCode.TOO_LARGE, "too many pixels")
+    check_pixels(width, height, limits)
     if depth not in _DEPTHS.get(colour, ()) or method or filt or interlace > 1:
         raise _malformed("IHDR fields")
     return _Header(width, height, depth, colour, bool(interlace))
@@ -440,10 +405,13 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
             if not icc.is_standard_profile(profile):
                 categories.add(Category.ICC_PROFILE)
             kept.append((ctype, b""))  # placeholder: the policy decides what goes here
-        elif ctype == b"eXIf" or ctype in _LEGACY_EXIF:
-            categories |= exif_categories(payload) if ctype == b"eXIf" else {Category.EXIF}
-            if ctype == b"eXIf" and orientation is None and b"IDAT" not in checker.seen:
-                orientation = orientation_exif(payload)
+        elif ctype in _LEGACY_EXIF:
+            categories.add(Category.EXIF)
+        elif ctype == b"eXIf":
+            exif_found, minimal = embedded_exif(payload)
+            categories |= exif_found
+            if orientation is None and b"IDAT" not in checker.seen:
+                orientation = minimal
                 if orientation is not None:
                     kept.append((b"eXIf", orientation))
         elif ctype in _TEXT:

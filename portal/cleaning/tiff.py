@@ -14,26 +14,26 @@ as reduced-resolution (thumbnails, previews) are dropped and reported as
 Camera raw files built on TIFF (DNG, NEF, CR2, ARW) arrive here too; what Pillow can
 decode of them is usually an embedded preview, which is what gets kept.
 
-:func:`save_pixels` writes any decoded image this way; the HEIF module uses it too.
+Pixels are written by :func:`portal.cleaning.pixels.save_pixels`, as for HEIF.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image, ImageOps, TiffImagePlugin
+from PIL import Image, TiffImagePlugin
 
 from portal.cleaning import icc
 from portal.cleaning.base import (
     Category,
     Cleaned,
     FormatCleaner,
-    Kind,
     Limits,
     Refusal,
     RefusalCode,
 )
-from portal.cleaning.jpeg import exif_categories, xmp_categories
+from portal.cleaning.exif import exif_categories, xmp_categories
+from portal.cleaning.pixels import check_size, save_pixels
 
 _SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _NEW_SUBFILE_TYPE = 0x00FE
@@ -41,54 +41,6 @@ _REDUCED_RESOLUTION = 1
 _XMP_TAG = 700
 _IPTC_TAGS = (33723, 34377)  # IPTC-NAA, Photoshop image resources
 _ICC_TAG = 34675
-_PNG_MODES = {"1", "L", "LA", "RGB", "RGBA", "I;16", "I"}
-_JPEG_QUALITY = 92
-
-
-def check_size(size: tuple[int, int], limits: Limits) -> None:
-    """Refuse absurd dimensions before any pixel is decoded."""
-    width, height = size
-    if width <= 0 or height <= 0:
-        raise Refusal(RefusalCode.MALFORMED, "zero dimensions")
-    if width * height > limits.max_pixels:
-        raise Refusal(RefusalCode.TOO_LARGE, f"{width}x{height} pixels")
-
-
-def _bare_copy(image: Image.Image, modes: set[str]) -> Image.Image:
-    """A new image holding only ``image``'s pixels: no info, no EXIF, no palette
-    extras, so no encoder can copy metadata across."""
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or ("transparency" in image.info)
-    if image.mode in ("I;16B", "I;16L", "I;16N"):
-        image = image.convert("I")
-    elif image.mode not in modes:
-        if image.mode == "F":
-            raise Refusal(RefusalCode.CLEANING_FAILED, "floating-point pixels")
-        if image.mode in ("L", "LA", "La") or (image.mode == "1"):
-            image = image.convert("LA" if has_alpha else "L")
-        else:
-            image = image.convert("RGBA" if has_alpha else "RGB")
-    return Image.frombytes(image.mode, image.size, image.tobytes())
-
-
-def save_pixels(
-    image: Image.Image, profile: bytes | None, dst: Path, *, photo: bool, source_format: str
-) -> Cleaned:
-    """Write ``image`` (decoded, with its colour profile bytes) upright to ``dst``
-    with no metadata. ``photo`` chooses JPEG at quality 92 when the image has no
-    transparency; otherwise PNG, losslessly."""
-    image = ImageOps.exif_transpose(image)
-    image, profile = icc.prepare_for_save(image, profile)
-    extra = {"icc_profile": profile} if profile else {}
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or ("transparency" in image.info)
-    if photo and not has_alpha:
-        bare = _bare_copy(image, {"L", "RGB"})
-        if bare.mode not in ("L", "RGB"):
-            bare = bare.convert("RGB")
-        bare.save(dst, "JPEG", quality=_JPEG_QUALITY, optimize=True, **extra)
-        return Cleaned(Kind.IMAGE, source_format, "image/jpeg", "jpg")
-    bare = _bare_copy(image, _PNG_MODES)
-    bare.save(dst, "PNG", **extra)
-    return Cleaned(Kind.IMAGE, source_format, "image/png", "png")
 
 
 def _pages(image: Image.Image, limits: Limits) -> list[bool]:

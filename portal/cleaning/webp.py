@@ -32,7 +32,8 @@ from portal.cleaning.base import (
     Refusal,
     RefusalCode,
 )
-from portal.cleaning.png import exif_categories, orientation_exif, verify_decodes
+from portal.cleaning.exif import embedded_exif
+from portal.cleaning.pixels import check_pixels, verify_decodes
 
 _FLAG_ANIMATION, _FLAG_XMP, _FLAG_EXIF, _FLAG_ALPHA, _FLAG_ICC = 0x02, 0x04, 0x08, 0x10, 0x20
 _BITSTREAMS = {b"VP8 ", b"VP8L"}
@@ -82,11 +83,6 @@ def _bitstream_size(fourcc: bytes, payload: bytes) -> tuple[int, int]:
     return width & 0x3FFF, height & 0x3FFF
 
 
-def _check_pixels(width: int, height: int, limits: Limits) -> None:
-    if width * height > limits.max_pixels:
-        raise Refusal(RefusalCode.TOO_LARGE, "too many pixels")
-
-
 @dataclass
 class _Parsed:
     chunks: list[tuple[bytes, bytes]]  # kept, in order; VP8X and ICCP rewritten later
@@ -114,7 +110,7 @@ def _filter_frame(payload: bytes, parsed: _Parsed, limits: Limits, canvas: tuple
             if fourcc in _BITSTREAMS:
                 bitstreams += 1
                 parsed.lossless |= fourcc == b"VP8L"
-                _check_pixels(*_bitstream_size(fourcc, body), limits)
+                check_pixels(*_bitstream_size(fourcc, body), limits)
             kept.append(_chunk(fourcc, body))
         else:
             parsed.categories.add(Category.HIDDEN_DATA)
@@ -138,7 +134,7 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
         parsed.categories.add(Category.HIDDEN_DATA)
     first, first_payload = chunks[0]
     if first in _BITSTREAMS:
-        _check_pixels(*_bitstream_size(first, first_payload), limits)
+        check_pixels(*_bitstream_size(first, first_payload), limits)
         parsed.lossless = first == b"VP8L"
         parsed.chunks.append(chunks[0])
         if len(chunks) > 1:
@@ -148,7 +144,7 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
         raise _malformed("first chunk")
     parsed.flags = first_payload[0]
     canvas = _u24(first_payload[4:7]) + 1, _u24(first_payload[7:10]) + 1
-    _check_pixels(*canvas, limits)
+    check_pixels(*canvas, limits)
     parsed.chunks.append(chunks[0])
     animated = bool(parsed.flags & _FLAG_ANIMATION)
     frames = bitstreams = 0
@@ -161,9 +157,10 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
                 parsed.categories.add(Category.ICC_PROFILE)
             parsed.chunks.append((fourcc, b""))  # the policy decides what goes here
         elif fourcc == b"EXIF":
-            parsed.categories |= exif_categories(payload)
+            exif_found, minimal = embedded_exif(payload)
+            parsed.categories |= exif_found
             if parsed.orientation is None:
-                parsed.orientation = orientation_exif(payload)
+                parsed.orientation = minimal
                 if parsed.orientation is not None:
                     parsed.chunks.append((fourcc, parsed.orientation))
         elif fourcc == b"XMP ":
@@ -182,7 +179,7 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
             if fourcc in _BITSTREAMS:
                 bitstreams += 1
                 parsed.lossless = fourcc == b"VP8L"
-                _check_pixels(*_bitstream_size(fourcc, payload), limits)
+                check_pixels(*_bitstream_size(fourcc, payload), limits)
             parsed.chunks.append((fourcc, payload))
         else:
             parsed.categories.add(Category.HIDDEN_DATA)
