@@ -16,8 +16,8 @@ compressed image stream is inflated only as far as the image can hold, so a
 decompression bomb is refused rather than expanded.
 
 The compressed pixels are copied unchanged, so a corrupt image stream would otherwise
-pass through: every cleaned frame is decoded once and a failure refused as malformed
-(:func:`portal.cleaning.pixels.verify_decodes`).
+pass through: every cleaned frame is decoded once and a failure refused as malformed.
+That shape of a clean is shared with WebP and GIF (:mod:`portal.cleaning.rebuilt`).
 """
 
 from __future__ import annotations
@@ -31,17 +31,10 @@ from pathlib import Path
 from PIL import Image
 
 from portal.cleaning import icc
-from portal.cleaning.base import (
-    Category,
-    Cleaned,
-    FormatCleaner,
-    Kind,
-    Limits,
-    Refusal,
-    RefusalCode,
-)
+from portal.cleaning.base import Category, Limits, Refusal, RefusalCode
 from portal.cleaning.exif import embedded_exif
-from portal.cleaning.pixels import check_pixels, verify_decodes
+from portal.cleaning.pixels import check_pixels
+from portal.cleaning.rebuilt import RebuiltImageCleaner
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -491,32 +484,23 @@ def _reencode_in_srgb(data: bytes, parsed: _Parsed, limits: Limits) -> bytes:
     return buffer.getvalue()
 
 
-class PngCleaner(FormatCleaner):
+class PngCleaner(RebuiltImageCleaner[_Parsed]):
     family = "png"
+    format_name = "PNG"
+    mime = "image/png"
+    extension = "png"
 
     def sniff(self, head: bytes, path: Path) -> bool:
         return head.startswith(SIGNATURE)
 
-    def inspect(self, src: Path, limits: Limits) -> set[Category]:
-        return _parse(Path(src).read_bytes(), limits).categories
+    def parse(self, data: bytes, limits: Limits) -> _Parsed:
+        return _parse(data, limits)
 
-    def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
-        data = Path(src).read_bytes()
-        parsed = _parse(data, limits)
-        removed = frozenset(parsed.categories)
+    def rebuild(self, data: bytes, parsed: _Parsed, limits: Limits) -> bytes:
         parsed, profile = icc.policy_for_copied_image(
             data, parsed, limits, reencode=_reencode_in_srgb, parse=_parse
         )
-        profile_payload = None if profile is None else _profile_chunk(profile)
-        Path(dst).write_bytes(_write(parsed, profile_payload))
-        verify_decodes(Path(dst), "PNG")
-        return Cleaned(
-            kind=Kind.IMAGE,
-            format="PNG",
-            mime="image/png",
-            extension="png",
-            removed=removed,
-        )
+        return _write(parsed, None if profile is None else _profile_chunk(profile))
 
 
 CLEANER = PngCleaner()

@@ -11,6 +11,8 @@ Colour profiles follow :mod:`portal.cleaning.icc` as in the PNG module: a standa
 profile is replaced by its canonical copy; a non-standard one forces a re-encode of
 every frame in sRGB (lossless when the source was lossless, otherwise at high
 quality, so this one branch is lossy), whose output goes through the same allow-list.
+As for every image rebuilt from an allow-list (:mod:`portal.cleaning.rebuilt`), the
+cleaned copy is decoded once to prove its copied bitstreams whole.
 """
 
 from __future__ import annotations
@@ -23,17 +25,10 @@ from pathlib import Path
 from PIL import Image
 
 from portal.cleaning import icc
-from portal.cleaning.base import (
-    Category,
-    Cleaned,
-    FormatCleaner,
-    Kind,
-    Limits,
-    Refusal,
-    RefusalCode,
-)
+from portal.cleaning.base import Category, Limits, Refusal, RefusalCode
 from portal.cleaning.exif import embedded_exif
-from portal.cleaning.pixels import check_pixels, verify_decodes
+from portal.cleaning.pixels import check_pixels
+from portal.cleaning.rebuilt import RebuiltImageCleaner
 
 _FLAG_ANIMATION, _FLAG_XMP, _FLAG_EXIF, _FLAG_ALPHA, _FLAG_ICC = 0x02, 0x04, 0x08, 0x10, 0x20
 _BITSTREAMS = {b"VP8 ", b"VP8L"}
@@ -233,31 +228,23 @@ def _reencode_in_srgb(data: bytes, parsed: _Parsed, limits: Limits) -> bytes:
     return buffer.getvalue()
 
 
-class WebpCleaner(FormatCleaner):
+class WebpCleaner(RebuiltImageCleaner[_Parsed]):
     family = "webp"
+    format_name = "WEBP"
+    mime = "image/webp"
+    extension = "webp"
 
     def sniff(self, head: bytes, path: Path) -> bool:
         return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
 
-    def inspect(self, src: Path, limits: Limits) -> set[Category]:
-        return _parse(Path(src).read_bytes(), limits).categories
+    def parse(self, data: bytes, limits: Limits) -> _Parsed:
+        return _parse(data, limits)
 
-    def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
-        data = Path(src).read_bytes()
-        parsed = _parse(data, limits)
-        removed = frozenset(parsed.categories)
+    def rebuild(self, data: bytes, parsed: _Parsed, limits: Limits) -> bytes:
         parsed, profile = icc.policy_for_copied_image(
             data, parsed, limits, reencode=_reencode_in_srgb, parse=_parse
         )
-        Path(dst).write_bytes(_write(parsed, profile))
-        verify_decodes(Path(dst), "WEBP")
-        return Cleaned(
-            kind=Kind.IMAGE,
-            format="WEBP",
-            mime="image/webp",
-            extension="webp",
-            removed=removed,
-        )
+        return _write(parsed, profile)
 
 
 CLEANER = WebpCleaner()
