@@ -36,9 +36,9 @@ refused.
 Streams are never decompressed by qpdf on writing (they are copied as they are), so a
 compression bomb is not expanded here; the streams this module does decompress (JPEG
 images, ICC profiles, content streams holding inline images) count against
-``Limits.max_expanded_bytes``. Flate is inflated here only as far as the budget; a
-chain of other filters is decoded by qpdf only when even the worst Flate ratio would
-fit the budget.
+one :class:`~portal.cleaning.budget.Budget` of expanded bytes for the whole file.
+Flate is inflated here only as far as the budget; a chain of other filters is decoded
+by qpdf only when even the worst Flate ratio would fit the budget.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ from portal.cleaning.base import (
     Refusal,
     RefusalCode,
 )
+from portal.cleaning.budget import Budget, Resource
 
 #: The /ID qpdf writes with ``static_id=True``: shared by every cleaned PDF.
 STATIC_ID = bytes.fromhex("31415926535897932384626433832795")
@@ -330,18 +331,18 @@ def _revision_count(src: Path) -> int:
 
 def _survey(
     pdf: pikepdf.Pdf, src: Path, limits: Limits, *, apply: bool
-) -> tuple[_Walk, set[Category], list[int]]:
+) -> tuple[_Walk, set[Category], Budget]:
     """Walk every object (removing what is found when ``apply`` is set) and count the
     revisions. Returns the walk (for its JPEG streams), the categories found and the
-    budget of bytes the JPEG streams may still expand to."""
+    file's budget, which the streams decoded from here on are counted against."""
     walk = _Walk(pdf, apply=apply)
     found = walk.run()
     if _revision_count(src) > (2 if pdf.is_linearized else 1):
         found.add(Category.REVISIONS)
-    return walk, found, [limits.max_expanded_bytes]
+    return walk, found, Budget(limits)
 
 
-def _jpeg_bytes(stream: Stream, budget: list[int]) -> bytes:
+def _jpeg_bytes(stream: Stream, budget: Budget) -> bytes:
     """The JPEG file inside an image stream: the raw stream, or the raw stream inflated
     when a Flate filter is wrapped around it (inflated only as far as the budget)."""
     filters = _filters(stream)
@@ -352,24 +353,24 @@ def _jpeg_bytes(stream: Stream, budget: list[int]) -> bytes:
         parms = stream.get("/DecodeParms")
         if isinstance(parms, Array) and isinstance(parms[0], Dictionary) and len(parms[0]):
             raise Refusal(RefusalCode.CLEANING_FAILED, "predictor around a JPEG")
-        inflater = zlib.decompressobj()
-        try:
-            data = inflater.decompress(raw, max(budget[0], 0) + 1)
-        except zlib.error as exc:
-            raise Refusal(RefusalCode.MALFORMED, "bad Flate data around a JPEG") from exc
+        data = _inflate(raw, budget, "bad Flate data around a JPEG")
     else:
         raise Refusal(RefusalCode.CLEANING_FAILED, "unsupported filters around a JPEG")
-    _spend(budget, len(data))
+    budget.spend(Resource.EXPANDED_BYTES, len(data), "PDF streams expand too far")
     return data
 
 
-def _spend(budget: list[int], size: int) -> None:
-    budget[0] -= size
-    if budget[0] < 0:
-        raise Refusal(RefusalCode.TOO_LARGE, "PDF streams expand too far")
+def _inflate(raw: bytes, budget: Budget, bad_data: str) -> bytes:
+    """Flate data inflated no further than one byte past what the budget has left
+    (enough for spending it to refuse the file). ``bad_data`` is the refusal's
+    detail if the data is corrupt."""
+    try:
+        return zlib.decompressobj().decompress(raw, budget.left(Resource.EXPANDED_BYTES) + 1)
+    except zlib.error as exc:
+        raise Refusal(RefusalCode.MALFORMED, bad_data) from exc
 
 
-def _decoded(stream: Stream, budget: list[int]) -> bytes:
+def _decoded(stream: Stream, budget: Budget) -> bytes:
     """The decoded data of a (non-image) stream, counted against the budget."""
     filters = _filters(stream)
     raw = stream.read_raw_bytes()
@@ -377,20 +378,16 @@ def _decoded(stream: Stream, budget: list[int]) -> bytes:
     if not filters:
         data = raw
     elif filters == ["/FlateDecode"] and not (isinstance(parms, Dictionary) and len(parms)):
-        inflater = zlib.decompressobj()
-        try:
-            data = inflater.decompress(raw, max(budget[0], 0) + 1)
-        except zlib.error as exc:
-            raise Refusal(RefusalCode.MALFORMED, "bad Flate data in PDF") from exc
+        data = _inflate(raw, budget, "bad Flate data in PDF")
     else:
         ratio = _MAX_FLATE_RATIO if "/FlateDecode" in filters else _MAX_OTHER_RATIO
-        if len(raw) * ratio > budget[0]:
+        if not budget.allows(Resource.EXPANDED_BYTES, len(raw) * ratio):
             raise Refusal(RefusalCode.TOO_LARGE, "PDF stream could expand too far")
         try:
             data = stream.read_bytes()
         except pikepdf.PdfError as exc:
             raise Refusal(RefusalCode.MALFORMED, "PDF stream does not decode") from exc
-    _spend(budget, len(data))
+    budget.spend(Resource.EXPANDED_BYTES, len(data), "PDF streams expand too far")
     return data
 
 
@@ -398,7 +395,7 @@ class _Profiles:
     """Judges each ICC profile stream once: its canonical copy, or None for a
     device (non-standard or unreadable) profile."""
 
-    def __init__(self, budget: list[int]) -> None:
+    def __init__(self, budget: Budget) -> None:
         self.budget = budget
         self.seen: dict[tuple[int, int], bytes | None] = {}
 
@@ -415,7 +412,7 @@ class _Profiles:
         return self.seen[key]
 
 
-def _icc_pass(walk: _Walk, budget: list[int], *, apply: bool) -> set[Category]:
+def _icc_pass(walk: _Walk, budget: Budget, *, apply: bool) -> set[Category]:
     """Apply the ICC policy (see the module docstring); report device profiles."""
     found: set[Category] = set()
     profiles = _Profiles(budget)
@@ -510,7 +507,7 @@ def _rebuilt_inline(pdf: pikepdf.Pdf, image: pikepdf.PdfInlineImage, jpeg: bytes
 def _inline_pass(
     pdf: pikepdf.Pdf,
     walk: _Walk,
-    budget: list[int],
+    budget: Budget,
     limits: Limits,
     workdir: Path,
     depth: int | None,
@@ -636,7 +633,7 @@ class PdfCleaner(FormatCleaner):
 
     @staticmethod
     def _clean_jpeg(
-        stream: Stream, budget: list[int], workdir: Path, limits: Limits, depth: int
+        stream: Stream, budget: Budget, workdir: Path, limits: Limits, depth: int
     ) -> set[Category]:
         cleaned, removed = _cleaned_jpeg(_jpeg_bytes(stream, budget), workdir, limits, depth)
         decode_parms = stream.get("/DecodeParms")
