@@ -45,8 +45,6 @@ from __future__ import annotations
 
 import io
 import mmap
-import os
-import secrets
 import zlib
 from pathlib import Path
 
@@ -535,11 +533,7 @@ def _inline_pass(
             if jpeg is None:
                 continue
             if depth is None:
-                nested = _write_nested(jpeg, workdir)
-                try:
-                    found |= registry.inspect_file(nested, limits)[1]
-                finally:
-                    nested.unlink(missing_ok=True)
+                found |= registry.inspect_bytes(jpeg, workdir, limits)
                 continue
             cleaned, removed = _cleaned_jpeg(jpeg, workdir, limits, depth)
             found |= removed
@@ -552,14 +546,6 @@ def _inline_pass(
             else:
                 target["/Contents"] = pdf.make_stream(data)
     return found
-
-
-def _write_nested(data: bytes, folder: Path) -> Path:
-    path = folder / f".pdf-image-{secrets.token_hex(8)}"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    return path
 
 
 def _geometry(data: bytes) -> tuple[tuple[int, int], str]:
@@ -595,11 +581,7 @@ class PdfCleaner(FormatCleaner):
             found |= _icc_pass(walk, budget, apply=False)
             found |= _inline_pass(pdf, walk, budget, limits, src.parent, None)
             for stream in walk.jpegs:
-                nested = _write_nested(_jpeg_bytes(stream, budget), src.parent)
-                try:
-                    found |= registry.inspect_file(nested, limits)[1]
-                finally:
-                    nested.unlink(missing_ok=True)
+                found |= registry.inspect_bytes(_jpeg_bytes(stream, budget), src.parent, limits)
         return found
 
     def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:

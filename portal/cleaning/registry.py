@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -178,21 +180,37 @@ def _verify(out: Path, limits: Limits) -> None:
         raise Refusal(RefusalCode.CLEANING_FAILED, f"output still carries {names}")
 
 
+@contextmanager
+def _nested_copy(data: bytes, workdir: Path) -> Iterator[Path]:
+    """``data`` as a new private file in ``workdir``, removed on leaving."""
+    path = Path(workdir) / f".nested-{secrets.token_hex(8)}.in"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def inspect_bytes(data: bytes, workdir: Path, limits: Limits) -> set[Category]:
+    """The identifying metadata of a file found inside another, which is only being
+    inspected. ``workdir`` is a folder of the outer file's; the nested copy lives
+    there only for the duration of this call."""
+    with _nested_copy(data, workdir) as nested:
+        return inspect_file(nested, limits)[1]
+
+
 def clean_bytes(data: bytes, workdir: Path, limits: Limits, depth: int) -> tuple[bytes, Cleaned]:
     """Clean a file found inside another (an image in a document, cover art, ...).
 
     ``workdir`` is the private folder of the outer clean; the nested copies live
     there only for the duration of this call.
     """
-    token = secrets.token_hex(8)
-    nested_in = Path(workdir) / f".nested-{token}.in"
-    nested_out = Path(workdir) / f".nested-{token}.out"
-    try:
-        fd = os.open(nested_in, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        result = clean_file(nested_in, nested_out, limits, depth=depth)
-        return nested_out.read_bytes(), result
-    finally:
-        nested_in.unlink(missing_ok=True)
-        nested_out.unlink(missing_ok=True)
+    with _nested_copy(data, workdir) as nested_in:
+        nested_out = nested_in.with_suffix(".out")
+        try:
+            result = clean_file(nested_in, nested_out, limits, depth=depth)
+            return nested_out.read_bytes(), result
+        finally:
+            nested_out.unlink(missing_ok=True)
