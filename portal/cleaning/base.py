@@ -102,6 +102,16 @@ class Cleaned:
     removed: frozenset[Category] = field(default_factory=frozenset)
 
 
+#: How much of a file sniffing looks at: every family's signature fits in it.
+HEAD_SIZE = 4096
+
+
+def read_head(path: Path) -> bytes:
+    """The first :data:`HEAD_SIZE` bytes of ``path``, as sniffing sees them."""
+    with open(path, "rb") as fh:
+        return fh.read(HEAD_SIZE)
+
+
 class FormatCleaner:
     """One format family. Subclasses set the class attributes and implement the
     three methods. Instances are cheap and hold no state between files."""
@@ -110,7 +120,7 @@ class FormatCleaner:
     family: ClassVar[str] = ""
 
     def sniff(self, head: bytes, path: Path) -> bool:
-        """Whether this module handles the file. ``head`` is the first 4 KiB;
+        """Whether this module handles the file. ``head`` is :func:`read_head`'s;
         ``path`` may be opened for a deeper look (zip directory, box structure).
         Must not raise for files it does not handle."""
         raise NotImplementedError

@@ -1,4 +1,5 @@
-"""PDF: a full rewrite by qpdf (through pikepdf) with every identifying entry removed.
+"""The PDF rewrite: qpdf (through pikepdf) writes the file anew, every identifying
+entry removed.
 
 The output is written from scratch: no incremental update survives (earlier
 revisions, and the Author they carried, are gone), unreferenced objects are dropped,
@@ -56,16 +57,13 @@ from portal.cleaning import icc, registry
 from portal.cleaning.base import (
     Category,
     Cleaned,
-    FormatCleaner,
     Kind,
     Limits,
     Refusal,
     RefusalCode,
 )
 from portal.cleaning.budget import Budget, Resource
-
-#: The /ID qpdf writes with ``static_id=True``: shared by every cleaned PDF.
-STATIC_ID = bytes.fromhex("31415926535897932384626433832795")
+from portal.cleaning.pdf import STATIC_ID
 
 # Keys dropped from any dictionary or stream, with what they tell the receipt.
 _DROPPED_KEYS = {
@@ -569,64 +567,58 @@ def _cleaned_jpeg(
     return cleaned, set(result.removed)
 
 
-class PdfCleaner(FormatCleaner):
-    family = "pdf"
-
-    def sniff(self, head: bytes, path: Path) -> bool:
-        return head.startswith(b"%PDF-")
-
-    def inspect(self, src: Path, limits: Limits) -> set[Category]:
-        with _open(src) as pdf:
-            walk, found, budget = _survey(pdf, src, limits, apply=False)
-            found |= _icc_pass(walk, budget, apply=False)
-            found |= _inline_pass(pdf, walk, budget, limits, src.parent, None)
-            for stream in walk.jpegs:
-                found |= registry.inspect_bytes(_jpeg_bytes(stream, budget), src.parent, limits)
-        return found
-
-    def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
-        with _open(src) as pdf:
-            walk, found, budget = _survey(pdf, src, limits, apply=True)
-            found |= _icc_pass(walk, budget, apply=True)
-            found |= _inline_pass(pdf, walk, budget, limits, dst.parent, depth)
-            for stream in walk.jpegs:
-                found |= self._clean_jpeg(stream, budget, dst.parent, limits, depth)
-            try:
-                pdf.save(
-                    dst,
-                    static_id=True,
-                    object_stream_mode=ObjectStreamMode.generate,
-                    compress_streams=True,
-                    stream_decode_level=StreamDecodeLevel.none,
-                    fix_metadata_version=False,
-                    preserve_pdfa=False,
-                    encryption=False,
-                    linearize=False,
-                )
-            except pikepdf.PdfError as exc:
-                raise Refusal(RefusalCode.MALFORMED, "qpdf could not rewrite the PDF") from exc
-        return Cleaned(
-            kind=Kind.DOCUMENT,
-            format="PDF",
-            mime="application/pdf",
-            extension="pdf",
-            removed=frozenset(found),
-        )
-
-    @staticmethod
-    def _clean_jpeg(
-        stream: Stream, budget: Budget, workdir: Path, limits: Limits, depth: int
-    ) -> set[Category]:
-        cleaned, removed = _cleaned_jpeg(_jpeg_bytes(stream, budget), workdir, limits, depth)
-        decode_parms = stream.get("/DecodeParms")
-        if isinstance(decode_parms, Array):
-            decode_parms = decode_parms[-1]
-        stream.write(
-            cleaned,
-            filter=Name.DCTDecode,
-            decode_parms=decode_parms if isinstance(decode_parms, Dictionary) else None,
-        )
-        return removed
+def inspect(src: Path, limits: Limits) -> set[Category]:
+    """What the PDF at ``src`` carries, images inside it included."""
+    with _open(src) as pdf:
+        walk, found, budget = _survey(pdf, src, limits, apply=False)
+        found |= _icc_pass(walk, budget, apply=False)
+        found |= _inline_pass(pdf, walk, budget, limits, src.parent, None)
+        for stream in walk.jpegs:
+            found |= registry.inspect_bytes(_jpeg_bytes(stream, budget), src.parent, limits)
+    return found
 
 
-CLEANER = PdfCleaner()
+def clean(src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
+    """Write the cleaned rewrite of the PDF at ``src`` to ``dst``."""
+    with _open(src) as pdf:
+        walk, found, budget = _survey(pdf, src, limits, apply=True)
+        found |= _icc_pass(walk, budget, apply=True)
+        found |= _inline_pass(pdf, walk, budget, limits, dst.parent, depth)
+        for stream in walk.jpegs:
+            found |= _clean_jpeg(stream, budget, dst.parent, limits, depth)
+        try:
+            pdf.save(
+                dst,
+                static_id=True,
+                object_stream_mode=ObjectStreamMode.generate,
+                compress_streams=True,
+                stream_decode_level=StreamDecodeLevel.none,
+                fix_metadata_version=False,
+                preserve_pdfa=False,
+                encryption=False,
+                linearize=False,
+            )
+        except pikepdf.PdfError as exc:
+            raise Refusal(RefusalCode.MALFORMED, "qpdf could not rewrite the PDF") from exc
+    return Cleaned(
+        kind=Kind.DOCUMENT,
+        format="PDF",
+        mime="application/pdf",
+        extension="pdf",
+        removed=frozenset(found),
+    )
+
+
+def _clean_jpeg(
+    stream: Stream, budget: Budget, workdir: Path, limits: Limits, depth: int
+) -> set[Category]:
+    cleaned, removed = _cleaned_jpeg(_jpeg_bytes(stream, budget), workdir, limits, depth)
+    decode_parms = stream.get("/DecodeParms")
+    if isinstance(decode_parms, Array):
+        decode_parms = decode_parms[-1]
+    stream.write(
+        cleaned,
+        filter=Name.DCTDecode,
+        decode_parms=decode_parms if isinstance(decode_parms, Dictionary) else None,
+    )
+    return removed
