@@ -222,7 +222,7 @@ def _walk(
     stream: _Stream,
     limits: Limits,
     write: Callable[[bytes], object] | None = None,
-    on_headers: Callable[[_Parse], None] | None = None,
+    on_headers: Callable[[_Parse], object] | None = None,
 ) -> _Parse:
     """Read one JPEG image from SOI to EOI. With ``write``, the kept segments and scan
     data are passed to it; ``on_headers`` is called once, after the application
@@ -347,7 +347,8 @@ def _convert_to_srgb(path: Path, profile: bytes, orientation: int) -> None:
     dropping the profile alone would shift the colours. The original's quantisation
     tables and subsampling are reused, so the loss is one careful re-encode. A profile
     littleCMS cannot use is simply dropped (already the case in the copy)."""
-    with Image.open(path) as image:
+    with Image.open(path, formats=["JPEG"]) as image:
+        assert isinstance(image, JpegImagePlugin.JpegImageFile)  # as the formats say
         image.load()
         qtables, sampling = image.quantization, JpegImagePlugin.get_sampling(image)
         progressive = bool(image.info.get("progressive"))

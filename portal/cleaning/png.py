@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,8 +65,10 @@ _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 _DEPTHS = {0: {1, 2, 4, 8, 16}, 2: {8, 16}, 3: {1, 2, 4, 8}, 4: {8, 16}, 6: {8, 16}}
 _SBIT_LENGTHS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}
 _BKGD_LENGTHS = {0: 2, 2: 6, 3: 1, 4: 2, 6: 6}
-_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2))
-_ADAM7 += ((0, 1, 1, 2),)
+_ADAM7 = (
+    (0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)  # fmt: skip
 
 _MAX_ICC = 16 * 1024 * 1024  # inflated iCCP limit; real profiles are kilobytes
 _INFLATE_STEP = 1024 * 1024
@@ -218,7 +221,7 @@ def _parse_header(payload: bytes, limits: Limits) -> _Header:
     return _Header(width, height, depth, colour, bool(interlace))
 
 
-def _iter_chunks(data: bytes):
+def _iter_chunks(data: bytes) -> Iterator[tuple[bytes, bytes, int]]:
     """(type, payload, offset after chunk) for every chunk, CRC checked, up to IEND."""
     pos = len(SIGNATURE)
     while True:

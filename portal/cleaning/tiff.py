@@ -43,7 +43,7 @@ _IPTC_TAGS = (33723, 34377)  # IPTC-NAA, Photoshop image resources
 _ICC_TAG = 34675
 
 
-def _pages(image: Image.Image, limits: Limits) -> list[bool]:
+def _pages(image: TiffImagePlugin.TiffImageFile, limits: Limits) -> list[bool]:
     """For each page, whether it is marked reduced-resolution. Reads directories
     only, never pixels."""
     reduced = []
@@ -61,7 +61,7 @@ def _pages(image: Image.Image, limits: Limits) -> list[bool]:
             return reduced
 
 
-def _page_categories(image: Image.Image) -> set[Category]:
+def _page_categories(image: TiffImagePlugin.TiffImageFile) -> set[Category]:
     found, _orientation = exif_categories(image.getexif())
     tags = image.tag_v2
     xmp = tags.get(_XMP_TAG)
@@ -93,7 +93,9 @@ class TiffCleaner(FormatCleaner):
         assert isinstance(image, TiffImagePlugin.TiffImageFile)
         return image
 
-    def _survey(self, image: Image.Image, limits: Limits) -> tuple[int, set[Category]]:
+    def _survey(
+        self, image: TiffImagePlugin.TiffImageFile, limits: Limits
+    ) -> tuple[int, set[Category]]:
         """The page to keep and what the whole file carries."""
         reduced = _pages(image, limits)
         found: set[Category] = set()

@@ -89,7 +89,9 @@ class _Parsed:
     lossless: bool = False
 
 
-def _filter_frame(payload: bytes, parsed: _Parsed, limits: Limits, canvas: tuple[int, int]):
+def _filter_frame(
+    payload: bytes, parsed: _Parsed, limits: Limits, canvas: tuple[int, int]
+) -> bytes:
     if len(payload) < 16:
         raise _malformed("ANMF header")
     x, y = _u24(payload[0:3]) * 2, _u24(payload[3:6]) * 2

@@ -21,9 +21,11 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import av.error
+from av.container import InputContainer, OutputContainer
 from av.stream import Disposition
 
 from portal.cleaning.base import (
@@ -122,7 +124,7 @@ def _dropped_stream_categories(stream: av.stream.Stream) -> set[Category]:
 # ------------------------------------------------------------------------- opening
 
 
-def _open_input(src: Path, container: str, options: dict[str, str] | None = None):
+def _open_input(src: Path, container: str, options: dict[str, str] | None = None) -> InputContainer:
     demuxer = VIDEO_CONTAINERS.get(container) or AUDIO_CONTAINERS[container]
     try:
         return av.open(str(src), mode="r", format=demuxer, options=options or {})
@@ -151,7 +153,7 @@ def inspect_media(src: Path, container: str, limits: Limits) -> set[Category]:
     return found
 
 
-def _kept_streams(inp, limits: Limits) -> list[av.stream.Stream]:
+def _kept_streams(inp: InputContainer, limits: Limits) -> list[av.stream.Stream]:
     """The streams a clean copy keeps, after checking they can be kept."""
     kept = [stream for stream in inp.streams if _kept(stream)]
     if not kept:
@@ -159,7 +161,7 @@ def _kept_streams(inp, limits: Limits) -> list[av.stream.Stream]:
     for stream in kept:
         if stream.codec_context is None or stream.codec_context.name in ("", "none"):
             raise Refusal(RefusalCode.MALFORMED, "stream with an unknown codec")
-        if stream.type == "video":
+        if isinstance(stream, av.VideoStream):
             width, height = stream.codec_context.width, stream.codec_context.height
             if width <= 0 or height <= 0:
                 raise Refusal(RefusalCode.MALFORMED, "video stream without dimensions")
@@ -260,7 +262,9 @@ def remux(src: Path, dst: Path, container: str, limits: Limits) -> Cleaned:
     return Cleaned(kind, target.format, target.mime, target.extension, frozenset(removed))
 
 
-def _open_output(dst: Path, container: str, kept: list[av.stream.Stream]):
+def _open_output(
+    dst: Path, container: str, kept: list[av.stream.Stream]
+) -> tuple[Target, OutputContainer, dict[int, av.stream.Stream]]:
     """Open the first target whose muxer accepts every kept stream's codec."""
     for target in _targets(container, kept):
         options = {"fflags": "+bitexact", **_MUXER_OPTIONS.get(target.muxer, {})}
@@ -284,12 +288,17 @@ def _open_output(dst: Path, container: str, kept: list[av.stream.Stream]):
     raise Refusal(RefusalCode.CLEANING_FAILED, f"no muxer for {codecs} from {container}")
 
 
-def _close_quietly(out) -> None:
+def _close_quietly(out: OutputContainer) -> None:
     with contextlib.suppress(av.error.FFmpegError):
         out.close()
 
 
-def _copy_packets(inp, kept, mapping, out) -> tuple[int, dict[int, int]]:
+def _copy_packets(
+    inp: InputContainer,
+    kept: list[av.stream.Stream],
+    mapping: dict[int, av.stream.Stream],
+    out: OutputContainer,
+) -> tuple[int, dict[int, int]]:
     """Mux every packet of the kept streams. Returns the number of payload bytes
     copied and, per stream index, where its last packet ended (in its time base)."""
     payload = 0
@@ -325,7 +334,7 @@ def _check_complete(kept: list[av.stream.Stream], ends: dict[int, int]) -> None:
             raise Refusal(RefusalCode.MALFORMED, "stream shorter than its header says")
 
 
-def _without_foreign_side_data(packet):
+def _without_foreign_side_data(packet: av.Packet) -> av.Packet:
     side_data = list(packet.iter_sidedata())
     if all(item.data_type in _PACKET_SIDE_DATA_KEPT for item in side_data):
         return packet
@@ -511,7 +520,7 @@ def _blank_iso_user_data(path: Path) -> None:
                         _blank_udta(fh, grandchild)
 
 
-def _blank_udta(fh, box: tuple[int, int, int, bytes]) -> None:
+def _blank_udta(fh: BinaryIO, box: tuple[int, int, int, bytes]) -> None:
     start, size, header, kind = box
     if kind != b"udta":
         return
@@ -525,7 +534,7 @@ def _blank_udta(fh, box: tuple[int, int, int, bytes]) -> None:
         remaining -= chunk
 
 
-def _boxes(fh, start: int, end: int) -> list[tuple[int, int, int, bytes]]:
+def _boxes(fh: BinaryIO, start: int, end: int) -> list[tuple[int, int, int, bytes]]:
     """(offset, size, header size, type) of the boxes between ``start`` and ``end``."""
     found = []
     at = start

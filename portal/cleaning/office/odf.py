@@ -12,7 +12,7 @@ import re
 
 from portal.cleaning.base import Category, Refusal, RefusalCode
 from portal.cleaning.office.package import Job, Rebuilt, malformed
-from portal.cleaning.office.xml import clean_xml, elements, parse, properties
+from portal.cleaning.office.xml import clean_xml, elements, parse, properties, remove
 
 _ODF_MAIN = {
     "application/vnd.oasis.opendocument.text": ("ODT", "odt"),
@@ -71,7 +71,7 @@ def rebuild(job: Job, mimetype: str) -> Rebuilt:
             meta = job.read(name)
             job.found |= properties(meta, _ODF_META_KINDS, Category.COMMENT)
             root = parse(meta).documentElement
-            declared = root.getAttribute("office:version")
+            declared = root.getAttribute("office:version") if root is not None else ""
             version = declared if re.fullmatch(r"\d\.\d", declared) else version
             kept[name] = b""  # written below, once the version is known
         elif name.startswith(("Pictures/", "Media/")):
@@ -92,7 +92,7 @@ def rebuild(job: Job, mimetype: str) -> Rebuilt:
         if element.localName == "file-entry":
             path = element.getAttributeNS(_NS_MANIFEST, "full-path")
             if path != "/" and path not in kept:
-                element.parentNode.removeChild(element)
+                remove(element)
     kept["META-INF/manifest.xml"] = manifest.toxml(encoding="UTF-8")
     members = [("mimetype", mimetype.encode("ascii")), *sorted(kept.items())]
     return Rebuilt(fmt, mimetype, extension, members, job.found, first_stored=True)

@@ -19,7 +19,7 @@ from xml.dom import minidom
 
 from portal.cleaning.base import Category, Refusal, RefusalCode
 from portal.cleaning.office.package import Job, Rebuilt, malformed
-from portal.cleaning.office.xml import clean_xml, elements, parse, properties
+from portal.cleaning.office.xml import clean_xml, elements, parse, properties, remove
 
 _OD = "application/vnd.openxmlformats-officedocument"
 _OOXML_MAIN = {
@@ -236,8 +236,8 @@ class _Ooxml:
         visited = {""}
         while queue:
             source = queue.pop(0)
-            rels = self.rels_name(source) if source else "_rels/.rels"
-            rels = self.job.by_lower.get(rels.lower())
+            wanted = self.rels_name(source) if source else "_rels/.rels"
+            rels = self.job.by_lower.get(wanted.lower())
             if rels is None:
                 continue
             doc = parse(self.job.read(rels))
@@ -255,12 +255,12 @@ class _Ooxml:
                 else:
                     part = self.resolve(source, target)
                     keep = part is not None and self.accept(part)
-                    if keep and part not in visited:
+                    if part is not None and keep and part not in visited:
                         visited.add(part)
                         queue.append(part)
                 if not keep:
                     dropped.add(rid)
-                    rel.parentNode.removeChild(rel)
+                    remove(rel)
             self.dropped_ids[source] = dropped
             self.kept[rels] = doc.toxml(encoding="UTF-8")
         for name in self.job.infos:
@@ -300,11 +300,11 @@ class _Ooxml:
         for element in list(elements(types.documentElement)):
             if element.localName == "Default":
                 if element.getAttribute("Extension").lower() not in used_ext:
-                    element.parentNode.removeChild(element)
+                    remove(element)
             elif element.localName == "Override":
                 part = unquote(element.getAttribute("PartName")).lstrip("/").lower()
                 if part not in {n.lower() for n in self.kept}:
-                    element.parentNode.removeChild(element)
+                    remove(element)
         members = [("[Content_Types].xml", types.toxml(encoding="UTF-8"))]
         return members + sorted(self.kept.items())
 

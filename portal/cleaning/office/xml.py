@@ -15,7 +15,7 @@ properties part (core.xml, app.xml, meta.xml) held before it is replaced.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from xml.dom import minidom
 from xml.parsers.expat import ExpatError
 
@@ -96,27 +96,38 @@ def parse(data: bytes) -> minidom.Document:
     if len(data) > _MAX_XML_PART:
         raise Refusal(RefusalCode.TOO_LARGE, "XML part too large")
     try:
-        return defusedxml.minidom.parseString(data, forbid_dtd=True)
+        doc: minidom.Document = defusedxml.minidom.parseString(data, forbid_dtd=True)
     except (ExpatError, defusedxml.DefusedXmlException, ValueError) as exc:
         raise Refusal(RefusalCode.MALFORMED, f"bad XML: {type(exc).__name__}") from exc
+    return doc
 
 
-def elements(node: minidom.Node) -> Iterator[minidom.Element]:
-    """Every element under ``node`` (inclusive), depth first, tolerant of removals."""
-    stack = [node]
+def elements(node: minidom.Node | None) -> Iterator[minidom.Element]:
+    """Every element under ``node`` (inclusive), depth first, tolerant of removals.
+    None (minidom's type for a root element that could be missing) has none."""
+    stack = [] if node is None else [node]
     while stack:
         current = stack.pop()
-        if current.nodeType == current.ELEMENT_NODE:
+        if isinstance(current, minidom.Element):
             yield current
             if current.parentNode is None:
                 continue  # the caller removed it: its children go with it
         stack.extend(reversed(current.childNodes))
 
 
+def remove(node: minidom.Element) -> None:
+    """Take ``node`` (and all it holds) out of its document."""
+    parent = node.parentNode
+    if parent is not None:
+        parent.removeChild(node)
+
+
 def _set_text(element: minidom.Element, text: str) -> None:
     for child in list(element.childNodes):
         element.removeChild(child)
-    element.appendChild(element.ownerDocument.createTextNode(text))
+    text_node = minidom.Text()
+    text_node.data = text
+    element.appendChild(text_node)
 
 
 def _text(element: minidom.Element) -> str:
@@ -132,9 +143,9 @@ def clean_xml(data: bytes, dropped_ids: set[str], found: set[Category]) -> bytes
             # LibreOffice writes an empty <office:scripts/> in every file: not news.
             if element.getElementsByTagName("*").length or element.attributes.length:
                 found.add(_DROPPED_ELEMENTS[element.localName])
-            element.parentNode.removeChild(element)
+            remove(element)
         elif _clean_attributes(element, dropped_ids, found):
-            element.parentNode.removeChild(element)
+            remove(element)
         else:
             _clean_text(element, found)
     return doc.toxml(encoding="UTF-8")
@@ -150,7 +161,7 @@ def _clean_attributes(
             continue
         name, value = attr.localName or attr.name, attr.value
 
-        def drop(category: Category | None, attr=attr) -> None:
+        def drop(category: Category | None, attr: minidom.Attr = attr) -> None:
             if category is not None:
                 found.add(category)
             element.removeAttributeNode(attr)
@@ -220,7 +231,7 @@ def _clean_text(element: minidom.Element, found: set[Category]) -> None:
 
 
 def properties(
-    data: bytes, kinds: dict[str, Category | None], default: Category | None
+    data: bytes, kinds: Mapping[str, Category | None], default: Category | None
 ) -> set[Category]:
     """What a properties part (core.xml, app.xml, meta.xml) says, by its elements."""
     doc = parse(data)

@@ -159,7 +159,10 @@ class _Walk:
 
     def run(self) -> set[Category]:
         self._trailer()
-        self._catalog(self.pdf.Root)
+        root = self.pdf.Root
+        if not isinstance(root, Dictionary):
+            raise Refusal(RefusalCode.CLEANING_FAILED, "PDF catalog is not a dictionary")
+        self._catalog(root)
         for obj in self.pdf.objects:
             if isinstance(obj, Dictionary | Stream):
                 self._visit(obj, 0)
@@ -173,10 +176,9 @@ class _Walk:
         trailer = self.pdf.trailer
         info = trailer.get("/Info")
         if isinstance(info, Dictionary):
-            for key in info:
+            for key, value in info.items():
                 if key in _NEUTRAL_INFO:
                     continue
-                value = info[key]
                 if isinstance(value, pikepdf.String) and not bytes(value).strip():
                     continue
                 self.found.add(_INFO_CATEGORIES.get(key, Category.COMMENT))
@@ -430,7 +432,7 @@ def _icc_pass(walk: _Walk, budget: Budget, *, apply: bool) -> set[Category]:
     for container, key, stream in walk.icc_uses:
         if keep(stream) or not apply:
             continue
-        device = _DEVICE_SPACES.get(stream.get("/N"))  # type: ignore[arg-type]
+        device = _DEVICE_SPACES.get(stream.get("/N"))  # type: ignore[call-overload]
         if device is None:
             raise Refusal(RefusalCode.CLEANING_FAILED, "ICC profile of unusual /N in PDF")
         if isinstance(container, Array):
@@ -485,7 +487,9 @@ def _inline_jpeg(image: pikepdf.PdfInlineImage) -> bytes | None:
     return image.read_raw_bytes().rstrip(_WHITESPACE)
 
 
-def _rebuilt_inline(pdf: pikepdf.Pdf, image: pikepdf.PdfInlineImage, jpeg: bytes):
+def _rebuilt_inline(
+    pdf: pikepdf.Pdf, image: pikepdf.PdfInlineImage, jpeg: bytes
+) -> pikepdf.ContentStreamInlineImage:
     """An inline-image instruction with ``image``'s dictionary and ``jpeg`` as data,
     checked to parse back to exactly that data (a stray "EI" in it would not)."""
     entries = Dictionary({k: v for k, v in image.obj.items() if k not in {"/Length", "/L"}})
