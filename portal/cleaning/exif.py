@@ -124,13 +124,14 @@ _XMP_PATTERNS = {
 }
 
 
-def xmp_categories(packet: bytes) -> set[Category]:
-    """Classify an XMP packet. Any packet counts as XMP; recognisable property names
-    add the matching categories. (The packet is not trusted or parsed as XML here:
-    the cleaner removes it whole.)"""
+def xmp_categories(packet: bytes | str) -> set[Category]:
+    """Classify an XMP packet (as bytes, or as a decoder's text). Any packet counts as
+    XMP; recognisable property names add the matching categories. (The packet is not
+    trusted or parsed as XML here: the cleaner removes it whole.)"""
+    data = packet if isinstance(packet, bytes) else str(packet).encode()
     found = {Category.XMP}
     for category, pattern in _XMP_PATTERNS.items():
-        if re.search(pattern, packet):
+        if re.search(pattern, data):
             found.add(category)
     return found
 

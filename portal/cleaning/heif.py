@@ -37,7 +37,7 @@ from portal.cleaning.base import (
     read_head,
 )
 from portal.cleaning.exif import exif_categories, xmp_categories
-from portal.cleaning.pixels import check_size, save_pixels
+from portal.cleaning.pixels import check_size, open_image, save_pixels
 
 if TYPE_CHECKING:
     import pillow_heif
@@ -81,7 +81,7 @@ def _info_categories(info: dict) -> set[Category]:
         found |= exif_categories(bytes(exif))[0]
     xmp = info.get("xmp")
     if xmp:
-        found |= xmp_categories(xmp if isinstance(xmp, bytes) else str(xmp).encode())
+        found |= xmp_categories(xmp)
     profile = info.get("icc_profile")
     if profile and not icc.is_standard_profile(bytes(profile)):
         found.add(Category.ICC_PROFILE)
@@ -130,12 +130,7 @@ class HeifCleaner(FormatCleaner):
     # -- AV1 through Pillow ---------------------------------------------------------
 
     def _open_avif(self, src: Path, limits: Limits) -> Image.Image:
-        try:
-            image = Image.open(src, formats=["AVIF"])
-        except Image.DecompressionBombError as exc:
-            raise Refusal(RefusalCode.TOO_LARGE, "pillow decompression bomb") from exc
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise _malformed(exc) from exc
+        image = open_image(src, "AVIF")
         check_size(image.size, limits)
         if getattr(image, "n_frames", 1) > limits.max_frames:
             image.close()

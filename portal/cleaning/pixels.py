@@ -4,6 +4,8 @@ copies proven to decode, and decoded images written with nothing but their pixel
 * :func:`check_pixels` and :func:`check_size` refuse absurd dimensions from a header,
   before any pixel is decoded. Every image module checks here, so the pixel limit is
   enforced in one place.
+* :func:`open_image` opens a file with Pillow for a module that decodes it, refusing
+  what Pillow cannot read.
 * :func:`verify_decodes` decodes a cleaned copy whose compressed data was copied
   unchanged (JPEG scans, PNG/WebP/GIF image data): a corrupt stream would otherwise
   pass through, so a failure is refused as malformed.
@@ -39,6 +41,18 @@ def check_size(size: tuple[int, int], limits: Limits) -> None:
     if width <= 0 or height <= 0:
         raise Refusal(RefusalCode.MALFORMED, "zero dimensions")
     check_pixels(width, height, limits)
+
+
+def open_image(src: Path, format_name: str) -> Image.Image:
+    """``src`` opened by Pillow as ``format_name``: headers read, no pixel decoded.
+    Refuses what Pillow cannot read, and what it takes for a decompression bomb."""
+    try:
+        return Image.open(src, formats=[format_name])
+    except Image.DecompressionBombError as exc:
+        raise Refusal(RefusalCode.TOO_LARGE, "pillow decompression bomb") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        detail = f"not a readable {format_name}: {type(exc).__name__}"
+        raise Refusal(RefusalCode.MALFORMED, detail) from exc
 
 
 def verify_decodes(path: Path, format_name: str, *, reduced: bool = False) -> None:

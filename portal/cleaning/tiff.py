@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image, TiffImagePlugin
+from PIL import TiffImagePlugin
 
 from portal.cleaning import icc
 from portal.cleaning.base import (
@@ -33,7 +33,7 @@ from portal.cleaning.base import (
     RefusalCode,
 )
 from portal.cleaning.exif import exif_categories, xmp_categories
-from portal.cleaning.pixels import check_size, save_pixels
+from portal.cleaning.pixels import check_size, open_image, save_pixels
 
 _SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _NEW_SUBFILE_TYPE = 0x00FE
@@ -66,7 +66,7 @@ def _page_categories(image: TiffImagePlugin.TiffImageFile) -> set[Category]:
     tags = image.tag_v2
     xmp = tags.get(_XMP_TAG)
     if xmp:
-        found |= xmp_categories(xmp if isinstance(xmp, bytes) else str(xmp).encode())
+        found |= xmp_categories(xmp)
     if any(tag in tags for tag in _IPTC_TAGS):
         found.add(Category.IPTC)
     profile = tags.get(_ICC_TAG)
@@ -84,12 +84,7 @@ class TiffCleaner(FormatCleaner):
         return head.startswith(_SIGNATURES)
 
     def _open(self, src: Path) -> TiffImagePlugin.TiffImageFile:
-        try:
-            image = Image.open(src, formats=["TIFF"])
-        except Image.DecompressionBombError as exc:
-            raise Refusal(RefusalCode.TOO_LARGE, "pillow decompression bomb") from exc
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise Refusal(RefusalCode.MALFORMED, f"not a readable TIFF: {exc}") from exc
+        image = open_image(src, "TIFF")
         assert isinstance(image, TiffImagePlugin.TiffImageFile)
         return image
 
