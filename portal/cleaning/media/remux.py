@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -473,6 +474,22 @@ _USER_DATA_CATEGORIES = {
 _USER_DATA_SILENT = {b"meta", b"free", b"skip", b"\0\0\0\0"}
 
 
+_Box = tuple[int, int, int, bytes]  # offset, size, header size, type
+
+
+def _user_data_boxes(fh: BinaryIO) -> Iterator[_Box]:
+    """The ``udta`` boxes of the movie and of each of its tracks, as they are found."""
+    for start, size, header, kind in _boxes(fh, 0, os.fstat(fh.fileno()).st_size):
+        if kind != b"moov":
+            continue
+        places = [(start + header, start + size)]
+        for c_start, c_size, c_header, c_kind in _boxes(fh, *places[0]):
+            if c_kind == b"trak":
+                places.append((c_start + c_header, c_start + c_size))
+        for place in places:
+            yield from (box for box in _boxes(fh, *place) if box[3] == b"udta")
+
+
 def _iso_user_data_categories(src: Path) -> set[Category]:
     """Categories of the ``udta`` boxes of the movie and its tracks, by box type.
     Best effort: FFmpeg has already accepted the file, so a box this walk cannot
@@ -480,21 +497,10 @@ def _iso_user_data_categories(src: Path) -> set[Category]:
     found: set[Category] = set()
     try:
         with open(src, "rb") as fh:
-            end = os.fstat(fh.fileno()).st_size
-            for start, size, header, kind in _boxes(fh, 0, end):
-                if kind != b"moov":
-                    continue
-                places = [(start + header, start + size)]
-                for c_start, c_size, c_header, c_kind in _boxes(fh, *places[0]):
-                    if c_kind == b"trak":
-                        places.append((c_start + c_header, c_start + c_size))
-                for place in places:
-                    for u_start, u_size, u_header, u_kind in _boxes(fh, *place):
-                        if u_kind != b"udta":
-                            continue
-                        for *_, item in _boxes(fh, u_start + u_header, u_start + u_size):
-                            if item not in _USER_DATA_SILENT:
-                                found.add(_USER_DATA_CATEGORIES.get(item, Category.TAGS))
+            for u_start, u_size, u_header, _ in _user_data_boxes(fh):
+                for *_, item in _boxes(fh, u_start + u_header, u_start + u_size):
+                    if item not in _USER_DATA_SILENT:
+                        found.add(_USER_DATA_CATEGORIES.get(item, Category.TAGS))
     except (Refusal, struct.error, OSError):
         pass
     return found
@@ -508,33 +514,18 @@ def _blank_iso_user_data(path: Path) -> None:
     but it is a vendor id all the same, and no muxer option leaves it out.
     """
     with open(path, "r+b") as fh:
-        end = os.fstat(fh.fileno()).st_size
-        for start, size, header, kind in _boxes(fh, 0, end):
-            if kind != b"moov":
-                continue
-            for child in _boxes(fh, start + header, start + size):
-                _blank_udta(fh, child)
-                if child[3] == b"trak":
-                    c_start, c_size, c_header, _ = child
-                    for grandchild in _boxes(fh, c_start + c_header, c_start + c_size):
-                        _blank_udta(fh, grandchild)
+        for start, size, header, _ in _user_data_boxes(fh):
+            fh.seek(start + 4)
+            fh.write(b"free")
+            fh.seek(start + header)
+            remaining = size - header
+            while remaining > 0:
+                chunk = min(remaining, 65536)
+                fh.write(bytes(chunk))
+                remaining -= chunk
 
 
-def _blank_udta(fh: BinaryIO, box: tuple[int, int, int, bytes]) -> None:
-    start, size, header, kind = box
-    if kind != b"udta":
-        return
-    fh.seek(start + 4)
-    fh.write(b"free")
-    fh.seek(start + header)
-    remaining = size - header
-    while remaining > 0:
-        chunk = min(remaining, 65536)
-        fh.write(bytes(chunk))
-        remaining -= chunk
-
-
-def _boxes(fh: BinaryIO, start: int, end: int) -> list[tuple[int, int, int, bytes]]:
+def _boxes(fh: BinaryIO, start: int, end: int) -> list[_Box]:
     """(offset, size, header size, type) of the boxes between ``start`` and ``end``."""
     found = []
     at = start
