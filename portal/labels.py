@@ -51,6 +51,10 @@ REFUSAL_LABELS: dict[RefusalCode, LazyString] = {
         "The file seems damaged or incomplete, or it is not what it appears to be."
     ),
     RefusalCode.TOO_LARGE: _l("The file is too large or too complex to check safely."),
+    RefusalCode.TOO_COMPLEX: _l(
+        "The file is too complex to clean safely. If you can, send it in a simpler form "
+        "(for example a screenshot or a shorter video)."
+    ),
     RefusalCode.ENCRYPTED: _l("The file is protected by a password, so it cannot be checked."),
     RefusalCode.EMPTY: _l("The file is empty."),
     RefusalCode.CLEANING_FAILED: _l(

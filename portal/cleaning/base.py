@@ -57,6 +57,7 @@ class RefusalCode(enum.StrEnum):
     EXECUTABLE = "executable"
     MALFORMED = "malformed"  # truncated, corrupt, or not what it claims
     TOO_LARGE = "too_large"  # decompression bombs, absurd dimensions or counts
+    TOO_COMPLEX = "too_complex"  # over its resource budget (frames, elements, objects)
     ENCRYPTED = "encrypted"  # password-protected, cannot be inspected
     EMPTY = "empty"
     CLEANING_FAILED = "cleaning_failed"
