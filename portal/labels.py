@@ -10,13 +10,14 @@ editor what the file was). Every label is a lazy string, translated when it is s
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 from babel.units import format_unit
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from portal.cleaning import Category, Cleaned, RefusalCode
+from portal.cleaning import Category, Cleaned, Kind, RefusalCode
 
 CATEGORY_LABELS: dict[Category, LazyString] = {
     Category.GPS: _l("GPS location"),
@@ -40,10 +41,10 @@ CATEGORY_LABELS: dict[Category, LazyString] = {
 
 #: what "dates" means for each kind of file (a PDF has no "date taken")
 DATE_LABELS: dict[str, LazyString] = {
-    "image": _l("dates, such as when the photo was taken"),
-    "video": _l("dates, such as when the video was recorded"),
-    "audio": _l("dates, such as when the recording was made"),
-    "document": _l("dates, such as when the document was created or last changed"),
+    Kind.IMAGE: _l("dates, such as when the photo was taken"),
+    Kind.VIDEO: _l("dates, such as when the video was recorded"),
+    Kind.AUDIO: _l("dates, such as when the recording was made"),
+    Kind.DOCUMENT: _l("dates, such as when the document was created or last changed"),
 }
 
 #: why a file was refused, told to the tipster on the receipt: what to do instead
@@ -63,6 +64,10 @@ REFUSAL_LABELS: dict[RefusalCode, LazyString] = {
         "The file seems damaged or incomplete, or it is not what it appears to be."
     ),
     RefusalCode.TOO_LARGE: _l("The file is too large or too complex to check safely."),
+    RefusalCode.TOO_COMPLEX: _l(
+        "The file is too complex to clean safely. If you can, send it in a simpler form "
+        "(for example a screenshot or a shorter video)."
+    ),
     RefusalCode.ENCRYPTED: _l("The file is protected by a password, so it cannot be checked."),
     RefusalCode.EMPTY: _l("The file is empty."),
     RefusalCode.CLEANING_FAILED: _l(
@@ -80,17 +85,20 @@ EDITOR_REFUSAL_LABELS: dict[RefusalCode, LazyString] = {
     RefusalCode.TOO_LARGE: _l(
         "Over the cleaner's limits (size, pixels, pages or expansion): could not be checked safely."
     ),
+    RefusalCode.TOO_COMPLEX: _l(
+        "Over the cleaner's work budget (frames, elements or objects): could not be cleaned safely."
+    ),
     RefusalCode.ENCRYPTED: _l("Protected by a password: could not be checked."),
     RefusalCode.EMPTY: _l("Empty file."),
     RefusalCode.CLEANING_FAILED: _l("Its metadata could not be removed safely."),
 }
 
-KIND_LABELS: dict[str, LazyString] = {
-    "image": _l("photo"),
-    "video": _l("video"),
-    "audio": _l("audio"),
-    "document": _l("document"),
-    "text": _l("text"),
+KIND_LABELS: dict[Kind, LazyString] = {
+    Kind.IMAGE: _l("photo"),
+    Kind.VIDEO: _l("video"),
+    Kind.AUDIO: _l("audio"),
+    Kind.DOCUMENT: _l("document"),
+    Kind.TEXT: _l("text"),
 }
 
 #: (power of the base, CLDR unit) from the largest down
@@ -140,8 +148,11 @@ def editor_refusal_label(value: str) -> LazyString | str:
 
 
 def kind_label(kind: str) -> LazyString | str:
-    """Plain words for a cleaned file's kind ("image" is shown as "photo")."""
-    return KIND_LABELS.get(kind, kind)
+    """Plain words for a :class:`Kind` value ("image" is shown as "photo")."""
+    try:
+        return KIND_LABELS[Kind(kind)]
+    except ValueError:
+        return kind
 
 
 def _unit_for(size: int, base: int) -> tuple[int, str]:
@@ -150,7 +161,7 @@ def _unit_for(size: int, base: int) -> tuple[int, str]:
 
 def _size_text(value: float, unit: str) -> str:
     # CLDR's short English byte unit has no plural ("118 byte"); the long one does.
-    length = "long" if unit == "digital-byte" else "short"
+    length: Literal["short", "long"] = "long" if unit == "digital-byte" else "short"
     text = format_unit(value, unit, length=length, format="#,##0.#", locale=get_locale())
     # A number never ends a line with its unit on the next one.
     return text.replace(" ", NBSP)

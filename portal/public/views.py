@@ -210,7 +210,7 @@ def _form_with_errors(form: TipForm, *, had_files: bool):
                 "please choose them again."
             ),
         ]
-    errors = []
+    errors: list[FieldError] = []
     for name in ("note", "links", "files", "contact"):
         errors.extend(FieldError(name, message) for message in form[name].errors)
     return render_template("public/index.html", form=form, errors=errors), 422

@@ -8,6 +8,7 @@ from flask_babel import force_locale
 from portal.cleaning import Category, RefusalCode
 from portal.labels import (
     CATEGORY_LABELS,
+    EDITOR_REFUSAL_LABELS,
     KIND_LABELS,
     REFUSAL_LABELS,
     category_label,
@@ -21,6 +22,7 @@ from portal.labels import (
 def test_every_category_and_refusal_has_its_own_label(app):
     assert set(CATEGORY_LABELS) == set(Category)
     assert set(REFUSAL_LABELS) == set(RefusalCode)
+    assert set(EDITOR_REFUSAL_LABELS) == set(RefusalCode)  # the inbox's words for editors
     with app.test_request_context("/en/"):
         categories = [str(category_label(c.value)) for c in Category]
         refusals = [str(refusal_label(r.value)) for r in RefusalCode]
