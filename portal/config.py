@@ -46,6 +46,14 @@ class Settings:
     secure_cookies: bool = False
     #: folder of gettext catalogues; empty means the repository's translations/
     translations_dir: str = ""
+    #: folder for plaintext temporary files (uploads being cleaned), dedicated to the
+    #: portal; empty means tmp/ in data_dir. Production can put it on a tmpfs.
+    tmp_dir: str = ""
+
+    @property
+    def temp_dir(self) -> Path | None:
+        """``tmp_dir`` as a path, or None for the data folder's tmp/."""
+        return Path(self.tmp_dir) if self.tmp_dir else None
 
     @property
     def database_uri(self) -> str:

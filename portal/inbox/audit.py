@@ -23,6 +23,9 @@ EDITOR_ADDED = "editor_added"
 EDITOR_REMOVED = "editor_removed"
 EDITOR_RESET = "editor_reset"
 EDITOR_UNLOCKED = "editor_unlocked"
+INBOX_CREATED = "inbox_created"
+KEY_ROTATED = "key_rotated"
+INBOX_ENCRYPTED = "inbox_encrypted"
 
 #: the words an editor reads in the log for each action code
 ACTION_LABELS = {
@@ -38,6 +41,9 @@ ACTION_LABELS = {
     EDITOR_REMOVED: _l("Editor account removed"),
     EDITOR_RESET: _l("Editor password and code reset"),
     EDITOR_UNLOCKED: _l("Editor account unlocked"),
+    INBOX_CREATED: _l("Inbox key created"),
+    KEY_ROTATED: _l("Inbox key replaced and everything re-encrypted"),
+    INBOX_ENCRYPTED: _l("Existing submissions encrypted"),
 }
 
 #: who appears in the log for actions run from the command line (stored as is,

@@ -9,6 +9,7 @@ import pytest
 
 from portal.models import StoredFile, Submission, db
 from tests.exiftool_oracle import leaks
+from tests.inbox_keys import content_of, plaintext_of
 from tests.public.helpers import png_bytes, post_tip, submission_state, tagged_jpeg
 
 
@@ -224,8 +225,10 @@ def test_links_only_and_contact_are_filed_as_text(app, client):
     assert "2 links." in _text(response)
     with app.app_context():
         submission = db.session.query(Submission).one()
-        assert submission.link_list == ["https://example.org/a", "http://example.net/b?c=d"]
-        assert submission.contact == "signal: someone"
+        content = content_of(app, submission)
+        assert content.links == ("https://example.org/a", "http://example.net/b?c=d")
+        assert submission.link_count == 2
+        assert content.contact == "signal: someone"
         assert submission.locale == "en"
         assert submission.files == []
 
@@ -251,13 +254,14 @@ def test_receipt_lists_removed_metadata_in_plain_words(app, client, tmp_path):
 
     data_dir = app.config["PORTAL_SETTINGS"].data_dir
     with app.app_context():
-        submission = db.session.query(Submission).one()
+        db.session.query(Submission).one()
         stored = db.session.query(StoredFile).one()
         assert stored.kind == "image" and stored.format == "JPEG"
         assert {"gps", "make_model", "author", "dates", "software"} <= set(stored.removed)
-        path = data_dir / "submissions" / submission.id / stored.stored_name
+        path = tmp_path / "filed.jpg"
+        path.write_bytes(plaintext_of(app, stored))
     assert leaks(path) == []
-    assert re.fullmatch(r"[0-9a-f]{32}\.jpg", stored.stored_name)
+    assert re.fullmatch(r"[0-9a-f]{32}\.age", stored.stored_name)
     assert submission_state(data_dir)[1] == []
 
 
