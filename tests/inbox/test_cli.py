@@ -215,15 +215,17 @@ def _read_until(fd: int, wanted: bytes, seen: bytearray, start: int, deadline: f
     return found + len(wanted)
 
 
-def run_on_a_terminal(data_dir: Path, args: list[str], answers: list[tuple[bytes, str]]):
-    """Run ``flask editor ...`` on a pseudo-terminal, answering each prompt in turn;
+def run_on_a_terminal(
+    data_dir: Path, args: list[str], answers: list[tuple[bytes, str]], group: str = "editor"
+):
+    """Run ``flask GROUP ...`` on a pseudo-terminal, answering each prompt in turn;
     return everything the terminal showed and the exit code."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PORTAL_DATA_DIR": str(data_dir),
         "TERM": "dumb",
     }
-    command = [sys.executable, "-m", "flask", "--app", "app", "editor", *args]
+    command = [sys.executable, "-m", "flask", "--app", "app", group, *args]
     pid, fd = pty.fork()
     if pid == 0:  # the child: exec at once, nothing else
         os.chdir(ROOT)
