@@ -146,20 +146,23 @@ def search(folder: Path, count: int, repeat: int) -> None:
     client = app.test_client()
     _sign_in(client, "ana", new.totp_secret)
 
-    def timed(query: str) -> float:
-        best = float("inf")
-        for _ in range(repeat):
+    def timed(query: str, times: int) -> list[float]:
+        took = []
+        for _ in range(times):
             start = time.perf_counter()
             response = client.get("/inbox/", query_string={"q": query} if query else None)
-            best = min(best, time.perf_counter() - start)
+            took.append(time.perf_counter() - start)
             assert response.status_code == 200
-        return best
+        return took
 
-    plain_list, searched = timed(""), timed(f"nota {count - 1}")
-    print(f"2. search over {count} sealed notes (best of {repeat}):")
-    print(f"   list without a query {plain_list * 1000:7.1f} ms")
-    print(f"   search               {searched * 1000:7.1f} ms  (target <= 1000 ms)")
-    print(f"   ratio {searched / plain_list:.1f}")
+    plain_list = min(timed("", repeat))
+    first, *later = timed(f"nota {count - 1}", repeat + 1)
+    searched = min(later)
+    print(f"2. search over {count} sealed notes:")
+    print(f"   list without a query             {plain_list * 1000:7.1f} ms (best of {repeat})")
+    print(f"   first search (opens every note)  {first * 1000:7.1f} ms")
+    print(f"   later searches (search index)    {searched * 1000:7.1f} ms (best of {repeat})")
+    print(f"   ratio of a later search to the list {searched / plain_list:.1f} (target <= 1000 ms)")
     app.extensions["portal_storage_lock"].close()
 
 

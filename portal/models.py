@@ -59,6 +59,10 @@ class Submission(db.Model):
     key_id: Mapped[int] = mapped_column(Integer, index=True)
     #: how many links the tipster gave (for the "has links" filter)
     link_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: the note again, sealed under a key derived from the inbox identity (never
+    #: from anything the public side holds), so that a search need not open an age
+    #: file per note; written by the first search that opens ``sealed``
+    note_index: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     #: reason codes of files that were refused (no names, no content)
     refused: Mapped[list] = mapped_column(JSON, default=list)
     is_read: Mapped[bool] = mapped_column(Boolean, default=False, index=True)

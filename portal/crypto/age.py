@@ -145,6 +145,14 @@ class Identity:
         return f"Identity({self.recipient})"
 
 
+def derive_key(identity: Identity, label: bytes) -> bytes:
+    """A 32-byte symmetric key bound to ``identity`` and ``label`` (HKDF-SHA-256)."""
+    from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+    raw = identity.key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return _hkdf(raw, b"", label)
+
+
 def parse_identities(text: str) -> list[Identity]:
     """The identities of an age identity file: one per line, ``#`` comments allowed."""
     lines = [line.strip() for line in text.splitlines()]

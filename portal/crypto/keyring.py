@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from sqlalchemy import select
 
-from portal.crypto import age
+from portal.crypto import age, wrapping
 from portal.models import InboxKey, db
 
 _KEY_COMMENT = re.compile(r"^# inbox key (\d+)$")
@@ -76,11 +76,36 @@ class Keyring:
     def reader(self, source: BinaryIO, key_id: int) -> age.Reader:
         return age.Reader(source, self._order(key_id))
 
+    def note_index_key(self, key_id: int) -> bytes | None:
+        """The symmetric key that seals notes for search, derived from inbox key
+        ``key_id``'s identity (so only its holders can make or open an index)."""
+        identity = self.identities.get(key_id)
+        if identity is None:
+            return None
+        return age.derive_key(identity, b"portal note index v1")
+
     def with_key(self, key_id: int, identity: age.Identity) -> Keyring:
         return Keyring({**self.identities, key_id: identity})
 
     def only(self, key_id: int) -> Keyring:
         return Keyring({key_id: self.identities[key_id]})
+
+
+class NoteIndex:
+    """Notes sealed for search under a key from :meth:`Keyring.note_index_key`
+    (ChaCha20-Poly1305, bound to the submission's id)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def seal(self, note: str, submission_id: str) -> bytes:
+        return wrapping.seal(note.encode("utf-8"), self._key, submission_id.encode("ascii"))
+
+    def open(self, sealed: bytes, submission_id: str) -> str | None:
+        try:
+            return wrapping.unseal(sealed, self._key, submission_id.encode("ascii")).decode()
+        except (wrapping.WrongSecret, UnicodeDecodeError):
+            return None
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def inbox_exists() -> bool:
 
 
 def find(name: str) -> Editor:
-    editor = db.session.scalar(select(Editor).where(Editor.name == name))
+    editor: Editor | None = db.session.scalar(select(Editor).where(Editor.name == name))
     if editor is None:
         raise AccountError(f"No editor is called {name!r}.")
     return editor

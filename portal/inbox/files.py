@@ -15,6 +15,8 @@ chunk that holds its first byte. Plaintext never touches the disk here.
 
 from __future__ import annotations
 
+import functools
+import io
 import re
 import zipfile
 from collections.abc import Callable, Iterator
@@ -88,13 +90,14 @@ class _Sink:
         return data
 
 
-def open_plain(stored: StoredFile, path: Path, keyring: Keyring | None = None) -> age.PlainFile:
-    """The plaintext of a stored file, decrypted as it is read (with the signed-in
-    editor's keyring unless another is given)."""
+def open_plain(stored: StoredFile, path: Path, keyring: Keyring | None = None) -> BinaryIO:
+    """The plaintext of a stored file, a seekable file decrypted as it is read (with
+    the signed-in editor's keyring unless another is given)."""
     keyring = keyring or current_keyring()
     source = path.open("rb")
     try:
-        return age.PlainFile(keyring.reader(source, stored.key_id))
+        plain = age.PlainFile(keyring.reader(source, stored.key_id))
+        return io.BufferedReader(plain, buffer_size=CHUNK)
     except BaseException:
         source.close()
         raise
@@ -145,7 +148,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
             mimetype=safe_mime(stored.mime),
             direct_passthrough=True,
         )
-        response.content_length = plain.size
+        response.content_length = stored.size
         disposition = "inline" if inline else "attachment"
         name = download_name(number, stored.extension)
         response.headers["Content-Disposition"] = f'{disposition}; filename="{name}"'
@@ -153,7 +156,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
         response.last_modified = stored.submission.created_at
         response.cache_control.no_cache = True
         # Byte ranges, so players can seek; 304 for a repeated request.
-        response.make_conditional(request, accept_ranges=True, complete_length=plain.size)
+        response.make_conditional(request, accept_ranges=True, complete_length=stored.size)
         return harden(response)
 
     @bp.get("/s/<submission_id>/f/<file_id>")
@@ -197,7 +200,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
             path = storage.stored_file_path(settings.data_dir, submission.id, stored.stored_name)
             if not path.is_file():
                 abort(404)
-            opener = lambda s=stored, p=path: open_plain(s, p, keyring)  # noqa: E731
+            opener = functools.partial(open_plain, stored, path, keyring)
             entries.append((opener, download_name(number, stored.extension), stored.size))
         response = Response(stream_zip(entries), mimetype="application/zip")
         response.headers["Content-Disposition"] = (

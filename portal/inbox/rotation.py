@@ -64,6 +64,7 @@ def rotate(data_dir: Path, keyring: Keyring, progress: Progress | None = None) -
         content = Content.open(submission.sealed, submission.key_id, both)
         submission.sealed = content.seal(identity.recipient)
         submission.key_id = key.id
+        submission.note_index = None  # made under the old key; the next search remakes it
         db.session.commit()
         done += 1
         if progress:

@@ -115,6 +115,10 @@ def test_nothing_readable_on_disk_and_everything_reads_back(disk_app: Flask, clo
     assert "CANARY-NOTE" in listing
     found = web.get("/inbox/", query_string={"q": "halcón ESTÁ"}).get_data(as_text=True)
     assert all(f"/inbox/s/{i}" in found for i in filed)
+    # The search left its index in the database: sealed too.
+    after_search = every_byte_under(data_dir)
+    for canary in CANARIES:
+        assert canary.encode() not in after_search, canary
     for submission_id in filed:
         page = web.get(f"/inbox/s/{submission_id}").get_data(as_text=True)
         assert NOTE in page and LINK in page and CONTACT in page

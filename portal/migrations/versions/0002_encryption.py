@@ -45,6 +45,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("sealed", sa.LargeBinary(), nullable=True))
         batch.add_column(sa.Column("key_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("link_count", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("note_index", sa.LargeBinary(), nullable=True))
         batch.create_index("ix_submission_key_id", ["key_id"])
     with op.batch_alter_table("stored_file") as batch:
         batch.add_column(sa.Column("key_id", sa.Integer(), nullable=True))
