@@ -88,25 +88,34 @@ def filing(folder: Path, megabytes: int, repeat: int) -> None:
     size = video.stat().st_size / 1e6
     recipient = age.Identity.generate().recipient
     registry.cleaners()
-    staging, work = folder / "staging", folder / "work"
-    times: dict[str, list[float]] = {"plain": [], "encrypted": []}
+    staging = folder / "staging"
+    works = {"tmp on the data disk": folder / "work"}
+    if Path("/dev/shm").is_dir():
+        works["tmp on a tmpfs"] = Path(tempfile.mkdtemp(dir="/dev/shm"))
+    times: dict[str, list[float]] = {"plain": [], **{name: [] for name in works}}
     for _ in range(repeat):
-        for kind in ("plain", "encrypted"):
+        for kind in times:
             shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir()
-            work.mkdir(exist_ok=True)
             subprocess.run(["sync"], check=True)
             start = time.perf_counter()
             if kind == "plain":
                 file_plain(video, staging)
             else:
-                file_encrypted(video, staging, work, recipient)
+                works[kind].mkdir(exist_ok=True)
+                file_encrypted(video, staging, works[kind], recipient)
             times[kind].append(time.perf_counter() - start)
-    plain, encrypted = min(times["plain"]), min(times["encrypted"])
-    print(f"1. filing a {size:.0f} MB video (best of {repeat}):")
-    print(f"   without encryption {plain:6.2f} s  ({size / plain:5.0f} MB/s)")
-    print(f"   with encryption    {encrypted:6.2f} s  ({size / encrypted:5.0f} MB/s)")
-    print(f"   ratio {encrypted / plain:.3f} (target <= 1.10)")
+    plain = min(times["plain"])
+    print(f"1. filing a {size:.0f} MB video (best of {repeat}, alternated):")
+    print(f"   without encryption (main)        {plain:6.2f} s  ({size / plain:5.0f} MB/s)")
+    for name in works:
+        took = min(times[name])
+        print(
+            f"   with encryption, {name:20} {took:6.2f} s  ({size / took:5.0f} MB/s)"
+            f"  ratio {took / plain:.3f} (target <= 1.10)"
+        )
+    for work in works.values():
+        shutil.rmtree(work, ignore_errors=True)
     shutil.rmtree(staging, ignore_errors=True)
     video.unlink()
 
