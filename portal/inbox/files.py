@@ -27,6 +27,7 @@ from flask import Blueprint, Response, abort, request
 from werkzeug.wsgi import FileWrapper
 
 from portal import storage
+from portal.cleaning import Kind
 from portal.config import Settings
 from portal.crypto import age
 from portal.crypto.keyring import Keyring
@@ -36,7 +37,7 @@ from portal.models import StoredFile, Submission, db, is_id
 
 FILE_CSP = "default-src 'none'; sandbox"
 FALLBACK_MIME = "application/octet-stream"
-INLINE_PREFIXES = {"image": "image/", "video": "video/", "audio": "audio/"}
+INLINE_PREFIXES = {Kind.IMAGE: "image/", Kind.VIDEO: "video/", Kind.AUDIO: "audio/"}
 #: the date every member of a zip carries: the archive says nothing about when
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 CHUNK = age.CHUNK
@@ -175,7 +176,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
     @bp.get("/s/<submission_id>/f/<file_id>/thumbnail")
     def thumbnail(submission_id: str, file_id: str):
         stored, number, path = find(submission_id, file_id)
-        if stored.kind != "image":
+        if stored.kind != Kind.IMAGE:
             abort(404)
         try:
             with open_plain(stored, path) as plain:

@@ -34,6 +34,7 @@ from sqlalchemy import ColumnElement, Select, exists, func, select, update
 from sqlalchemy.orm import selectinload
 
 from portal import storage
+from portal.cleaning import Kind
 from portal.config import Settings
 from portal.crypto import age
 from portal.crypto.keyring import Content, NoteIndex
@@ -340,7 +341,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
         # Read from each image's header only, for <img width height> (no layout shift).
         thumbnail_sizes = {}
         for f in item.files:
-            if f.kind == "image":
+            if f.kind == Kind.IMAGE:
                 path = storage.stored_file_path(settings.data_dir, item.id, f.stored_name)
                 try:
                     with open_plain(f, path) as plain:
