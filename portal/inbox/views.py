@@ -5,6 +5,8 @@ language switch. Files are served by :mod:`portal.inbox.files`."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlencode
 
 from babel.lists import format_list
@@ -23,13 +25,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
 
 from portal import storage
 from portal.config import Settings
 from portal.i18n import available_locales
 from portal.inbox import audit, thumbnails, wording
+from portal.inbox.actions import ACTIONS
 from portal.inbox.auth import safe_next
-from portal.inbox.forms import ACTIONS, ActionForm, BulkForm, ConfirmForm
+from portal.inbox.forms import ActionForm, BulkForm, ConfirmForm
 from portal.models import AuditEvent, StoredFile, Submission, db, is_id
 
 PER_PAGE = 25
@@ -40,16 +44,6 @@ MAX_QUERY = 200
 
 #: the list's views: which submissions each shows
 VIEWS = ("inbox", "unread", "starred", "archived")
-
-#: what each action sets on a submission
-_CHANGES = {
-    "read": ("is_read", True),
-    "unread": ("is_read", False),
-    "star": ("is_starred", True),
-    "unstar": ("is_starred", False),
-    "archive": ("is_archived", True),
-    "unarchive": ("is_archived", False),
-}
 
 
 def _view_condition(view: str) -> ColumnElement[bool]:
@@ -106,33 +100,41 @@ def page_number(raw: str) -> int:
     return 1
 
 
-def _list_state() -> dict[str, object]:
-    """The list's view, filters and page from the query string, normalised."""
-    view = request.args.get("view", "inbox")
-    if view not in VIEWS:
-        view = "inbox"
-    page = request.args.get("page", "1")
-    return {
-        "view": view,
-        "has_files": request.args.get("has_files") == "1",
-        "has_links": request.args.get("has_links") == "1",
-        "q": request.args.get("q", "").replace("\x00", "").strip()[:MAX_QUERY],
-        "page": page_number(page),
-    }
+@dataclass(frozen=True)
+class ListState:
+    """The list's view, filters and page, as read from the query string."""
 
+    view: str = "inbox"
+    has_files: bool = False
+    has_links: bool = False
+    q: str = ""
+    page: int = 1
 
-def _list_url(state: dict[str, object], **changes: object) -> str:
-    merged = {**state, **changes}
-    params = {"view": merged["view"]}
-    if merged["has_files"]:
-        params["has_files"] = "1"
-    if merged["has_links"]:
-        params["has_links"] = "1"
-    if merged["q"]:
-        params["q"] = merged["q"]
-    if merged["page"] != 1:
-        params["page"] = merged["page"]
-    return url_for("inbox.index") + "?" + urlencode(params)
+    @classmethod
+    def from_args(cls, args: MultiDict[str, str]) -> ListState:
+        """Normalised: an unknown view is the inbox, a bad page number is 1."""
+        view = args.get("view", "inbox")
+        return cls(
+            view=view if view in VIEWS else "inbox",
+            has_files=args.get("has_files") == "1",
+            has_links=args.get("has_links") == "1",
+            q=args.get("q", "").replace("\x00", "").strip()[:MAX_QUERY],
+            page=page_number(args.get("page", "1")),
+        )
+
+    def url(self, **changes: Any) -> str:
+        """The list's address with this state, or with ``changes`` made to it."""
+        state = replace(self, **changes)
+        params: dict[str, str | int] = {"view": state.view}
+        if state.has_files:
+            params["has_files"] = "1"
+        if state.has_links:
+            params["has_links"] = "1"
+        if state.q:
+            params["q"] = state.q
+        if state.page != 1:
+            params["page"] = state.page
+        return url_for("inbox.index") + "?" + urlencode(params)
 
 
 def _get_submission(submission_id: str) -> Submission:
@@ -172,21 +174,21 @@ def register(bp: Blueprint, settings: Settings) -> None:
 
     @bp.get("/")
     def index():
-        state = _list_state()
+        state = ListState.from_args(request.args)
         stmt = (
             select(Submission)
-            .where(_view_condition(state["view"]))
+            .where(_view_condition(state.view))
             .options(selectinload(Submission.files))
             .order_by(Submission.created_at.desc(), Submission.id)
         )
-        if state["has_files"]:
+        if state.has_files:
             stmt = stmt.where(exists().where(StoredFile.submission_id == Submission.id))
-        if state["has_links"]:
+        if state.has_links:
             stmt = stmt.where(Submission.links != "")
-        if state["q"]:
-            stmt = stmt.where(Submission.note.icontains(state["q"], autoescape=True))
-        page = db.paginate(stmt, page=state["page"], per_page=PER_PAGE, error_out=False)
-        form = BulkForm(back=_list_url(state))
+        if state.q:
+            stmt = stmt.where(Submission.note.icontains(state.q, autoescape=True))
+        page = db.paginate(stmt, page=state.page, per_page=PER_PAGE, error_out=False)
+        form = BulkForm(back=state.url())
         return render_template(
             "inbox/list.html",
             page=page,
@@ -195,7 +197,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
             views=VIEWS,
             form=form,
             actions=ACTIONS,
-            list_url=lambda **changes: _list_url(state, **changes),
+            max_query=MAX_QUERY,
             excerpt=excerpt,
             files_summary=files_summary,
         )
@@ -218,11 +220,10 @@ def register(bp: Blueprint, settings: Settings) -> None:
                 action_url=url_for("inbox.bulk_delete"),
                 cancel_url=back,
             )
-        field, value = _CHANGES[action]
         # Only those still there: another editor may have deleted some meanwhile.
         found = db.session.scalars(select(Submission).where(Submission.id.in_(ids))).all()
         for submission in found:
-            setattr(submission, field, value)
+            ACTIONS[action].apply(submission)
         db.session.commit()
         flash(
             ngettext("%(num)d submission changed.", "%(num)d submissions changed.", len(found)),
@@ -265,8 +266,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
         form = ActionForm()
         if not form.validate():
             abort(400)
-        field, value = _CHANGES[form.action.data]
-        setattr(item, field, value)
+        ACTIONS[form.action.data].apply(item)
         db.session.commit()
         if form.action.data in {"unread", "archive"}:
             # Staying on the page would mark it read again / keep an archived item open.
