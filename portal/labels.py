@@ -1,14 +1,18 @@
-"""Plain words for what the cleaner reports, and file sizes in the reader's language.
+"""Plain words for what the cleaner reports, file sizes and language names in the
+reader's language.
 
 The cleaner speaks in codes (:class:`~portal.cleaning.Category`,
 :class:`~portal.cleaning.RefusalCode`, a file's ``kind``). Tipsters (on the receipt)
 and editors (in the inbox) read the labels here instead. Every label is a lazy
-string, translated when it is shown.
+string, translated when it is shown. :func:`init_app` makes the functions below
+template globals, the one way both sides' templates reach them.
 """
 
 from __future__ import annotations
 
+from babel import Locale, UnknownLocaleError
 from babel.units import format_unit
+from flask import Flask
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -108,3 +112,17 @@ def format_size(size: int, *, round_down: bool = False) -> str:
     # CLDR's short English byte unit has no plural ("118 byte"); the long one does.
     length = "long" if unit == "digital-byte" else "short"
     return format_unit(value, unit, length=length, format="#,##0.#", locale=get_locale())
+
+
+def language_label(code: str) -> str:
+    """A language's name in the reader's language ("Spanish" / "español")."""
+    try:
+        name = Locale.parse(code).get_display_name(get_locale()) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:]
+
+
+def init_app(app: Flask) -> None:
+    for function in (category_label, refusal_label, kind_label, format_size, language_label):
+        app.add_template_global(function)

@@ -3,7 +3,9 @@
 Modules: :mod:`credentials` (passwords, TOTP, lockout), :mod:`auth` (sessions and the
 gate every request passes), :mod:`views` (pages and actions), :mod:`files` (file
 responses and zips), :mod:`thumbnails` (small previews of images),
-:mod:`audit` (the log), :mod:`forms`, :mod:`wording`.
+:mod:`audit` (the log), :mod:`actions` (what editors can do to a submission),
+:mod:`forms`. Labels for the cleaner's codes come from :mod:`portal.labels`, as on
+the public side.
 """
 
 from __future__ import annotations

@@ -27,10 +27,10 @@ from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
-from portal import storage
+from portal import labels, storage
 from portal.config import Settings
 from portal.i18n import available_locales
-from portal.inbox import audit, thumbnails, wording
+from portal.inbox import audit, thumbnails
 from portal.inbox.actions import ACTIONS
 from portal.inbox.auth import safe_next
 from portal.inbox.forms import ActionForm, BulkForm, ConfirmForm
@@ -81,7 +81,7 @@ def files_summary(files: list[StoredFile]) -> str:
         return ""
     kinds = Counter(f.kind for f in files)
     parts = [
-        str(wording.kind_label(kind)) + (f" ({count})" if count > 1 else "")
+        str(labels.kind_label(kind)) + (f" ({count})" if count > 1 else "")
         for kind, count in kinds.items()
     ]
     return ngettext(
@@ -168,10 +168,6 @@ def delete_submissions(settings: Settings, ids: list[str]) -> int:
 
 
 def register(bp: Blueprint, settings: Settings) -> None:
-    @bp.app_template_global("inbox_words")
-    def inbox_words():
-        return wording
-
     @bp.get("/")
     def index():
         state = ListState.from_args(request.args)

@@ -14,7 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.config import Settings
 from portal.housekeeping import sweep_stale_tmp
-from portal.labels import category_label, format_size, kind_label, refusal_label
+from portal.labels import format_size
 from portal.public.filing import FilingFailed, file_submission
 from portal.public.forms import TipForm, link_lines
 from portal.public.uploads import DRAIN_FACTOR, OutOfSpace, TempUpload, UploadRequest, drain
@@ -38,10 +38,6 @@ def register(bp: Blueprint, settings: Settings) -> None:
             },
             "max_note_length": settings.max_note_length,
             "format_number": format_decimal,
-            "format_size": format_size,
-            "kind_label": kind_label,
-            "category_label": category_label,
-            "refusal_label": refusal_label,
         }
 
     @bp.route("/<lang>/", methods=["GET", "POST"])
