@@ -72,6 +72,7 @@ class TipForm(FlaskForm):
         _l("A way to contact you (optional)"),
         filters=[normalise_text],
         validators=[Length(max=MAX_CONTACT_LENGTH)],
+        render_kw={"maxlength": MAX_CONTACT_LENGTH},
         description=_l(
             "Only if you want us to be able to reach you, for example a Signal "
             "username or an email address made just for this. Leaving a way to "
