@@ -1,9 +1,10 @@
 """``flask`` commands: one module per command group.
 
-``flask translate`` works on files and needs no app: it is a Flask plugin command (a
-``flask.commands`` entry point in pyproject.toml), so ``flask translate compile`` works
-while the app refuses to start for want of a compiled catalogue. The others are
-registered on the app here.
+``flask scrub`` and ``flask translate`` work on files and need no app: they are Flask
+plugin commands (``flask.commands`` entry points in pyproject.toml), so they start
+without building one (no database, no blueprints) and ``flask translate compile``
+works while the app refuses to start for want of a compiled catalogue. ``flask
+editor`` needs the database and is registered on the app here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from flask import Flask
 
 
 def register_commands(app: Flask) -> None:
-    from portal.cli import editor, scrub
+    from portal.cli import editor
 
-    app.cli.add_command(scrub.scrub_command)
     app.cli.add_command(editor.editor_group)
