@@ -1,18 +1,23 @@
-"""The one build step pyproject.toml cannot declare: compiling the translation
-catalogues.
+"""The one build step pyproject.toml cannot declare: templates, static files and
+compiled catalogues go into the package.
 
-The running portal compiles nothing (see portal/i18n.py). Installing does: ``pip
-install -e .`` (as in the README) compiles each ``translations/*/LC_MESSAGES/
-messages.po`` in place, so a fresh clone runs in every language right after it;
-``flask translate compile`` does the same by hand.
+The design keeps ``templates/``, ``static/`` and ``translations/`` at the top of the
+repository. A wheel carries them inside the package as ``portal/templates``,
+``portal/static`` and ``portal/translations`` (``.mo`` files only: the running portal
+compiles nothing, and ``portal/paths.py`` finds either layout). An editable install
+(``pip install -e .``, as in the README) compiles the catalogues in place instead, so
+a fresh clone runs in every language right after it; ``flask translate compile`` does
+the same by hand.
 """
 
+import shutil
 from pathlib import Path
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
+COPIED = ("templates", "static")
 DOMAIN = "messages"
 
 
@@ -33,11 +38,21 @@ def source_catalogues() -> list[Path]:
     return [path for path in found if not path.parent.parent.name.startswith(("_", "."))]
 
 
-class BuildWithCatalogues(build_py):
+class BuildWithData(build_py):
     def run(self) -> None:
         super().run()
+        if self.editable_mode:
+            for po_path in source_catalogues():
+                compile_catalogue(po_path, po_path.with_suffix(".mo"))
+            return
+        package = Path(self.build_lib) / "portal"
+        for name in COPIED:
+            shutil.rmtree(package / name, ignore_errors=True)
+            shutil.copytree(ROOT / name, package / name)
+        shutil.rmtree(package / "translations", ignore_errors=True)
         for po_path in source_catalogues():
-            compile_catalogue(po_path, po_path.with_suffix(".mo"))
+            relative = po_path.relative_to(ROOT / "translations").with_suffix(".mo")
+            compile_catalogue(po_path, package / "translations" / relative)
 
 
-setup(cmdclass={"build_py": BuildWithCatalogues})
+setup(cmdclass={"build_py": BuildWithData})

@@ -44,7 +44,8 @@ class Settings:
     #: mark cookies Secure on every request; requests that arrive over HTTPS get
     #: Secure cookies whatever this says (security.HttpsAwareSessionInterface)
     secure_cookies: bool = False
-    #: folder of gettext catalogues; empty means the repository's translations/
+    #: folder of gettext catalogues; empty means paths.TRANSLATIONS (the repository's
+    #: translations/, or the copy an installed wheel carries)
     translations_dir: str = ""
 
     @property
