@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 MB = 1024 * 1024
 
@@ -68,7 +69,7 @@ class Settings:
         settings.validate()
         return settings
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         updated = replace(self, **changes)
         updated.validate()
         return updated

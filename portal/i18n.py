@@ -96,7 +96,8 @@ def check_catalogues(directory: Path) -> None:
 
 
 def available_locales() -> tuple[str, ...]:
-    return current_app.extensions["portal_locales"]
+    locales: tuple[str, ...] = current_app.extensions["portal_locales"]
+    return locales
 
 
 def negotiate_locale() -> str:
@@ -115,13 +116,13 @@ def language_in_path(path: str) -> str | None:
 def select_locale() -> str:
     """URL (the view's ``g.lang``, or the path for error pages), session, Accept-Language."""
     lang = g.get("lang")
-    if lang in available_locales():
+    if isinstance(lang, str) and lang in available_locales():
         return lang
     from_path = language_in_path(request.path)
     if from_path:
         return from_path
     chosen = session.get("lang") if session else None
-    if chosen in available_locales():
+    if isinstance(chosen, str) and chosen in available_locales():
         return chosen
     return negotiate_locale()
 

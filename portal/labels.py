@@ -10,6 +10,8 @@ template globals, the one way both sides' templates reach them.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from babel import Locale, UnknownLocaleError
 from babel.units import format_unit
 from flask import Flask
@@ -110,7 +112,7 @@ def format_size(size: int, *, round_down: bool = False) -> str:
     if round_down:
         value = int(value * 10) / 10
     # CLDR's short English byte unit has no plural ("118 byte"); the long one does.
-    length = "long" if unit == "digital-byte" else "short"
+    length: Literal["long", "short"] = "long" if unit == "digital-byte" else "short"
     return format_unit(value, unit, length=length, format="#,##0.#", locale=get_locale())
 
 

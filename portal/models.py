@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
@@ -20,6 +21,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:
+    # Flask-SQLAlchemy builds db.Model at run time, out of mypy's sight; it is a
+    # subclass of Base, which is all the type checker needs to know.
+    Model = Base
+else:
+    Model = db.Model
 
 
 def new_id() -> str:
@@ -39,7 +47,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Submission(db.Model):
+class Submission(Model):
     __tablename__ = "submission"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -70,7 +78,7 @@ class Submission(db.Model):
         return [line for line in self.links.splitlines() if line.strip()]
 
 
-class StoredFile(db.Model):
+class StoredFile(Model):
     __tablename__ = "stored_file"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -91,7 +99,7 @@ class StoredFile(db.Model):
     submission: Mapped[Submission] = relationship(back_populates="files")
 
 
-class Editor(db.Model):
+class Editor(Model):
     __tablename__ = "editor"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -111,7 +119,7 @@ class Editor(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """What an editor did. Holds editor names and submission ids, never tipster data."""
 
     __tablename__ = "audit_event"

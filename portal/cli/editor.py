@@ -100,7 +100,7 @@ def list_editors() -> None:
     moment = credentials.now()
     click.echo("name\tstate\ttime zone\tfailed sign-ins\tcreated")
     for editor in editors:
-        if credentials.is_locked(editor, moment):
+        if credentials.is_locked(editor, moment) and editor.locked_until:
             until = credentials.as_utc(editor.locked_until).strftime("%Y-%m-%d %H:%M UTC")
             state = f"locked until {until}"
         else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, request
+from flask.blueprints import BlueprintSetupState
 from flask_babel import get_babel
 from flask_login import current_user
 
@@ -39,7 +40,7 @@ def make_blueprint(settings: Settings) -> Blueprint:
     bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
     @bp.record_once
-    def choose_timezones(state) -> None:
+    def choose_timezones(state: BlueprintSetupState) -> None:
         get_babel(state.app).timezone_selector = lambda: editor_timezone(settings)
 
     auth.register(bp, settings)

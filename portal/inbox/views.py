@@ -20,6 +20,8 @@ from flask import (
     session,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -84,11 +86,13 @@ def files_summary(files: list[StoredFile]) -> str:
         str(labels.kind_label(kind)) + (f" ({count})" if count > 1 else "")
         for kind, count in kinds.items()
     ]
-    return ngettext(
-        "%(num)d file: %(kinds)s",
-        "%(num)d files: %(kinds)s",
-        len(files),
-        kinds=format_list(parts, locale=get_locale()),
+    return str(
+        ngettext(
+            "%(num)d file: %(kinds)s",
+            "%(num)d files: %(kinds)s",
+            len(files),
+            kinds=format_list(parts, locale=get_locale()),
+        )
     )
 
 
@@ -169,7 +173,7 @@ def delete_submissions(settings: Settings, ids: list[str]) -> int:
 
 def register(bp: Blueprint, settings: Settings) -> None:
     @bp.get("/")
-    def index():
+    def index() -> ResponseReturnValue:
         state = ListState.from_args(request.args)
         stmt = (
             select(Submission)
@@ -199,7 +203,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
         )
 
     @bp.post("/bulk")
-    def bulk():
+    def bulk() -> ResponseReturnValue:
         form = BulkForm()
         back = safe_next(form.back.data, url_for("inbox.index"))
         ids = _selected_ids()
@@ -207,6 +211,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
             flash(_("Select at least one submission and an action."), "error")
             return redirect(back)
         action = form.action.data
+        assert action is not None  # validated: one of ACTIONS
         if action == "delete":
             return render_template(
                 "inbox/confirm_delete.html",
@@ -228,7 +233,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
         return redirect(back)
 
     @bp.post("/bulk/delete")
-    def bulk_delete():
+    def bulk_delete() -> ResponseReturnValue:
         form = ConfirmForm()
         back = safe_next(form.back.data, url_for("inbox.index"))
         count = delete_submissions(settings, _selected_ids())
@@ -236,7 +241,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
         return redirect(back)
 
     @bp.get("/s/<submission_id>")
-    def submission(submission_id: str):
+    def submission(submission_id: str) -> ResponseReturnValue:
         item = _get_submission(submission_id)
         if not item.is_read:
             item.is_read = True
@@ -257,20 +262,22 @@ def register(bp: Blueprint, settings: Settings) -> None:
         )
 
     @bp.post("/s/<submission_id>/action")
-    def act(submission_id: str):
+    def act(submission_id: str) -> ResponseReturnValue:
         item = _get_submission(submission_id)
         form = ActionForm()
         if not form.validate():
             abort(400)
-        ACTIONS[form.action.data].apply(item)
+        action = form.action.data
+        assert action is not None  # validated: one of FLAG_ACTIONS
+        ACTIONS[action].apply(item)
         db.session.commit()
-        if form.action.data in {"unread", "archive"}:
+        if action in {"unread", "archive"}:
             # Staying on the page would mark it read again / keep an archived item open.
             return redirect(url_for("inbox.index"))
         return redirect(url_for("inbox.submission", submission_id=item.id))
 
     @bp.get("/s/<submission_id>/delete")
-    def confirm_delete(submission_id: str):
+    def confirm_delete(submission_id: str) -> ResponseReturnValue:
         item = _get_submission(submission_id)
         back = url_for("inbox.submission", submission_id=item.id)
         return render_template(
@@ -283,14 +290,14 @@ def register(bp: Blueprint, settings: Settings) -> None:
         )
 
     @bp.post("/s/<submission_id>/delete")
-    def delete(submission_id: str):
+    def delete(submission_id: str) -> ResponseReturnValue:
         item = _get_submission(submission_id)
         delete_submissions(settings, [item.id])
         flash(_("The submission was deleted."), "info")
         return redirect(url_for("inbox.index"))
 
     @bp.get("/audit")
-    def audit_log():
+    def audit_log() -> ResponseReturnValue:
         number = page_number(request.args.get("page", "1"))
         events = db.paginate(
             select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
@@ -306,7 +313,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
         )
 
     @bp.get("/language/<code>")
-    def language(code: str):
+    def language(code: str) -> ResponseReturnValue:
         if code not in available_locales():
             abort(404)
         session["lang"] = code
@@ -321,6 +328,6 @@ def register(bp: Blueprint, settings: Settings) -> None:
     if settings.serve == "inbox":
 
         @bp.record_once
-        def add_root(state) -> None:
+        def add_root(state: BlueprintSetupState) -> None:
             # Without the public side, the site's root leads to the inbox.
             state.app.add_url_rule("/", "inbox_root", lambda: redirect(url_for("inbox.index")))

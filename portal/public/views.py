@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -41,7 +42,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
         }
 
     @bp.route("/<lang>/", methods=["GET", "POST"])
-    def index():
+    def index() -> ResponseReturnValue:
         if request.method != "POST":  # GET, and HEAD (Flask routes it here too)
             return render_template("public/index.html", form=TipForm(settings), errors=[])
         # Text fields are read from text parts only: a "note" sent as a file part is
@@ -49,24 +50,24 @@ def register(bp: Blueprint, settings: Settings) -> None:
         return _receive(TipForm(settings, formdata=request.form), settings)
 
     @bp.errorhandler(RequestEntityTooLarge)
-    def too_large(exc: RequestEntityTooLarge):
+    def too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
         if isinstance(request, UploadRequest):
             request.discard_uploads()
         drain(request, DRAIN_FACTOR * settings.max_submission_size)
         return render_template("public/too_large.html"), 413
 
     @bp.errorhandler(OutOfSpace)
-    def out_of_space(exc: OutOfSpace):
+    def out_of_space(exc: OutOfSpace) -> ResponseReturnValue:
         # The rest of the body is read into nothing, so the tipster sees the page.
         drain(request, DRAIN_FACTOR * settings.max_submission_size)
         return _not_saved_page(503)
 
     @bp.errorhandler(CSRFError)
-    def csrf_failed(exc: CSRFError):
+    def csrf_failed(exc: CSRFError) -> ResponseReturnValue:
         return _csrf_page()
 
 
-def _csrf_page():
+def _csrf_page() -> tuple[str, int]:
     return (
         render_template(
             "error.html",
@@ -82,7 +83,7 @@ def _csrf_page():
     )
 
 
-def _not_saved_page(code: int):
+def _not_saved_page(code: int) -> tuple[str, int]:
     return (
         render_template(
             "error.html",
@@ -97,7 +98,7 @@ def _not_saved_page(code: int):
     )
 
 
-def _receive(form: TipForm, settings: Settings):
+def _receive(form: TipForm, settings: Settings) -> ResponseReturnValue:
     # Originals a killed worker left behind go now, not at the next restart.
     sweep_stale_tmp(settings.data_dir, settings.csrf_time_limit)
     # Only the parts of the file input are the tipster's files; a file part under any
@@ -159,7 +160,7 @@ def _receive(form: TipForm, settings: Settings):
     )
 
 
-def _form_with_errors(form: TipForm, *, had_files: bool):
+def _form_with_errors(form: TipForm, *, had_files: bool) -> tuple[str, int]:
     if had_files or form.files.errors:
         form.files.errors = [
             *form.files.errors,
@@ -168,7 +169,7 @@ def _form_with_errors(form: TipForm, *, had_files: bool):
                 "please choose them again."
             ),
         ]
-    errors = []
+    errors: list[FieldError] = []
     for name in ("note", "links", "files", "contact"):
         errors.extend(FieldError(name, message) for message in form[name].errors)
     return render_template("public/index.html", form=form, errors=errors), 422
