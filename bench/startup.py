@@ -8,8 +8,10 @@ round so that a busy machine slows every one alike:
 * the peers: ``python -c pass`` (the interpreter alone) and ``exiftool -ver`` (the
   metadata tool editors know, a Perl program that loads its own modules).
 
-Prints the median and the fastest of each, and each command's median as a ratio to
-both peers. Ratios, not seconds, are what to compare between machines.
+Prints, for each, the median and the fastest wall-clock time and the median CPU time
+(user + system, which a loaded machine inflates less), and the median wall-clock
+time as a ratio to both peers. Ratios, not seconds, are what to compare between
+machines.
 
     .venv/bin/python bench/startup.py [--rounds 9]
 """
@@ -17,6 +19,7 @@ both peers. Ratios, not seconds, are what to compare between machines.
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import subprocess
@@ -59,10 +62,14 @@ def commands(work: Path) -> dict[str, list[str]]:
     return found
 
 
-def elapsed(command: list[str]) -> float:
+def elapsed(command: list[str]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (user + system) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -74,20 +81,24 @@ def main() -> None:
         work = Path(tmp)
         runs = commands(work)
         times: dict[str, list[float]] = {name: [] for name in runs}
+        cpu: dict[str, list[float]] = {name: [] for name in runs}
         for command in runs.values():  # warm the file cache once, untimed
             elapsed(command)
         for _ in range(args.rounds):
             for name, command in runs.items():
-                times[name].append(elapsed(command))
+                wall, used = elapsed(command)
+                times[name].append(wall)
+                cpu[name].append(used)
 
     median = {name: statistics.median(values) for name, values in times.items()}
     peers = [name for name in ("python -c pass", "exiftool -ver") if name in median]
-    header = f"{'command':<26}{'median s':>10}{'fastest s':>11}"
+    header = f"{'command':<26}{'median s':>10}{'fastest s':>11}{'cpu s':>8}"
     header += "".join(f"{'÷ ' + peer:>18}" for peer in peers)
     print(f"{args.rounds} rounds, interleaved")
     print(header)
     for name, values in times.items():
         line = f"{name:<26}{median[name]:>10.3f}{min(values):>11.3f}"
+        line += f"{statistics.median(cpu[name]):>8.3f}"
         line += "".join(f"{median[name] / median[peer]:>18.1f}" for peer in peers)
         print(line)
 
