@@ -16,6 +16,12 @@ them: ``flask translate compile`` does in a checkout, so does installing (``pip 
 Flask-Babel would otherwise fall back to English without a word. In debug mode the
 compiled catalogues are read afresh for each request, so a translator sees ``flask
 translate compile`` on the next page load without restarting the server.
+
+Numbers, sizes, dates and lists follow a country's conventions, not only a
+language's: the Spanish catalogue is ``es``, but its readers are in Mexico, so the
+request's Babel locale is ``es_MX`` (``50,000``, ``2.1 GB``, ``50%``) while gettext
+finds the ``es`` catalogue by dropping the region. :func:`current_language` gives the
+catalogue's code (for URLs and the database), :func:`html_lang` the tag pages carry.
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ DOMAIN = "messages"
 _RTL = {"ar", "he", "fa", "ur", "ps", "yi"}
 #: what to run when a catalogue is missing or stale (from the repository's root)
 COMPILE_COMMAND = "flask --app app translate compile"
+#: the country whose conventions a language's numbers, sizes, dates and lists follow,
+#: for a catalogue without a region of its own (see TRANSLATING.md)
+FORMAT_REGIONS = {"es": "MX"}
 
 
 class CatalogueError(RuntimeError):
@@ -113,7 +122,18 @@ def language_in_path(path: str) -> str | None:
     return first if first in available_locales() else None
 
 
-def select_locale() -> str:
+def formatting_locale(code: str) -> str:
+    """The Babel locale a language is formatted in: ``es`` -> ``es_MX``."""
+    region = FORMAT_REGIONS.get(code)
+    return f"{code}_{region}" if region else code
+
+
+def html_lang(code: str) -> str:
+    """The tag for ``<html lang>``, ``hreflang`` and ``lang``: ``es`` -> ``es-MX``."""
+    return formatting_locale(code).replace("_", "-")
+
+
+def choose_language() -> str:
     """URL (the view's ``g.lang``, or the path for error pages), session, Accept-Language."""
     lang = g.get("lang")
     if isinstance(lang, str) and lang in available_locales():
@@ -125,6 +145,22 @@ def select_locale() -> str:
     if isinstance(chosen, str) and chosen in available_locales():
         return chosen
     return negotiate_locale()
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale for this request: the chosen language, with its region."""
+    return formatting_locale(choose_language())
+
+
+def current_language() -> str:
+    """This request's language as its catalogue is named ("es", not "es_MX")."""
+    locale = get_locale()
+    if locale is None:
+        return SOURCE_LOCALE
+    code = str(locale)
+    if code in available_locales():
+        return code
+    return locale.language if locale.language in available_locales() else code
 
 
 def text_direction(code: str) -> str:
@@ -161,10 +197,11 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def language_facts() -> dict[str, object]:
-        current = str(get_locale())
+        current = current_language()
         return {
             "lang": current,
             "text_dir": text_direction(current),
             "locales": available_locales(),
             "language_name": language_name,
+            "html_lang": html_lang,
         }

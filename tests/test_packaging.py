@@ -21,6 +21,7 @@ import pytest
 
 from portal.paths import ROOT, STATIC, TRANSLATIONS
 from tests.i18n.catalogues import load
+from tests.public.helpers import HTML_LANG
 
 pytestmark = pytest.mark.packaging
 
@@ -110,7 +111,7 @@ def test_wheel_in_a_fresh_venv_serves_spanish_from_another_folder(wheel: Path, t
     assert Path(served["package"]).is_relative_to(venv), "imported the checkout, not the wheel"
     status, html = served["form"]
     assert status == 200
-    assert '<html lang="es"' in html
+    assert f'<html lang="{HTML_LANG["es"]}"' in html
     assert _spanish("What happened?") in html
     status, css = served["css"]
     assert status == 200

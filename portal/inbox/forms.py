@@ -14,7 +14,7 @@ from portal.inbox.credentials import MAX_PASSWORD_LENGTH
 
 class SignInForm(FlaskForm):
     name = StringField(
-        _l("Name"),
+        _l("User name"),
         validators=[DataRequired(), Length(max=64)],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )

@@ -11,10 +11,9 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 
 from portal.config import Settings
-from portal.i18n import available_locales, negotiate_locale
+from portal.i18n import available_locales, current_language, negotiate_locale
 from portal.public import views
 from portal.public.uploads import UploadRequest
 
@@ -66,7 +65,7 @@ def language_versions() -> list[tuple[str, str]]:
     view = (
         rule.endpoint if request.blueprint == "public" and rule and "lang" in rule.arguments else ""
     )
-    current = str(get_locale())
+    current = current_language()
     return [
         (
             code,
