@@ -31,7 +31,7 @@ from portal.cleaning.base import (
     RefusalCode,
     read_head,
 )
-from portal.storage import fsync_dir
+from portal.storage import fsync_dir, fsync_file
 
 #: Every format family, in the order their sniffers are tried.
 CLEANERS: tuple[FormatCleaner, ...] = (
@@ -153,13 +153,26 @@ def _guarded(call: Callable[..., _T], *args: object) -> _T:
         raise Refusal(RefusalCode.CLEANING_FAILED, type(exc).__name__) from exc
 
 
-def clean_file(src: Path, dst: Path, limits: Limits | None = None, *, depth: int = 0) -> Cleaned:
+def clean_file(
+    src: Path,
+    dst: Path,
+    limits: Limits | None = None,
+    *,
+    depth: int = 0,
+    durable: bool = True,
+) -> Cleaned:
     """Clean ``src`` into ``dst``.
 
-    On success ``dst`` holds the cleaned bytes, fsynced, and was written by rename so
-    it is never seen half-written. On refusal ``dst`` does not exist and a
+    On success ``dst`` holds the cleaned bytes and was written by rename so it is
+    never seen half-written. On refusal ``dst`` does not exist and a
     :class:`Refusal` is raised. The cleaned output is checked once more by the module
     that recognises it; anything still identifying turns the result into a refusal.
+
+    ``durable`` (the default) fsyncs the cleaned file and then its folder, for a
+    caller that does nothing more to make it last (``flask scrub``). A caller that
+    does passes False, so each file is fsynced once, not twice: filing fsyncs every
+    file it keeps and the staging folder once per submission, and a file nested in
+    another is never kept at all.
     """
     src, dst = Path(src), Path(dst)
     limits = limits or Limits()
@@ -172,10 +185,11 @@ def clean_file(src: Path, dst: Path, limits: Limits | None = None, *, depth: int
         if not part.is_file() or part.stat().st_size == 0:
             raise Refusal(RefusalCode.CLEANING_FAILED, f"{cleaner.family} wrote nothing")
         _verify(part, limits)
-        with open(part, "rb+") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            fsync_file(part)
         os.replace(part, dst)
-        fsync_dir(dst.parent)
+        if durable:
+            fsync_dir(dst.parent)
         return result
     finally:
         part.unlink(missing_ok=True)
@@ -223,7 +237,7 @@ def clean_bytes(data: bytes, workdir: Path, limits: Limits, depth: int) -> tuple
     with _nested_copy(data, workdir) as nested_in:
         nested_out = nested_in.with_suffix(".out")
         try:
-            result = clean_file(nested_in, nested_out, limits, depth=depth)
+            result = clean_file(nested_in, nested_out, limits, depth=depth, durable=False)
             return nested_out.read_bytes(), result
         finally:
             nested_out.unlink(missing_ok=True)

@@ -3,8 +3,8 @@
 A submission is a database row plus a folder of cleaned files. Filing:
 
 1. every upload is cleaned into a private staging folder under tmp/ (the cleaner
-   writes each output by rename and fsyncs it); each original is deleted as soon as
-   it has been cleaned or refused;
+   writes each output by rename; filing fsyncs each file it keeps, once); each
+   original is deleted as soon as it has been cleaned or refused;
 2. the staging folder is fsynced and renamed to submissions/<id> in one step;
 3. the row is committed. If the commit fails, the folder is removed.
 
@@ -137,7 +137,9 @@ def _clean_all(
         token = new_id()
         try:
             upload.close()
-            result = clean_file(upload.path, staging / token, limits)
+            # Made durable here, once: the file below, the staging folder when it is
+            # published.
+            result = clean_file(upload.path, staging / token, limits, durable=False)
         except Refusal as refusal:
             if is_out_of_space(refusal):
                 # Not the file's fault: refusing it would file the rest without it.
@@ -153,6 +155,7 @@ def _clean_all(
         if storage.is_safe_extension(result.extension):
             name = f"{token}.{result.extension}"
             os.rename(staging / token, staging / name)
+        storage.fsync_file(staging / name)
         stored.append(
             StoredFile(
                 position=len(stored) + 1,

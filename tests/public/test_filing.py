@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -49,15 +50,38 @@ def test_crash_while_cleaning_the_second_file_keeps_nothing(app, client, monkeyp
     calls = []
     real = filing.clean_file
 
-    def flaky(src, dst, limits=None):
+    def flaky(src, dst, limits=None, **options):
         calls.append(src)
         if len(calls) == 2:
             raise OSError("disk on fire")
-        return real(src, dst, limits)
+        return real(src, dst, limits, **options)
 
     monkeypatch.setattr(filing, "clean_file", flaky)
     _assert_nothing_kept(app, post_tip(client, "en", note="n", files=THREE_FILES))
     assert not any(p.exists() for p in calls)  # every original was deleted
+
+
+def test_each_kept_file_and_the_folder_are_fsynced_once(app, client, monkeypatch):
+    """Durability without paying twice: the cleaner leaves it to filing, which fsyncs
+    every kept file once and the staging folder once, before the rename that files it."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    assert post_tip(client, "en", note="n", files=THREE_FILES).status_code == 200
+    data_dir = app.config["PORTAL_SETTINGS"].data_dir
+    with app.app_context():
+        submission = db.session.query(Submission).one()
+        names = sorted(f.stored_name for f in submission.files)
+    files = sorted(Path(p).name for p in synced if Path(p).name in names)
+    assert files == names  # each once, under its final name
+    staging = [p for p in synced if Path(p).name.startswith("staging-")]
+    assert len(staging) == 1  # the folder once, not once per file
+    assert (data_dir / "submissions" / submission.id).is_dir()
 
 
 def test_failure_while_publishing_keeps_nothing(app, client, monkeypatch):
