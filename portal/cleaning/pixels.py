@@ -6,9 +6,9 @@ copies proven to decode, and decoded images written with nothing but their pixel
   enforced in one place.
 * :func:`open_image` opens a file with Pillow for a module that decodes it, refusing
   what Pillow cannot read.
-* :func:`verify_decodes` decodes a cleaned copy whose compressed data was copied
-  unchanged (JPEG scans, PNG/WebP/GIF image data): a corrupt stream would otherwise
-  pass through, so a failure is refused as malformed.
+* :func:`verify_decodes` decodes an image whose compressed data is copied unchanged
+  (JPEG scans, WebP/GIF frames): a corrupt stream would otherwise pass through, so a
+  failure is refused as malformed.
 * :func:`save_pixels` writes a decoded image (TIFF, HEIF, AVIF) upright as a fresh
   JPEG or PNG. It builds a new image from the raw pixel bytes, so no encoder can copy
   the original's EXIF, XMP or comments across: decoders (pillow-heif, Pillow's AVIF
@@ -17,6 +17,7 @@ copies proven to decode, and decoded images written with nothing but their pixel
 
 from __future__ import annotations
 
+import io
 import struct
 from pathlib import Path
 
@@ -55,15 +56,19 @@ def open_image(src: Path, format_name: str) -> Image.Image:
         raise Refusal(RefusalCode.MALFORMED, detail) from exc
 
 
-def verify_decodes(path: Path, format_name: str, *, reduced: bool = False) -> None:
-    """Decode every frame of ``path`` with Pillow; refuse it as malformed if any fails.
-    Sizes and frame counts must already have been checked against the limits.
+def verify_decodes(source: Path | bytes, format_name: str, *, reduced: bool = False) -> None:
+    """Decode every frame of ``source`` (a file, or a whole file's bytes) with Pillow;
+    refuse it as malformed if any fails. Sizes, frame counts and the pixel budget must
+    already have been checked: Pillow composes each frame of an animation on the full
+    canvas, so animations are proven frame by frame by their modules instead, each
+    frame passed here as a file of its own.
 
     ``reduced`` decodes at 1/8 scale where the format allows it (JPEG's DCT scaling):
     every coded byte is still read and checked, at a fraction of the cost.
     """
+    opened = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
-        with Image.open(path, formats=[format_name]) as image:
+        with Image.open(opened, formats=[format_name]) as image:
             if reduced:
                 image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
             for frame in ImageSequence.Iterator(image):
