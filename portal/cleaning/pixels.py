@@ -21,7 +21,7 @@ import io
 import struct
 from pathlib import Path
 
-from PIL import Image, ImageOps, ImageSequence
+from PIL import ExifTags, Image, ImageOps, ImageSequence
 
 from portal.cleaning import icc
 from portal.cleaning.base import Cleaned, Kind, Limits, Refusal, RefusalCode
@@ -124,7 +124,8 @@ def save_pixels(
     with no metadata. ``photo`` chooses JPEG at quality 92 when the image has no
     transparency; otherwise PNG, losslessly. ``image`` is not copied when it is bare
     already (:func:`bare_image`)."""
-    image = ImageOps.exif_transpose(image)
+    if image.getexif().get(ExifTags.Base.Orientation, 1) != 1:
+        image = ImageOps.exif_transpose(image)  # upright (it copies even when not)
     image, profile = icc.prepare_for_save(image, profile)
     extra = {"icc_profile": profile} if profile else {}
     if photo and not image.has_transparency_data:
