@@ -170,9 +170,9 @@ def clean_file(
 
     ``durable`` (the default) fsyncs the cleaned file and then its folder, for a
     caller that does nothing more to make it last (``flask scrub``). A caller that
-    does passes False, so each file is fsynced once, not twice: filing fsyncs every
-    file it keeps and the staging folder once per submission, and a file nested in
-    another is never kept at all.
+    does passes False, so nothing is fsynced twice or for nothing: filing encrypts the
+    plaintext output into a file it fsyncs and deletes the output next, and a file
+    nested in another is read back and deleted at once.
     """
     src, dst = Path(src), Path(dst)
     limits = limits or Limits()

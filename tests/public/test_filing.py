@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -62,8 +63,9 @@ def test_crash_while_cleaning_the_second_file_keeps_nothing(app, client, monkeyp
 
 
 def test_each_kept_file_and_the_folder_are_fsynced_once(app, client, monkeypatch):
-    """Durability without paying twice: the cleaner leaves it to filing, which fsyncs
-    every kept file once and the staging folder once, before the rename that files it."""
+    """Durability without paying twice: the cleaner's plaintext output is never
+    fsynced (it is encrypted and deleted at once); each encrypted file is fsynced once,
+    before its rename, and the staging folder once, not once per file."""
     synced: list[str] = []
     real_fsync = os.fsync
 
@@ -73,15 +75,13 @@ def test_each_kept_file_and_the_folder_are_fsynced_once(app, client, monkeypatch
 
     monkeypatch.setattr(os, "fsync", recording_fsync)
     assert post_tip(client, "en", note="n", files=THREE_FILES).status_code == 200
-    data_dir = app.config["PORTAL_SETTINGS"].data_dir
     with app.app_context():
         submission = db.session.query(Submission).one()
         names = sorted(f.stored_name for f in submission.files)
-    files = sorted(Path(p).name for p in synced if Path(p).name in names)
-    assert files == names  # each once, under its final name
-    staging = [p for p in synced if Path(p).name.startswith("staging-")]
-    assert len(staging) == 1  # the folder once, not once per file
-    assert (data_dir / "submissions" / submission.id).is_dir()
+    written = [re.fullmatch(r"\.(.+)\.[0-9a-f]{8}\.part", Path(p).name) for p in synced]
+    assert sorted(m.group(1) for m in written if m) == names  # each once
+    assert not any("/work-" in p for p in synced)  # no plaintext made durable
+    assert len([p for p in synced if Path(p).name.startswith("staging-")]) == 1
 
 
 def test_failure_while_publishing_keeps_nothing(app, client, monkeypatch):
