@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from portal import errors, i18n, logs, security
+from portal import database, errors, i18n, logs, security
 from portal.config import Settings, load_secret_key
 from portal.housekeeping import sweep_storage
 from portal.models import db
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     logs.init_logging()
-    db.init_app(app)
+    database.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
