@@ -13,11 +13,13 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.config import Settings
+from portal.errors import render_cookie_not_returned
 from portal.housekeeping import sweep_stale_tmp
 from portal.labels import category_label, format_size, kind_label, refusal_label
 from portal.public.filing import FilingFailed, file_submission
 from portal.public.forms import TipForm, link_lines
 from portal.public.uploads import DRAIN_FACTOR, OutOfSpace, TempUpload, UploadRequest, drain
+from portal.security import session_cookie_missing
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ def register(bp: Blueprint, settings: Settings) -> None:
 
 
 def _csrf_page():
+    if session_cookie_missing():
+        return render_cookie_not_returned()
     return (
         render_template(
             "error.html",
