@@ -1,5 +1,13 @@
 """The portal's app factory: settings, database, languages, headers, and the
-blueprints this process serves (``PORTAL_SERVE``: public, inbox or all)."""
+blueprints this process serves (``PORTAL_SERVE``: public, inbox or all).
+
+A serving process (gunicorn, ``flask run``, the tests) creates the data folder on
+first start, its tables, and sweeps what a crash left. Any other ``flask`` command
+touches no data folder when the app is made: those that need one call
+:func:`open_data_folder`, which refuses a folder that does not exist, so a command
+run without the server's ``PORTAL_DATA_DIR`` fails instead of quietly making a
+second installation.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import click
 from flask import Flask
 
 from portal import database, errors, i18n, logs, security
@@ -29,12 +38,15 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings = Settings.from_env(default_data_dir=Path(app.instance_path))
     data_dir = Path(settings.data_dir).resolve()
     settings = settings.with_overrides(data_dir=data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(data_dir, 0o700)
+    serving = not _loaded_by_a_command()
+    if serving:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(data_dir, 0o700)
 
     app.config.update(
         PORTAL_SETTINGS=settings,
-        SECRET_KEY=load_secret_key(settings),
+        # Commands sign nothing: they neither need the key nor may create its file.
+        SECRET_KEY=load_secret_key(settings) if serving else settings.secret_key or None,
         SQLALCHEMY_DATABASE_URI=settings.database_uri,
         MAX_CONTENT_LENGTH=settings.max_submission_size,
         MAX_FORM_MEMORY_SIZE=settings.max_note_length * 4 + 64 * 1024,
@@ -71,11 +83,41 @@ def create_app(settings: Settings | None = None) -> Flask:
 
         app.register_blueprint(make_inbox(settings))
 
-    with app.app_context():
-        with _exclusive(data_dir / "init.lock"):
-            db.create_all()  # gunicorn workers start at once: one creates tables
-        sweep_storage(app)
+    if serving:
+        _prepare_data_folder(app)
     return app
+
+
+def open_data_folder(app: Flask) -> None:
+    """For a ``flask`` command: use the existing data folder (tables created if
+    missing), or stop with an error that names the folder and the setting."""
+    data_dir: Path = app.config["PORTAL_SETTINGS"].data_dir
+    if not data_dir.is_dir():
+        raise click.ClickException(
+            f"There is no data folder at {data_dir}. Set PORTAL_DATA_DIR to the folder "
+            "the server uses (export PORTAL_DATA_DIR=...), or start the server once "
+            "to create it."
+        )
+    with app.app_context():
+        _create_tables(app)
+
+
+def _prepare_data_folder(app: Flask) -> None:
+    with app.app_context():
+        _create_tables(app)
+        sweep_storage(app)
+
+
+def _create_tables(app: Flask) -> None:
+    database.create_file(app)
+    with _exclusive(app.config["PORTAL_SETTINGS"].data_dir / "init.lock"):
+        db.create_all()  # gunicorn workers start at once: one creates tables
+
+
+def _loaded_by_a_command() -> bool:
+    """Whether a ``flask`` command other than ``flask run`` is making the app."""
+    context = click.get_current_context(silent=True)
+    return context is not None and context.info_name != "run"
 
 
 @contextmanager

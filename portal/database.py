@@ -29,12 +29,16 @@ def sqlite_path(database_uri: str) -> Path | None:
     return Path(url.database)
 
 
-def init_app(app: Flask) -> None:
-    """Register the database with ``app``; call before anything connects."""
+def create_file(app: Flask) -> None:
+    """Create the SQLite file 0600 (or make an existing one so) before SQLite opens it."""
     path = sqlite_path(app.config["SQLALCHEMY_DATABASE_URI"])
     if path is not None:
         os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
         os.chmod(path, 0o600)
+
+
+def init_app(app: Flask) -> None:
+    """Register the database with ``app``; nothing connects yet."""
     db.init_app(app)
     with app.app_context():
         engine = db.engine
