@@ -7,7 +7,10 @@ file under ``tmp/`` with a generated name, and its bytes are counted as they arr
 * one file larger than ``max_file_size`` stops the parse at once
   (:class:`FileTooLarge`, a 413);
 * the whole body is capped by ``MAX_CONTENT_LENGTH`` (Werkzeug checks the declared
-  length before reading and counts while streaming);
+  length before reading and counts while streaming), and any body that is not
+  ``multipart/form-data`` by ``MAX_FORM_MEMORY_SIZE``: Werkzeug reads a form-encoded
+  body whole into memory, so only multipart bodies, parsed as they stream, may be
+  large;
 * files beyond ``max_files`` are not written anywhere and the form reports it.
 
 The client's file name is looked at only to tell "a file was chosen" from "the
@@ -132,6 +135,18 @@ class UploadRequest(Request):
         self.too_many_files = False
         self._file_parts = 0
 
+    @property
+    def max_content_length(self) -> int | None:
+        limit = Request.max_content_length.fget(self)  # type: ignore[attr-defined]
+        if self.mimetype == "multipart/form-data":
+            return limit
+        small: int = current_app.config["MAX_FORM_MEMORY_SIZE"]
+        return small if limit is None else min(limit, small)
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        Request.max_content_length.fset(self, value)  # type: ignore[attr-defined]
+
     def _get_file_stream(
         self,
         total_content_length: int | None,
@@ -153,6 +168,8 @@ class UploadRequest(Request):
     def _load_form_data(self) -> None:
         try:
             super()._load_form_data()
+            if self.mimetype != "multipart/form-data":
+                _refuse_if_cut(self.stream)
         except Exception as exc:
             # Never parse again from a half-read body: later readers see an empty form.
             self.__dict__.setdefault("form", self.parameter_storage_class())
@@ -171,6 +188,13 @@ class UploadRequest(Request):
             super().close()
         finally:
             self.discard_uploads()
+
+
+def _refuse_if_cut(stream: IO[bytes]) -> None:
+    """Werkzeug reads a chunked form-encoded body up to the limit and quietly parses
+    what it got; one byte more means the body was longer than allowed (a 413)."""
+    if isinstance(stream, LimitedStream) and stream.is_exhausted:
+        stream.read(1)  # raises RequestEntityTooLarge when the limit is a maximum
 
 
 def drain(request: Request, limit: int) -> bool:
