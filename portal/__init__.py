@@ -22,7 +22,7 @@ from flask import Flask
 
 from portal import database, errors, i18n, logs, security
 from portal.config import Settings, load_secret_key
-from portal.housekeeping import sweep_storage
+from portal.housekeeping import start_sweeper, sweep_storage
 from portal.models import db
 from portal.paths import STATIC, TEMPLATES
 
@@ -85,6 +85,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     if serving:
         _prepare_data_folder(app)
+        if settings.serve in {"all", "public"}:
+            # uploads arrive here: sweep what dead workers left (setting the event stops it)
+            app.extensions["portal_sweeper"] = start_sweeper(app)
     return app
 
 

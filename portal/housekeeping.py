@@ -6,10 +6,18 @@ stray entry under tmp/, or a folder under submissions/ with no database row.
 removes the last two, but only when no other portal process is using the same data
 folder: each process holds a shared lock on ``portal.lock`` for its lifetime (kept in
 ``app.extensions["portal_storage_lock"]``), so a restarting worker never deletes
-another worker's upload in progress. A worker killed mid-request while others serve
-leaves its originals under tmp/; :func:`sweep_stale_tmp` removes those once they are
-older than the form's CSRF lifetime (no live request can still use them), at each
-worker start and at each tip received.
+another worker's upload in progress.
+
+Each request keeps its uploads and its staging folder in a
+:class:`~portal.storage.WorkFolder` under tmp/, locked by the process serving it.
+A worker killed mid-request (SIGKILL, the OOM killer, gunicorn's timeout) leaves
+its folder unlocked: :func:`sweep_abandoned_work` removes every such folder. It runs
+when a worker starts, at each tip received, and every :data:`SWEEP_INTERVAL`
+seconds in a thread of every process that serves the public side
+(:func:`start_sweeper`), so the original of an upload does not outlive its worker
+by more than a few seconds while any other worker lives. :func:`sweep_stale_tmp`
+removes anything else under tmp/ untouched for the form's CSRF lifetime (entries
+left by older versions, a folder whose creation was cut short).
 """
 
 from __future__ import annotations
@@ -19,7 +27,9 @@ import fcntl
 import logging
 import os
 import shutil
+import threading
 import time
+import weakref
 from pathlib import Path
 
 from flask import Flask
@@ -28,6 +38,9 @@ from portal import storage
 from portal.models import Submission, db
 
 log = logging.getLogger(__name__)
+
+#: seconds between two sweeps of abandoned request folders in a serving process
+SWEEP_INTERVAL = 3.0
 
 
 def sweep_storage(app: Flask) -> None:
@@ -45,6 +58,7 @@ def sweep_storage(app: Flask) -> None:
     except BlockingIOError:
         # Another process is serving: its uploads in progress are not leftovers.
         fcntl.flock(lock, fcntl.LOCK_SH)
+        sweep_abandoned_work(storage.tmp_root(data_dir))
         sweep_stale_tmp(data_dir, app.config["PORTAL_SETTINGS"].csrf_time_limit)
         return
     try:
@@ -61,6 +75,62 @@ def sweep_storage(app: Flask) -> None:
             )
     finally:
         fcntl.flock(lock, fcntl.LOCK_SH)
+
+
+def sweep_abandoned_work(root: Path) -> int:
+    """Remove every request folder under ``root`` whose process has ended.
+
+    A folder's lock is free only when no process holds it: its owner finished (and
+    removed it) or died. Safe at any time, from any process. Returns how many
+    folders were removed.
+    """
+    removed = 0
+    for entry in root.iterdir():
+        if not entry.name.startswith(storage.WORK_PREFIX):
+            continue
+        try:
+            fd = os.open(entry, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            continue  # gone meanwhile (its request ended), or not a folder
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue  # a live process is using it
+        try:
+            shutil.rmtree(entry)
+            removed += 1
+        except FileNotFoundError:
+            pass  # its owner removed it just before releasing it
+        except OSError:
+            log.error("could not remove an abandoned request folder")
+        finally:
+            os.close(fd)
+    if removed:
+        storage.fsync_dir(root)
+        log.warning("removed %d request folders of ended processes", removed)
+    return removed
+
+
+def start_sweeper(app: Flask, interval: float = SWEEP_INTERVAL) -> threading.Event:
+    """Sweep abandoned request folders every ``interval`` seconds in a daemon thread
+    of this process, for as long as ``app`` exists. Returns the event that stops it."""
+    root = storage.tmp_root(app.config["PORTAL_SETTINGS"].data_dir)
+    stop = threading.Event()
+    weakref.finalize(app, stop.set)  # the thread holds no reference to the app
+    thread = threading.Thread(
+        target=_sweep_until, args=(root, stop, interval), name="portal-sweeper", daemon=True
+    )
+    thread.start()
+    return stop
+
+
+def _sweep_until(root: Path, stop: threading.Event, interval: float) -> None:
+    while not stop.wait(interval):
+        try:
+            sweep_abandoned_work(root)
+        except Exception as exc:  # never let the thread die: the next round may work
+            log.error("sweeping request folders failed: %s", type(exc).__name__)
 
 
 def sweep_stale_tmp(data_dir: Path, max_age: float) -> int:

@@ -3,7 +3,7 @@
 Layout under the data folder (mode 0700)::
 
     submissions/<submission id>/<stored name>   cleaned files, generated names only
-    tmp/                                        uploads being received and cleaned
+    tmp/work-<pid>-<random>/                    one request's uploads and staging folder
 
 Every path is built from generated identifiers and checked to stay inside its folder;
 nothing a client sends is ever part of a path.
@@ -11,8 +11,10 @@ nothing a client sends is ever part of a path.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -75,9 +77,43 @@ def delete_submission_files(data_dir: Path, submission_id: str) -> None:
         fsync_dir(folder.parent)
 
 
-def new_staging_dir(data_dir: Path) -> Path:
-    """A fresh private folder under tmp/ in which a submission is assembled."""
-    return Path(tempfile.mkdtemp(prefix="staging-", dir=tmp_root(data_dir)))
+#: names of request folders under tmp/ (see :class:`WorkFolder`)
+WORK_PREFIX = "work-"
+#: a request folder is made under this prefix, locked, then renamed to its real name
+NEW_WORK_PREFIX = ".new-"
+
+
+class WorkFolder:
+    """A private folder under ``root`` for one request's uploads and staging folder.
+
+    The process that makes it holds an exclusive ``flock`` on the folder until
+    :meth:`remove`. The kernel drops the lock when the process ends, however it ends
+    (a SIGKILL, the OOM killer), so any other process can tell an abandoned folder
+    from one in use (:func:`portal.housekeeping.sweep_abandoned_work`) without
+    trusting a process id that may have been reused. The folder is locked before it
+    gets its ``work-`` name, so no sweeper ever sees it unlocked while it lives.
+    """
+
+    def __init__(self, root: Path) -> None:
+        new = Path(tempfile.mkdtemp(prefix=NEW_WORK_PREFIX, dir=root))
+        self._fd: int | None = os.open(new, os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self.path = root / f"{WORK_PREFIX}{os.getpid()}-{secrets.token_hex(8)}"
+        os.rename(new, self.path)
+
+    def remove(self) -> None:
+        """Delete the folder and all in it, then release it (safe to call twice)."""
+        if self._fd is None:
+            return
+        shutil.rmtree(self.path, ignore_errors=True)
+        os.close(self._fd)
+        self._fd = None
+
+
+def new_staging_dir(data_dir: Path, within: Path | None = None) -> Path:
+    """A fresh private folder in which a submission is assembled: inside ``within``
+    (the request's :class:`WorkFolder`), or directly under tmp/."""
+    return Path(tempfile.mkdtemp(prefix="staging-", dir=within or tmp_root(data_dir)))
 
 
 def publish_staging(data_dir: Path, staging: Path, submission_id: str) -> Path:

@@ -69,17 +69,19 @@ def file_submission(
     contact: str,
     uploads: Sequence[TempUpload],
     limits: Limits | None = None,
+    work_dir: Path | None = None,
 ) -> FilingResult:
     """Clean ``uploads`` and file everything, or nothing.
 
     A submission is filed when anything is left after cleaning: a note, a link or an
     accepted file. Raises :class:`FilingFailed` if saving failed; then nothing of
-    this submission remains on disk or in the database.
+    this submission remains on disk or in the database. The staging folder is made
+    inside ``work_dir`` (the request's folder) when given.
     """
     limits = limits or Limits()
     staging: Path | None = None
     try:
-        staging = storage.new_staging_dir(data_dir)
+        staging = storage.new_staging_dir(data_dir, work_dir)
         outcomes, stored = _clean_all(staging, uploads, limits)
     except BaseException as exc:
         if staging is not None:

@@ -15,7 +15,9 @@ file under ``tmp/`` with a generated name, and its bytes are counted as they arr
 
 The client's file name is looked at only to tell "a file was chosen" from "the
 empty part a browser sends for an unused file input"; it is never stored.
-Every temporary file is deleted when the request ends, whatever happened.
+The files of one request live in its own :class:`~portal.storage.WorkFolder`, which
+is deleted when the request ends, whatever happened; if the process dies instead,
+the folder's lock goes with it and :mod:`portal.housekeeping` removes the folder.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUna
 from werkzeug.wsgi import LimitedStream
 
 from portal.config import Settings
-from portal.storage import tmp_root
+from portal.storage import WorkFolder, tmp_root
 
 #: read unit when throwing away the rest of a refused body
 _DRAIN_CHUNK = 1024 * 1024
@@ -134,6 +136,14 @@ class UploadRequest(Request):
         #: more file parts arrived than ``max_files``; the extra ones were dropped
         self.too_many_files = False
         self._file_parts = 0
+        self._work: WorkFolder | None = None
+
+    def work_folder(self) -> Path:
+        """This request's private folder under tmp/ (made on first use)."""
+        if self._work is None:
+            settings: Settings = current_app.config["PORTAL_SETTINGS"]
+            self._work = WorkFolder(tmp_root(settings.data_dir))
+        return self._work.path
 
     @property
     def max_content_length(self) -> int | None:
@@ -161,7 +171,7 @@ class UploadRequest(Request):
         if self._file_parts > settings.max_files:
             self.too_many_files = True
             return _Discard()  # type: ignore[return-value]
-        upload = TempUpload(tmp_root(settings.data_dir), settings.max_file_size)
+        upload = TempUpload(self.work_folder(), settings.max_file_size)
         self.uploads.append(upload)
         return upload  # type: ignore[return-value]
 
@@ -188,6 +198,8 @@ class UploadRequest(Request):
             super().close()
         finally:
             self.discard_uploads()
+            if self._work is not None:
+                self._work.remove()
 
 
 def _refuse_if_cut(stream: IO[bytes]) -> None:

@@ -14,12 +14,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.config import Settings
 from portal.errors import render_cookie_not_returned
-from portal.housekeeping import sweep_stale_tmp
+from portal.housekeeping import sweep_abandoned_work, sweep_stale_tmp
 from portal.labels import category_label, format_size, kind_label, refusal_label
 from portal.public.filing import FilingFailed, file_submission
 from portal.public.forms import TipForm, link_lines
 from portal.public.uploads import DRAIN_FACTOR, OutOfSpace, TempUpload, UploadRequest, drain
 from portal.security import session_cookie_missing
+from portal.storage import tmp_root
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ def _not_saved_page(code: int):
 
 def _receive(form: TipForm, settings: Settings):
     # Originals a killed worker left behind go now, not at the next restart.
+    sweep_abandoned_work(tmp_root(settings.data_dir))
     sweep_stale_tmp(settings.data_dir, settings.csrf_time_limit)
     # Only the parts of the file input are the tipster's files; a file part under any
     # other name was streamed to tmp/ like the others and is deleted with them.
@@ -155,6 +157,7 @@ def _receive(form: TipForm, settings: Settings):
             links=links,
             contact=form.contact.data or "",
             uploads=uploads,
+            work_dir=request.work_folder() if isinstance(request, UploadRequest) else None,
         )
     except FilingFailed as failure:
         return _not_saved_page(503 if failure.out_of_space else 500)
