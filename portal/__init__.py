@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from portal import database, errors, i18n, logs, security
+from portal import database, errors, health, i18n, logs, security
 from portal.config import Settings, load_secret_key
 from portal.housekeeping import start_sweeper, sweep_storage
 from portal.models import db
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    health.init_app(app)
 
     from portal.cli import register_commands
 
