@@ -30,6 +30,7 @@ import shutil
 import threading
 import time
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask
@@ -43,9 +44,22 @@ log = logging.getLogger(__name__)
 SWEEP_INTERVAL = 3.0
 
 
-def sweep_storage(app: Flask) -> None:
-    """At start: remove everything under tmp/ and every submission folder without a
-    database row, unless another portal process is using this data folder.
+@dataclass(frozen=True)
+class Swept:
+    """What one sweep removed."""
+
+    #: whether this process was the only one using the data folder (a full sweep)
+    alone: bool
+    #: entries removed under tmp/ (everything when alone; else abandoned and stale)
+    temporary: int
+    #: folders under submissions/ without a database row (only swept when alone)
+    unfiled: int
+
+
+def sweep_storage(app: Flask) -> Swept:
+    """At start, and by ``flask housekeeping``: remove everything under tmp/ and
+    every submission folder without a database row when no other portal process is
+    using this data folder; otherwise only what ended processes left.
 
     Call inside an app context, after the tables exist.
     """
@@ -58,9 +72,9 @@ def sweep_storage(app: Flask) -> None:
     except BlockingIOError:
         # Another process is serving: its uploads in progress are not leftovers.
         fcntl.flock(lock, fcntl.LOCK_SH)
-        sweep_abandoned_work(storage.tmp_root(data_dir))
-        sweep_stale_tmp(data_dir, app.config["PORTAL_SETTINGS"].csrf_time_limit)
-        return
+        abandoned = sweep_abandoned_work(storage.tmp_root(data_dir))
+        stale = sweep_stale_tmp(data_dir, app.config["PORTAL_SETTINGS"].csrf_time_limit)
+        return Swept(alone=False, temporary=abandoned + stale, unfiled=0)
     try:
         removed = storage.clear_tmp(data_dir)
         known = set(db.session.scalars(db.select(Submission.id)))
@@ -73,6 +87,7 @@ def sweep_storage(app: Flask) -> None:
                 removed,
                 len(orphans),
             )
+        return Swept(alone=True, temporary=removed, unfiled=len(orphans))
     finally:
         fcntl.flock(lock, fcntl.LOCK_SH)
 
