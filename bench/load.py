@@ -7,8 +7,8 @@ stylesheet, through nginx and gunicorn), with 1, 8 and 32 concurrent clients on
 keep-alive connections for ``--seconds`` each: requests per second, median and 99th
 percentile latency, errors, and requests per second as a ratio to the static file
 at the same concurrency. Then a soak: form pages and submissions from 8 clients
-for ``--soak-minutes`` (10 by default), with the resident memory of gunicorn's and
-nginx's processes sampled every minute.
+for ``--soak-minutes`` (10 by default), with the memory (unique set size) of
+gunicorn's and nginx's processes sampled every minute.
 
 Everything runs on this machine (127.0.0.1) and stops by itself. The clients are
 Python threads on the same cores as the server, so absolute numbers understate the
@@ -141,7 +141,10 @@ def throughput(stack: Stack, seconds: float) -> None:
 
 def soak(stack: Stack, minutes: int) -> None:
     print(f"\nSoak: form pages and note-only tips from 8 clients for {minutes} min\n")
-    print("| minute | requests so far | errors | p99 ms (that minute) | gunicorn+nginx RSS MB |")
+    print(
+        "| minute | requests so far | errors | p99 ms (that minute) "
+        "| gunicorn+nginx memory MB (unique set) |"
+    )
     print("| ---: | ---: | ---: | ---: | ---: |")
     print(f"| 0 | 0 | 0 | - | {stack.memory() / MB:.1f} |", flush=True)
     total = errors = 0
