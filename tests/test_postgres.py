@@ -53,6 +53,11 @@ def _postgres_bin() -> Path | None:
     return None
 
 
+def _run(command: list, run_as: dict[str, object]) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, **run_as)  # type: ignore[call-overload]
+    assert result.returncode == 0, f"{command[0]} failed: {result.stdout}{result.stderr}"
+
+
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
     bin_dir = _postgres_bin()
@@ -67,24 +72,23 @@ def postgres_url() -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     cluster = base / "cluster"
-    subprocess.run(
-        [bin_dir / "initdb", "-D", cluster, "-U", "portal", "--auth=trust", "-E", "UTF8"],
-        check=True, capture_output=True, **run_as,
-    )  # fmt: skip
-    subprocess.run(
-        [
-            bin_dir / "pg_ctl", "-D", cluster, "-l", base / "log", "-w", "start", "-o",
-            f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off",
-        ],
-        check=True, capture_output=True, **run_as,
-    )  # fmt: skip
     try:
+        initdb = [bin_dir / "initdb", "-D", cluster, "-U", "portal", "--auth=trust", "-E", "UTF8"]
+        _run(initdb, run_as)
+        _run(
+            [
+                bin_dir / "pg_ctl", "-D", cluster, "-l", base / "log", "-w", "start", "-o",
+                f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off",
+            ],
+            run_as,
+        )  # fmt: skip
         yield f"postgresql://portal@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(
-            [bin_dir / "pg_ctl", "-D", cluster, "-m", "immediate", "-w", "stop"],
-            capture_output=True, **run_as,
-        )  # fmt: skip
+        if (cluster / "postmaster.pid").exists():
+            subprocess.run(
+                [bin_dir / "pg_ctl", "-D", cluster, "-m", "immediate", "-w", "stop"],
+                capture_output=True, **run_as,
+            )  # fmt: skip
         shutil.rmtree(base, ignore_errors=True)
 
 
