@@ -8,7 +8,7 @@ import io
 import pytest
 
 from portal.models import Submission, db
-from tests.public.helpers import csrf_token, multipart, png_bytes, submission_state
+from tests.public.helpers import HTML_LANG, csrf_token, multipart, png_bytes, submission_state
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def _nothing_filed(app) -> None:
 def _translated_4xx(response, lang: str = "es") -> str:
     assert 400 <= response.status_code < 500, response.status_code
     text = response.get_data(as_text=True)
-    assert f'<html lang="{lang}"' in text
+    assert f'<html lang="{HTML_LANG[lang]}"' in text
     assert response.headers["Cache-Control"] == "no-store"
     return text
 
