@@ -23,7 +23,6 @@ from flask import Flask
 from portal import database, errors, health, i18n, logs, security
 from portal.config import Settings, load_secret_key
 from portal.housekeeping import start_sweeper, sweep_storage
-from portal.models import db
 from portal.paths import STATIC, TEMPLATES
 
 
@@ -103,19 +102,21 @@ def open_data_folder(app: Flask) -> None:
             "to create it."
         )
     with app.app_context():
-        _create_tables(app)
+        _prepare_database(app)
 
 
 def _prepare_data_folder(app: Flask) -> None:
     with app.app_context():
-        _create_tables(app)
-        sweep_storage(app)
+        if _prepare_database(app):
+            sweep_storage(app)
 
 
-def _create_tables(app: Flask) -> None:
+def _prepare_database(app: Flask) -> bool:
+    """Create or check the tables (:func:`portal.database.prepare`); whether ready."""
     database.create_file(app)
     with _exclusive(app.config["PORTAL_SETTINGS"].data_dir / "init.lock"):
-        db.create_all()  # gunicorn workers start at once: one creates tables
+        # gunicorn workers start at once: one creates the tables
+        return database.prepare(app)
 
 
 def _loaded_by_a_command() -> bool:

@@ -1,23 +1,26 @@
 """Housekeeping of the data folder: what a crash or a killed worker leaves behind.
 
 Filing (:mod:`portal.public.filing`) leaves, at any crash point, either nothing, a
-stray entry under tmp/, or a folder under submissions/ with no database row.
+stray entry under tmp/ or staging/, or a folder under submissions/ with no database
+row.
 :func:`sweep_storage` runs in every app start (whatever ``PORTAL_SERVE`` says) and
 removes the last two, but only when no other portal process is using the same data
 folder: each process holds a shared lock on ``portal.lock`` for its lifetime (kept in
 ``app.extensions["portal_storage_lock"]``), so a restarting worker never deletes
 another worker's upload in progress.
 
-Each request keeps its uploads and its staging folder in a
-:class:`~portal.storage.WorkFolder` under tmp/, locked by the process serving it.
+Each request keeps its plaintext (its uploads and the folder they are cleaned in)
+in a :class:`~portal.storage.WorkFolder` under tmp/, locked by the process serving
+it.
 A worker killed mid-request (SIGKILL, the OOM killer, gunicorn's timeout) leaves
 its folder unlocked: :func:`sweep_abandoned_work` removes every such folder. It runs
 when a worker starts, at each tip received, and every :data:`SWEEP_INTERVAL`
 seconds in a thread of every process that serves the public side
 (:func:`start_sweeper`), so the original of an upload does not outlive its worker
 by more than a few seconds while any other worker lives. :func:`sweep_stale_tmp`
-removes anything else under tmp/ untouched for the form's CSRF lifetime (entries
-left by older versions, a folder whose creation was cut short).
+removes anything else under tmp/ and staging/ untouched for the form's CSRF
+lifetime (a killed worker's encrypted staging folder, entries left by older
+versions, a folder whose creation was cut short).
 """
 
 from __future__ import annotations
@@ -63,7 +66,8 @@ def sweep_storage(app: Flask) -> Swept:
 
     Call inside an app context, after the tables exist.
     """
-    data_dir: Path = app.config["PORTAL_SETTINGS"].data_dir
+    settings = app.config["PORTAL_SETTINGS"]
+    data_dir: Path = settings.data_dir
     lock = open(data_dir / "portal.lock", "a+b")  # noqa: SIM115 (held for the app's life)
     os.chmod(lock.fileno(), 0o600)
     app.extensions["portal_storage_lock"] = lock
@@ -72,11 +76,11 @@ def sweep_storage(app: Flask) -> Swept:
     except BlockingIOError:
         # Another process is serving: its uploads in progress are not leftovers.
         fcntl.flock(lock, fcntl.LOCK_SH)
-        abandoned = sweep_abandoned_work(storage.tmp_root(data_dir))
-        stale = sweep_stale_tmp(data_dir, app.config["PORTAL_SETTINGS"].csrf_time_limit)
+        abandoned = sweep_abandoned_work(storage.tmp_root(data_dir, settings.temp_dir))
+        stale = sweep_stale_tmp(data_dir, settings.csrf_time_limit, settings.temp_dir)
         return Swept(alone=False, temporary=abandoned + stale, unfiled=0)
     try:
-        removed = storage.clear_tmp(data_dir)
+        removed = storage.clear_tmp(data_dir, settings.temp_dir)
         known = set(db.session.scalars(db.select(Submission.id)))
         orphans = [name for name in storage.submission_folders(data_dir) if name not in known]
         for name in orphans:
@@ -130,7 +134,8 @@ def sweep_abandoned_work(root: Path) -> int:
 def start_sweeper(app: Flask, interval: float = SWEEP_INTERVAL) -> threading.Event:
     """Sweep abandoned request folders every ``interval`` seconds in a daemon thread
     of this process, for as long as ``app`` exists. Returns the event that stops it."""
-    root = storage.tmp_root(app.config["PORTAL_SETTINGS"].data_dir)
+    settings = app.config["PORTAL_SETTINGS"]
+    root = storage.tmp_root(settings.data_dir, settings.temp_dir)
     stop = threading.Event()
     weakref.finalize(app, stop.set)  # the thread holds no reference to the app
     thread = threading.Thread(
@@ -148,16 +153,25 @@ def _sweep_until(root: Path, stop: threading.Event, interval: float) -> None:
             log.error("sweeping request folders failed: %s", type(exc).__name__)
 
 
-def sweep_stale_tmp(data_dir: Path, max_age: float) -> int:
-    """Remove entries under tmp/ in which nothing was written for ``max_age`` seconds.
+def sweep_stale_tmp(data_dir: Path, max_age: float, tmp_dir: Path | None = None) -> int:
+    """Remove entries under tmp/ and staging/ in which nothing was written for
+    ``max_age`` seconds.
 
     Safe while other requests are in progress when ``max_age`` is the CSRF lifetime:
     a request's files are written after its form was loaded, so a file untouched for
     that long belongs to a request whose form has expired (it will be refused) or to
     a dead process. Returns how many entries were removed.
     """
-    root = storage.tmp_root(data_dir)
     cutoff = time.time() - max_age
+    removed = 0
+    for root in storage.temporary_roots(data_dir, tmp_dir):
+        removed += _sweep_older(root, cutoff)
+    if removed:
+        log.warning("removed %d stale temporary entries", removed)
+    return removed
+
+
+def _sweep_older(root: Path, cutoff: float) -> int:
     removed = 0
     for entry in root.iterdir():
         try:
@@ -174,7 +188,6 @@ def sweep_stale_tmp(data_dir: Path, max_age: float) -> int:
         removed += 1
     if removed:
         storage.fsync_dir(root)
-        log.warning("removed %d stale temporary entries", removed)
     return removed
 
 

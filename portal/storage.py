@@ -2,11 +2,18 @@
 
 Layout under the data folder (mode 0700)::
 
-    submissions/<submission id>/<stored name>   cleaned files, generated names only
-    tmp/work-<pid>-<random>/                    one request's uploads and staging folder
+    submissions/<submission id>/<stored name>   cleaned files as age files, generated names
+    staging/                                    encrypted submissions being assembled
+    tmp/                                        plaintext: uploads being received and
+                                                cleaned (``PORTAL_TMP_DIR`` moves it,
+                                                to a tmpfs for instance), one
+                                                request-<pid>-<random>/ folder per request
 
-Every path is built from generated identifiers and checked to stay inside its folder;
-nothing a client sends is ever part of a path.
+Plaintext only ever exists under tmp/, for the length of the request that needs it.
+staging/ is always inside the data folder, so publishing a submission stays one
+rename on one filesystem wherever tmp/ is. Every path is built from generated
+identifiers and checked to stay inside its folder; nothing a client sends is ever part
+of a path.
 """
 
 from __future__ import annotations
@@ -37,8 +44,16 @@ def submissions_root(data_dir: Path) -> Path:
     return _private_dir(Path(data_dir) / "submissions")
 
 
-def tmp_root(data_dir: Path) -> Path:
-    return _private_dir(Path(data_dir) / "tmp")
+def tmp_root(data_dir: Path, tmp_dir: Path | None = None) -> Path:
+    """The private folder for plaintext temporary files: ``tmp_dir`` when set
+    (``PORTAL_TMP_DIR``), else tmp/ in the data folder."""
+    return _private_dir(Path(tmp_dir) if tmp_dir else Path(data_dir) / "tmp")
+
+
+def staging_root(data_dir: Path) -> Path:
+    """Where encrypted submissions are assembled: beside submissions/, so that
+    :func:`publish_staging` is a rename within one filesystem."""
+    return _private_dir(Path(data_dir) / "staging")
 
 
 def _inside(root: Path, name: str) -> Path:
@@ -78,20 +93,21 @@ def delete_submission_files(data_dir: Path, submission_id: str) -> None:
 
 
 #: names of request folders under tmp/ (see :class:`WorkFolder`)
-WORK_PREFIX = "work-"
+WORK_PREFIX = "request-"
 #: a request folder is made under this prefix, locked, then renamed to its real name
 NEW_WORK_PREFIX = ".new-"
 
 
 class WorkFolder:
-    """A private folder under ``root`` for one request's uploads and staging folder.
+    """A private folder under ``root`` (tmp/) for one request's plaintext: its
+    uploads and the work folder its files are cleaned in.
 
     The process that makes it holds an exclusive ``flock`` on the folder until
     :meth:`remove`. The kernel drops the lock when the process ends, however it ends
     (a SIGKILL, the OOM killer), so any other process can tell an abandoned folder
     from one in use (:func:`portal.housekeeping.sweep_abandoned_work`) without
     trusting a process id that may have been reused. The folder is locked before it
-    gets its ``work-`` name, so no sweeper ever sees it unlocked while it lives.
+    gets its ``request-`` name, so no sweeper ever sees it unlocked while it lives.
     """
 
     def __init__(self, root: Path) -> None:
@@ -110,10 +126,16 @@ class WorkFolder:
         self._fd = None
 
 
-def new_staging_dir(data_dir: Path, within: Path | None = None) -> Path:
-    """A fresh private folder in which a submission is assembled: inside ``within``
-    (the request's :class:`WorkFolder`), or directly under tmp/."""
-    return Path(tempfile.mkdtemp(prefix="staging-", dir=within or tmp_root(data_dir)))
+def new_staging_dir(data_dir: Path) -> Path:
+    """A fresh private folder under staging/ in which a submission is assembled."""
+    return Path(tempfile.mkdtemp(prefix="staging-", dir=staging_root(data_dir)))
+
+
+def new_work_dir(data_dir: Path, tmp_dir: Path | None = None, within: Path | None = None) -> Path:
+    """A fresh private folder for one request's plaintext: inside ``within`` (the
+    request's :class:`WorkFolder`) when given, else under tmp/."""
+    parent = within or tmp_root(data_dir, tmp_dir)
+    return Path(tempfile.mkdtemp(prefix="work-", dir=parent))
 
 
 def publish_staging(data_dir: Path, staging: Path, submission_id: str) -> Path:
@@ -124,29 +146,36 @@ def publish_staging(data_dir: Path, staging: Path, submission_id: str) -> Path:
     """
     target = submission_dir(data_dir, submission_id)
     fsync_dir(staging)
-    os.rename(staging, target)  # same filesystem: tmp/ and submissions/ share data_dir
+    os.rename(staging, target)  # one filesystem: staging/ and submissions/ share data_dir
     fsync_dir(target.parent)
     return target
 
 
 def remove_tree(path: Path) -> None:
-    """Delete a folder under tmp/ (a staging folder), ignoring one already gone."""
+    """Delete a folder under tmp/ or staging/, ignoring one already gone."""
     shutil.rmtree(path, ignore_errors=True)
 
 
-def clear_tmp(data_dir: Path) -> int:
-    """Delete everything under tmp/ (only safe when no request is in progress).
-    Returns how many entries were removed."""
-    root = tmp_root(data_dir)
+def temporary_roots(data_dir: Path, tmp_dir: Path | None = None) -> tuple[Path, Path]:
+    """tmp/ (plaintext) and staging/ (encrypted, unpublished): what a crash leaves."""
+    return tmp_root(data_dir, tmp_dir), staging_root(data_dir)
+
+
+def clear_tmp(data_dir: Path, tmp_dir: Path | None = None) -> int:
+    """Delete everything under tmp/ and staging/ (only safe when no request is in
+    progress). Returns how many entries were removed."""
     removed = 0
-    for entry in root.iterdir():
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
-        removed += 1
-    if removed:
-        fsync_dir(root)
+    for root in temporary_roots(data_dir, tmp_dir):
+        count = 0
+        for entry in root.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            count += 1
+        if count:
+            fsync_dir(root)
+        removed += count
     return removed
 
 

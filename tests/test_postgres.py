@@ -22,6 +22,7 @@ from sqlalchemy import create_engine
 from portal import create_app
 from portal.config import Settings
 from portal.models import Submission, db
+from tests.inbox_keys import content_of, with_inbox_key
 from tests.public.helpers import post_tip
 
 
@@ -97,12 +98,14 @@ def test_a_tip_is_filed_and_read_back_on_postgresql(postgres_url: str, tmp_path:
         Settings(data_dir=tmp_path / "data", secret_key="k", database_url=postgres_url)
     )
     try:
+        with_inbox_key(app)
         client = app.test_client()
         assert post_tip(client, "es", note="nota en PostgreSQL ñ").status_code == 200
         assert client.get("/healthz").status_code == 200
         with app.app_context():
             assert db.engine.dialect.driver == "psycopg"
-            notes = [s.note for s in db.session.scalars(db.select(Submission))]
+            rows = list(db.session.scalars(db.select(Submission)))
+            notes = [content_of(app, row).note for row in rows]
         assert notes == ["nota en PostgreSQL ñ"]
     finally:
         app.extensions["portal_storage_lock"].close()

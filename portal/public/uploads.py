@@ -142,7 +142,7 @@ class UploadRequest(Request):
         """This request's private folder under tmp/ (made on first use)."""
         if self._work is None:
             settings: Settings = current_app.config["PORTAL_SETTINGS"]
-            self._work = WorkFolder(tmp_root(settings.data_dir))
+            self._work = WorkFolder(tmp_root(settings.data_dir, settings.temp_dir))
         return self._work.path
 
     @property

@@ -26,6 +26,7 @@ from tests.i18n.test_pseudo_locale import (
     add_failing_route,
     render_every_page,
 )
+from tests.inbox_keys import with_inbox_key
 
 #: a note long enough for its length to need a thousands separator
 LONG_NOTE = "Camioneta blanca frente a la bodega, placas XYZ-123." * 40
@@ -42,12 +43,14 @@ SPAIN = {
 @pytest.fixture(scope="module")
 def spanish(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     root = tmp_path_factory.mktemp("es-mx")
-    app = create_app(
-        Settings(
-            data_dir=root / "data",
-            secret_key="es-mx",
-            default_locale="es",
-            max_submission_size=400_000,
+    app = with_inbox_key(
+        create_app(
+            Settings(
+                data_dir=root / "data",
+                secret_key="es-mx",
+                default_locale="es",
+                max_submission_size=400_000,
+            )
         )
     )
     add_failing_route(app, "es")

@@ -34,8 +34,9 @@ from portal import create_app
 from portal.config import Settings
 from portal.errors import ERROR_TEXTS
 from portal.i18n import language_name
-from portal.models import AuditEvent, Editor, StoredFile, db
+from portal.models import AuditEvent, StoredFile, db
 from tests.i18n.catalogues import ASCII_LETTER, pseudo, pseudo_catalogue, save
+from tests.inbox_keys import ensure_inbox, with_inbox_key
 
 PSEUDO = "eo"
 
@@ -246,7 +247,7 @@ def pseudo_app(tmp_path_factory: pytest.TempPathFactory, fresh_template) -> Iter
         max_submission_size=400_000,
         onion_address=ONION,
     )
-    app = create_app(settings)
+    app = with_inbox_key(create_app(settings))
     add_failing_route(app, PSEUDO)
     yield app
     lock = app.extensions.get("portal_storage_lock")
@@ -429,28 +430,20 @@ def render_every_page(app: Flask, lang: str, *, note: str = NOTE) -> Rendered:
 def _add_editor(app: Flask) -> None:
     from argon2 import PasswordHasher
 
-    from portal.inbox import credentials
+    from portal.inbox import accounts, credentials
 
     # A cheap hasher keeps this test fast; the app's own strength is tested elsewhere.
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     app.extensions["portal_passwords"] = credentials.PasswordPolicy(fast)
     with app.app_context():
-        db.session.add(
-            Editor(
-                name=EDITOR,
-                password_hash=credentials.hash_password(PASSWORD),
-                totp_secret=credentials.new_totp_secret(),
-            )
-        )
-        db.session.commit()
+        new = accounts.add_editor(EDITOR, PASSWORD, ensure_inbox(app))
+    app.extensions["test_totp_secret"] = new.totp_secret
 
 
 def _totp(app: Flask) -> str:
     import pyotp
 
-    with app.app_context():
-        secret = db.session.execute(db.select(Editor.totp_secret)).scalar_one()
-    return pyotp.TOTP(secret).now()
+    return pyotp.TOTP(app.extensions["test_totp_secret"]).now()
 
 
 def _seed_audit_log() -> None:

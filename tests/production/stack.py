@@ -32,6 +32,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.inbox_keys import prepare_data_dir
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -267,6 +269,7 @@ def production_stack(base: Path, extra_env: dict[str, str] | None = None) -> Ite
     env = {**os.environ, **env_given, "PYTHONPATH": str(ROOT)}
     assert env.pop("PORTAL_DATA_DIR") == "/srv/portal/data"
     data_dir = base / "data"
+    prepare_data_dir(data_dir)  # an editor made the inbox key: tips can be filed
     env["PORTAL_DATA_DIR"] = str(data_dir)
     env.pop("PORTAL_SECRET_KEY", None)
     env.update(extra_env or {})

@@ -26,8 +26,8 @@ def _hold_a_folder(root: str, ready) -> None:
     """A stand-in worker: makes a request folder with an 'original' in it, then waits."""
     folder = storage.WorkFolder(Path(root))
     (folder.path / "upload-original").write_bytes(b"GPS 19.4326,-99.1332")
-    staging = storage.new_staging_dir(Path(root).parent, folder.path)
-    (staging / "half-cleaned").write_bytes(b"x")
+    work = storage.new_work_dir(Path(root).parent, within=folder.path)
+    (work / "half-cleaned").write_bytes(b"x")
     ready.put(str(folder.path))
     time.sleep(600)
 
@@ -49,7 +49,7 @@ def test_a_dead_workers_folder_is_swept_and_a_live_ones_kept(tmp_path: Path) -> 
     dead, dead_folder = _start_worker(root)
     live, live_folder = _start_worker(root)
     try:
-        assert dead_folder.name.startswith(f"work-{dead.pid}-")
+        assert dead_folder.name.startswith(f"request-{dead.pid}-")
         assert sweep_abandoned_work(root) == 0  # both alive
         _kill(dead)
         assert sweep_abandoned_work(root) == 1
@@ -100,7 +100,7 @@ def test_uploads_and_staging_live_in_a_locked_folder_removed_after(
     seen: list[tuple[Path, Path, bool]] = []
     real_clean = filing.clean_file
 
-    def watching(source: Path, target: Path, limits):
+    def watching(source: Path, target: Path, *args, **kwargs):
         folder = source.parent
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         try:
@@ -111,7 +111,7 @@ def test_uploads_and_staging_live_in_a_locked_folder_removed_after(
         finally:
             os.close(fd)
         seen.append((source, target, locked))
-        return real_clean(source, target, limits)
+        return real_clean(source, target, *args, **kwargs)
 
     monkeypatch.setattr(filing, "clean_file", watching)
     files = [(tagged_jpeg(tmp_path), "a.jpg"), (png_bytes(), "b.png")]
@@ -119,7 +119,7 @@ def test_uploads_and_staging_live_in_a_locked_folder_removed_after(
     assert len(seen) == 2
     for source, target, locked in seen:
         folder = source.parent
-        assert folder.parent == root and folder.name.startswith(f"work-{os.getpid()}-")
-        assert target.parent.parent == folder  # the staging folder is inside it too
+        assert folder.parent == root and folder.name.startswith(f"request-{os.getpid()}-")
+        assert target.parent.parent == folder  # the cleaned plaintext is inside it too
         assert locked
     assert list(root.iterdir()) == []
