@@ -147,7 +147,7 @@ class UploadRequest(Request):
 
     @property
     def max_content_length(self) -> int | None:
-        limit = Request.max_content_length.fget(self)  # type: ignore[attr-defined]
+        limit: int | None = Request.max_content_length.fget(self)  # type: ignore[attr-defined]
         if self.mimetype == "multipart/form-data":
             return limit
         small: int = current_app.config["MAX_FORM_MEMORY_SIZE"]
