@@ -106,6 +106,7 @@ def test_the_key_lifecycle_from_stdin(inbox_app: Flask, clock: Clock) -> None:
 
 def test_the_key_lifecycle_on_a_terminal(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700)  # made by the server's first start; commands never make it
     out, code = run_on_a_terminal(
         data_dir, ["add", "carla"],
         [(b"New password: ", FIRST), (b"Repeat for confirmation: ", FIRST)],

@@ -260,6 +260,7 @@ def run_on_a_terminal(
 
 def test_add_on_a_terminal_asks_twice_without_echo(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700)  # made by the server's first start; commands never make it
     output, code = run_on_a_terminal(
         data_dir,
         ["add", "carla"],
