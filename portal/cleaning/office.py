@@ -42,6 +42,7 @@ import posixpath
 import re
 import secrets
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
@@ -294,7 +295,7 @@ def _checked_members(zf: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipInf
 def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     try:
         return zf.read(info)  # bounded by the declared size, CRC checked
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
         raise _malformed(f"unreadable member: {type(exc).__name__}") from exc
 
 
