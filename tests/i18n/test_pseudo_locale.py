@@ -30,11 +30,10 @@ from flask import Flask, abort
 from flask.testing import FlaskClient
 from PIL import Image
 
-from portal import create_app
-from portal.config import Settings
 from portal.errors import ERROR_TEXTS
 from portal.i18n import language_name
 from portal.models import AuditEvent, Editor, StoredFile, db
+from tests.apps import DatabaseUrls, running_app
 from tests.i18n.catalogues import ASCII_LETTER, pseudo, pseudo_catalogue, save
 
 PSEUDO = "eo"
@@ -230,30 +229,28 @@ def jpeg_with_camera_tags() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def pseudo_app(tmp_path_factory: pytest.TempPathFactory, fresh_template) -> Iterator[Flask]:
+def pseudo_app(
+    tmp_path_factory: pytest.TempPathFactory, fresh_template, database_urls: DatabaseUrls
+) -> Iterator[Flask]:
     root = tmp_path_factory.mktemp("pseudo")
     save(
         pseudo_catalogue(fresh_template, PSEUDO),
         root / "tr" / PSEUDO / "LC_MESSAGES" / "messages.po",
     )
-    settings = Settings(
-        data_dir=root / "data",
-        secret_key="pseudo-locale",
+    with running_app(
+        root / "data",
+        database_url=database_urls.url(root / "data"),
         translations_dir=str(root / "tr"),
         default_locale=PSEUDO,
         max_submission_size=400_000,
-    )
-    app = create_app(settings)
-    app.config["PROPAGATE_EXCEPTIONS"] = False
+    ) as app:
+        app.config["PROPAGATE_EXCEPTIONS"] = False
 
-    @app.get(f"/{PSEUDO}/_fail/<int:code>")
-    def fail(code: int):
-        abort(code)
+        @app.get(f"/{PSEUDO}/_fail/<int:code>")
+        def fail(code: int):
+            abort(code)
 
-    yield app
-    lock = app.extensions.get("portal_storage_lock")
-    if lock is not None:
-        lock.close()
+        yield app
 
 
 @dataclass
@@ -407,13 +404,9 @@ def rendered(pseudo_app: Flask) -> Rendered:
 
 
 def _add_editor(app: Flask) -> None:
-    from argon2 import PasswordHasher
-
     from portal.inbox import credentials
 
-    # A cheap hasher keeps this test fast; the app's own strength is tested elsewhere.
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    app.extensions["portal_passwords"] = credentials.PasswordPolicy(fast)
+    # running_app installed a cheap hasher; the app's own strength is tested elsewhere.
     with app.app_context():
         db.session.add(
             Editor(

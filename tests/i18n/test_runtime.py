@@ -8,12 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from flask import abort
+from flask import Flask, abort
 
-from portal import create_app
-from portal.config import Settings
 from portal.errors import ERROR_TEXTS
 from portal.paths import TRANSLATIONS
+from tests.apps import MakeApp
 from tests.i18n.catalogues import load, save
 
 PO = Path("es/LC_MESSAGES/messages.po")
@@ -27,11 +26,18 @@ def translations(tmp_path: Path) -> Path:
     return copy
 
 
-def make_app(tmp_path: Path, translations: Path, **settings):
-    settings = Settings(data_dir=tmp_path / "data", translations_dir=str(translations), **settings)
-    app = create_app(settings)
-    app.config["PROPAGATE_EXCEPTIONS"] = False
-    return app
+@pytest.fixture
+def translated_app(make_app: MakeApp, translations: Path) -> MakeApp:
+    """``translated_app()``: an app reading the catalogues in ``translations``, on the
+    test's data folder, rendering error pages as in production (no exception is
+    propagated to the test)."""
+
+    def build() -> Flask:
+        app = make_app(translations_dir=str(translations))
+        app.config["PROPAGATE_EXCEPTIONS"] = False
+        return app
+
+    return build
 
 
 def spanish(msgid: str) -> str:
@@ -41,29 +47,29 @@ def spanish(msgid: str) -> str:
     return text
 
 
-def test_fresh_clone_renders_spanish_with_no_mo(tmp_path, translations):
+def test_fresh_clone_renders_spanish_with_no_mo(translated_app, translations):
     assert not (translations / PO).with_suffix(".mo").exists()
-    client = make_app(tmp_path, translations).test_client()
+    client = translated_app().test_client()
     page = client.get("/es/nonexistent").get_data(as_text=True)
     assert spanish("Page not found") in page
     assert (translations / PO).with_suffix(".mo").exists()
 
 
-def test_stale_mo_is_recompiled_at_start(tmp_path, translations):
-    make_app(tmp_path, translations)
+def test_stale_mo_is_recompiled_at_start(translated_app, translations):
+    translated_app()
     catalogue = load(translations / PO)
     catalogue.get("Page not found").string = "Aquí no hay página"
     save(catalogue, translations / PO)
     mo = (translations / PO).with_suffix(".mo")
     os.utime(mo, ns=(0, 0))  # older than the edited .po
-    page = make_app(tmp_path, translations).test_client().get("/es/nonexistent")
+    page = translated_app().test_client().get("/es/nonexistent")
     assert "Aquí no hay página" in page.get_data(as_text=True)
 
 
-def test_translator_edit_shows_after_flask_translate_compile(tmp_path, translations):
+def test_translator_edit_shows_after_flask_translate_compile(translated_app, translations):
     """The documented workflow: edit the .po, run `flask translate compile`, reload the
     page in the development server (debug mode) without restarting it."""
-    app = make_app(tmp_path, translations)
+    app = translated_app()
     app.debug = True
     client = app.test_client()
     assert spanish("Page not found") in client.get("/es/nonexistent").get_data(as_text=True)
@@ -72,41 +78,35 @@ def test_translator_edit_shows_after_flask_translate_compile(tmp_path, translati
     catalogue.get("Page not found").string = "Esta página no existe"
     save(catalogue, translations / PO)
     # The command runs in its own process, i.e. its own app.
-    result = (
-        make_app(tmp_path, translations).test_cli_runner().invoke(args=["translate", "compile"])
-    )
+    result = translated_app().test_cli_runner().invoke(args=["translate", "compile"])
     assert result.exit_code == 0, result.output
 
     assert "Esta página no existe" in client.get("/es/nonexistent").get_data(as_text=True)
 
 
-def test_flask_translate_init_adds_a_language_to_the_switch(tmp_path, translations):
-    app = make_app(tmp_path, translations)
+def test_flask_translate_init_adds_a_language_to_the_switch(translated_app, translations):
+    app = translated_app()
     result = app.test_cli_runner().invoke(args=["translate", "init", "fr"])
     assert result.exit_code == 0, result.output
     french = load(translations / "fr/LC_MESSAGES/messages.po")
     assert french.get("Page not found") is not None
 
-    page = make_app(tmp_path, translations).test_client().get("/es/").get_data(as_text=True)
+    page = translated_app().test_client().get("/es/").get_data(as_text=True)
     assert 'hreflang="fr"' in page
     assert "Français" in page
 
 
-def test_flask_translate_init_refuses_an_unknown_code(tmp_path, translations):
-    result = (
-        make_app(tmp_path, translations)
-        .test_cli_runner()
-        .invoke(args=["translate", "init", "xx-nonsense"])
-    )
+def test_flask_translate_init_refuses_an_unknown_code(translated_app, translations):
+    result = translated_app().test_cli_runner().invoke(args=["translate", "init", "xx-nonsense"])
     assert result.exit_code != 0
     assert not (translations / "xx-nonsense").exists()
 
 
-def test_flask_translate_update_restores_a_missing_msgid(tmp_path, translations):
+def test_flask_translate_update_restores_a_missing_msgid(translated_app, translations):
     catalogue = load(translations / PO)
     catalogue.delete("Page not found")
     save(catalogue, translations / PO)
-    app = make_app(tmp_path, translations)
+    app = translated_app()
     result = app.test_cli_runner().invoke(args=["translate", "update"])
     assert result.exit_code == 0, result.output
     restored = load(translations / PO).get("Page not found")
@@ -118,8 +118,8 @@ def test_flask_translate_update_restores_a_missing_msgid(tmp_path, translations)
 
 
 @pytest.fixture
-def failing_app(tmp_path, translations):
-    app = make_app(tmp_path, translations)
+def failing_app(translated_app):
+    app = translated_app()
 
     @app.get("/<lang>/_fail/<int:code>")
     def fail(lang: str, code: int):

@@ -1,44 +1,31 @@
 """Fixtures for the editors' inbox: an app on a temporary data folder, a clock tests
 can move, an editor with a known password and TOTP secret, a signed-in client, and a
-helper that files submissions with real small files on disk."""
+helper that files submissions with real small files on disk (helpers in helpers.py)."""
 
 from __future__ import annotations
 
-import io
-import re
 import shutil
 import subprocess
-import wave
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 
-import pikepdf
-import pyotp
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
-from PIL import Image
 
-from portal import create_app, storage
-from portal.config import Settings
+from portal import storage
 from portal.inbox import credentials
-from portal.models import Editor, StoredFile, Submission, db, new_id
-
-PASSWORD = "correct horse battery staple"
-#: a cheap Argon2 so that the many sign-ins of the suite stay fast; one test checks
-#: that the app's own default is the memory-hard one
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-
-@dataclass
-class Clock:
-    now: datetime = field(default_factory=lambda: datetime(2026, 3, 2, 18, 0, 7, tzinfo=UTC))
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from portal.models import StoredFile, Submission, db, new_id
+from tests.apps import MakeApp
+from tests.inbox.helpers import (
+    Clock,
+    EditorAccount,
+    Filed,
+    FileSpec,
+    MakeSubmission,
+    add_editor,
+    english_client,
+    sign_in,
+)
 
 
 @pytest.fixture
@@ -48,37 +35,11 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return moving
 
 
-def build_app(data_dir: Path, **overrides: object) -> Flask:
-    # An in-memory database: SQLite on disk fsyncs every statement, which makes each
-    # app cost a third of a second. Files still go to data_dir.
-    overrides.setdefault("database_url", "sqlite://")
-    app = create_app(Settings(data_dir=data_dir, **overrides))  # type: ignore[arg-type]
-    app.config.update(TESTING=True)
-    app.extensions["portal_passwords"] = credentials.PasswordPolicy(FAST_HASHER)
-    return app
-
-
 @pytest.fixture
-def inbox_app(tmp_path: Path, clock: Clock) -> Iterator[Flask]:
+def inbox_app(make_app: MakeApp, clock: Clock) -> Flask:
     # No app context is held here: each request must get its own, as in production
     # (a shared one would share Flask-Login's user and the database session).
-    app = build_app(tmp_path / "data")
-    yield app
-    close_app(app)
-
-
-def close_app(app: Flask) -> None:
-    """Release the app's storage lock on the data folder (see tests/conftest.py)."""
-    lock = app.extensions.get("portal_storage_lock")
-    if lock is not None:
-        lock.close()
-
-
-def english_client(app: Flask) -> FlaskClient:
-    """A client whose browser asks for English (tests read English messages)."""
-    client = app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
+    return make_app()
 
 
 @pytest.fixture
@@ -86,53 +47,9 @@ def web(inbox_app: Flask) -> FlaskClient:
     return english_client(inbox_app)
 
 
-@dataclass
-class EditorAccount:
-    name: str
-    password: str
-    secret: str
-    clock: Clock
-
-    def code(self, offset_steps: int = 0) -> str:
-        return pyotp.TOTP(self.secret).at(self.clock.now + timedelta(seconds=30 * offset_steps))
-
-
-def add_editor(app: Flask, name: str, clock: Clock, timezone: str = "") -> EditorAccount:
-    secret = credentials.new_totp_secret()
-    with app.app_context():
-        db.session.add(
-            Editor(
-                name=name,
-                password_hash=credentials.hash_password(PASSWORD),
-                totp_secret=secret,
-                timezone=timezone,
-            )
-        )
-        db.session.commit()
-    return EditorAccount(name, PASSWORD, secret, clock)
-
-
 @pytest.fixture
 def editor(inbox_app: Flask, clock: Clock) -> EditorAccount:
     return add_editor(inbox_app, "ana", clock)
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
-def sign_in(client: FlaskClient, account: EditorAccount, **fields: str):
-    page = client.get("/inbox/login")
-    data = {
-        "csrf_token": csrf_from(page.get_data(as_text=True)),
-        "name": account.name,
-        "password": account.password,
-        "code": account.code(),
-    }
-    data.update(fields)
-    return client.post("/inbox/login", data=data)
 
 
 @pytest.fixture
@@ -140,37 +57,6 @@ def signed_in(web: FlaskClient, editor: EditorAccount, clock: Clock) -> FlaskCli
     response = sign_in(web, editor)
     assert response.status_code == 302, response.get_data(as_text=True)
     return web
-
-
-def token(client: FlaskClient, path: str = "/inbox/") -> str:
-    return csrf_from(client.get(path).get_data(as_text=True))
-
-
-# --- small real files -------------------------------------------------------------
-
-
-def jpeg_bytes(colour: str = "red") -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (16, 12), colour).save(out, "JPEG")
-    return out.getvalue()
-
-
-def wav_bytes() -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\x00\x00" * 800)
-    return out.getvalue()
-
-
-def pdf_bytes() -> bytes:
-    out = io.BytesIO()
-    pdf = pikepdf.new()
-    pdf.add_blank_page()
-    pdf.save(out)
-    return out.getvalue()
 
 
 @pytest.fixture(scope="session")
@@ -186,41 +72,6 @@ def mp4_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
         check=True,
     )  # fmt: skip
     return path.read_bytes()
-
-
-@dataclass
-class FileSpec:
-    data: bytes
-    kind: str
-    format: str
-    mime: str
-    extension: str
-    removed: list[str] = field(default_factory=list)
-
-
-def jpeg_file(**changes: object) -> FileSpec:
-    spec = FileSpec(jpeg_bytes(), "image", "JPEG", "image/jpeg", "jpg", ["gps", "make_model"])
-    for key, value in changes.items():
-        setattr(spec, key, value)
-    return spec
-
-
-def wav_file() -> FileSpec:
-    return FileSpec(wav_bytes(), "audio", "WAV", "audio/wav", "wav", ["tags"])
-
-
-def pdf_file() -> FileSpec:
-    return FileSpec(pdf_bytes(), "document", "PDF", "application/pdf", "pdf", ["author"])
-
-
-@dataclass
-class Filed:
-    id: str
-    file_ids: list[str]
-    folder: Path
-
-
-MakeSubmission = Callable[..., Filed]
 
 
 @pytest.fixture

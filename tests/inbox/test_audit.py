@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from portal.models import AuditEvent, db
-from tests.inbox.conftest import (
+from tests.inbox.helpers import (
     Clock,
     EditorAccount,
     MakeSubmission,

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from portal.inbox import credentials
 from portal.models import AuditEvent, Editor, db
-from tests.inbox.conftest import Clock, EditorAccount, add_editor, sign_in
+from tests.inbox.helpers import Clock, EditorAccount, add_editor, sign_in
 
 NEW_PASSWORD = "a long new passphrase"
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from werkzeug.http import parse_options_header
 
 from portal.inbox.files import FILE_CSP, ZIP_DATE, safe_mime
-from tests.inbox.conftest import (
+from tests.inbox.helpers import (
     FileSpec,
     MakeSubmission,
     jpeg_bytes,

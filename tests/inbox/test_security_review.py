@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from portal.inbox import auth, credentials
 from portal.models import Editor, db
-from tests.inbox.conftest import (
-    FAST_HASHER,
+from tests.apps import FAST_HASHER
+from tests.inbox.helpers import (
     EditorAccount,
     MakeSubmission,
     english_client,

@@ -12,13 +12,11 @@ from sqlalchemy import select
 
 from portal.inbox import credentials
 from portal.models import AuditEvent, Editor, db
-from tests.inbox.conftest import (
-    FAST_HASHER,
+from tests.apps import FAST_HASHER, MakeApp
+from tests.inbox.helpers import (
     Clock,
     EditorAccount,
     add_editor,
-    build_app,
-    close_app,
     csrf_from,
     english_client,
     sign_in,
@@ -141,8 +139,8 @@ def test_unknown_name_gets_the_same_answer_and_a_hash_is_verified(
     assert ("", "sign_in_unknown") in audit_actions(inbox_app)
 
 
-def test_default_hasher_is_memory_hard(tmp_path) -> None:
-    app = build_app(tmp_path)
+def test_default_hasher_is_memory_hard(make_app: MakeApp) -> None:
+    app = make_app()
     del app.extensions["portal_passwords"]  # the suite installs a cheap one
     with app.app_context():
         hashed = credentials.hash_password("some long password")
@@ -288,9 +286,9 @@ def test_cookie_is_http_only_strict_and_carries_no_address(
     ],
 )
 def test_cookie_is_secure_when_served_over_https_or_configured(
-    tmp_path, clock: Clock, secure_cookies: bool, base_url: str, secure: bool
+    make_app: MakeApp, clock: Clock, secure_cookies: bool, base_url: str, secure: bool
 ) -> None:
-    app = build_app(tmp_path, secure_cookies=secure_cookies)
+    app = make_app(secure_cookies=secure_cookies)
     account = add_editor(app, "ana", clock)
     client = app.test_client()
     login = client.get("/inbox/login", base_url=base_url)
@@ -315,7 +313,6 @@ def test_cookie_is_secure_when_served_over_https_or_configured(
     out = client.post("/inbox/logout", base_url=base_url, data={"csrf_token": csrf})
     assert out.status_code == 302
     assert ("Secure" in out.headers["Set-Cookie"]) is secure
-    close_app(app)
 
 
 def test_next_goes_back_inside_the_inbox_only(

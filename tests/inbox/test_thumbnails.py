@@ -20,7 +20,7 @@ from werkzeug.http import parse_options_header
 from portal.cleaning.base import Limits
 from portal.inbox import thumbnails
 from tests.exiftool_oracle import leaks
-from tests.inbox.conftest import FileSpec, MakeSubmission, jpeg_file, pdf_file
+from tests.inbox.helpers import FileSpec, MakeSubmission, jpeg_file, pdf_file
 from tests.inbox.test_files import assert_sandboxed
 
 RED, BLUE = (220, 0, 0), (0, 0, 220)

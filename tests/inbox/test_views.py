@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from portal.inbox import views
 from portal.models import AuditEvent, Editor, StoredFile, Submission, db
-from tests.inbox.conftest import (
+from tests.inbox.helpers import (
     Clock,
     EditorAccount,
     MakeSubmission,
@@ -164,7 +164,7 @@ def test_default_time_zone_applies_when_editor_has_none(
 def test_submission_page_shows_everything_safely(
     signed_in: FlaskClient, make_submission: MakeSubmission, mp4_bytes: bytes, inbox_app: Flask
 ) -> None:
-    from tests.inbox.conftest import FileSpec
+    from tests.inbox.helpers import FileSpec
 
     note = 'Look <script>alert("x")</script>\n  second line & <b>bold</b>'
     links = "https://example.org/a?x=1&y=2\nhttp://evil.example/</textarea><script>x</script>"
