@@ -1,6 +1,7 @@
 """Signing in and out: password and TOTP both required, codes work once, failures slow
-down and then lock the account, sessions end after inactivity and at sign-out, and the
-cookies are locked down."""
+down and then lock the account, unknown names cost what known ones cost (even on a
+worker's first attempt), sessions end after inactivity, at sign-out and when their
+account is removed, and the cookies are locked down."""
 
 from __future__ import annotations
 
@@ -137,6 +138,40 @@ def test_unknown_name_gets_the_same_answer_and_a_hash_is_verified(
     assert len(verified) == 2
     assert verified[1].startswith("$argon2id$") and verified[1] != verified[0]
     assert ("", "sign_in_unknown") in audit_actions(inbox_app)
+
+
+class CountingHasher(PasswordHasher):
+    """Counts the Argon2 computations (hashes and verifications) it performs."""
+
+    calls = 0
+
+    def hash(self, password, *, salt=None) -> str:  # type: ignore[override]
+        CountingHasher.calls += 1
+        return super().hash(password, salt=salt)
+
+    def verify(self, hash, password) -> bool:  # type: ignore[override]
+        CountingHasher.calls += 1
+        return super().verify(hash, password)
+
+
+def first_attempt_cost(app: Flask, account: EditorAccount, name: str) -> int:
+    """Argon2 computations made by the first sign-in attempt of a fresh worker."""
+    hasher = CountingHasher.from_parameters(FAST_HASHER._parameters)
+    app.extensions["portal_passwords"] = credentials.PasswordPolicy(hasher)
+    CountingHasher.calls = 0
+    response = sign_in(english_client(app), account, name=name, password="wrong password!")
+    assert response.status_code == 401
+    return CountingHasher.calls
+
+
+def test_first_attempt_costs_the_same_for_known_and_unknown_names(
+    inbox_app: Flask, editor: EditorAccount
+) -> None:
+    # The dummy hash for unknown names used to be made on the first unknown name, so
+    # a worker's first attempt took twice as long exactly when the name did not exist.
+    known = first_attempt_cost(inbox_app, editor, editor.name)
+    unknown = first_attempt_cost(inbox_app, editor, "nobody")
+    assert known == unknown
 
 
 def test_default_hasher_is_memory_hard(make_app: MakeApp) -> None:
@@ -353,3 +388,22 @@ def test_reset_account_version_ends_sessions(signed_in: FlaskClient, inbox_app: 
         row.session_version += 1
         db.session.commit()
     assert not is_signed_in(signed_in)
+
+
+def test_a_removed_editors_session_never_becomes_a_new_accounts(
+    inbox_app: Flask, signed_in: FlaskClient, editor: EditorAccount, clock
+) -> None:
+    # SQLite gives a new row the highest id plus one, so an account added after the
+    # newest one was removed gets the removed account's id (and session version 0).
+    assert signed_in.get("/inbox/").status_code == 200
+    runner = inbox_app.test_cli_runner()
+    assert runner.invoke(args=["editor", "remove", editor.name]).exit_code == 0
+    assert signed_in.get("/inbox/").status_code == 302
+    added = runner.invoke(args=["editor", "add", "bea"], input="another long password\n" * 2)
+    assert added.exit_code == 0, added.output
+    with inbox_app.app_context():
+        new_id = db.session.scalar(select(Editor.id).where(Editor.name == "bea"))
+    assert new_id == 1  # the removed account's id: the case this test is about
+    response = signed_in.get("/inbox/")
+    assert response.status_code == 302
+    assert "bea" not in response.get_data(as_text=True)

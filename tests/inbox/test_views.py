@@ -96,6 +96,24 @@ def test_filters(signed_in: FlaskClient, make_submission: MakeSubmission) -> Non
     assert listed_ids(text(signed_in.get("/inbox/?q=photos%00"))) == [with_files]
 
 
+# "²" passes str.isdigit() but int() refuses it, as it refuses any string of more than
+# 4300 digits.
+ODD_PAGES = ["²", "9" * 5000, "-1", "0", "abc", "", "1e3", "999999999999"]
+
+
+@pytest.mark.parametrize("page", ODD_PAGES)
+def test_odd_page_numbers_show_the_first_page(
+    signed_in: FlaskClient, make_submission: MakeSubmission, page: str
+) -> None:
+    filed = make_submission(note="the only one")
+    listing = signed_in.get("/inbox/", query_string={"page": page})
+    assert listing.status_code == 200
+    assert filed.id in listing.get_data(as_text=True)
+    log = signed_in.get("/inbox/audit", query_string={"page": page})
+    assert log.status_code == 200
+    assert "Signed in" in log.get_data(as_text=True)
+
+
 def test_filters_are_kept_across_pages_and_views(
     signed_in: FlaskClient, make_submission: MakeSubmission
 ) -> None:
