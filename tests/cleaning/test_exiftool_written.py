@@ -26,7 +26,7 @@ from PIL import ImageCms
 
 from portal.cleaning import Category, Limits, clean_file, icc, identify
 from tests.cleaning import imagegen, mediagen
-from tests.cleaning.test_corpus import encodings, expand
+from tests.cleaning.byte_search import encodings, expand
 from tests.exiftool_oracle import leaks, read_tags
 
 pillow_heif.register_heif_opener()
