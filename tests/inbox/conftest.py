@@ -4,26 +4,23 @@ helper that files submissions with real small files on disk (helpers in helpers.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
-from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from portal import storage
 from portal.inbox import credentials
-from portal.models import StoredFile, Submission, db, new_id
 from tests.apps import MakeApp
 from tests.inbox.helpers import (
     Clock,
     EditorAccount,
-    Filed,
-    FileSpec,
     MakeSubmission,
     add_editor,
     english_client,
+    file_submission,
     sign_in,
 )
 
@@ -76,52 +73,6 @@ def mp4_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 @pytest.fixture
 def make_submission(inbox_app: Flask) -> MakeSubmission:
-    """File a submission as the public side would: files under its folder, then rows."""
-    data_dir = inbox_app.config["PORTAL_SETTINGS"].data_dir
-
-    def make(
-        note: str = "",
-        links: str = "",
-        contact: str = "",
-        locale: str = "es",
-        files: list[FileSpec] | None = None,
-        created_at: datetime | None = None,
-        refused: list[str] | None = None,
-        **flags: bool,
-    ) -> Filed:
-        submission = Submission(
-            id=new_id(),
-            locale=locale,
-            note=note,
-            links=links,
-            contact=contact,
-            refused=refused or [],
-            created_at=created_at or datetime.now(UTC),
-            **flags,
-        )
-        folder = storage.submission_dir(data_dir, submission.id)
-        folder.mkdir(mode=0o700)
-        for position, spec in enumerate(files or []):
-            file_id = new_id()
-            stored_name = f"{file_id}.{spec.extension}"
-            (folder / stored_name).write_bytes(spec.data)
-            submission.files.append(
-                StoredFile(
-                    id=file_id,
-                    position=position,
-                    stored_name=stored_name,
-                    kind=spec.kind,
-                    format=spec.format,
-                    mime=spec.mime,
-                    extension=spec.extension,
-                    size=len(spec.data),
-                    removed=spec.removed,
-                )
-            )
-        filed = Filed(submission.id, [f.id for f in submission.files], folder)
-        with inbox_app.app_context():
-            db.session.add(submission)
-            db.session.commit()
-        return filed
-
-    return make
+    """File a submission as the public side would: files under its folder, then rows
+    (see :func:`tests.inbox.helpers.file_submission`)."""
+    return functools.partial(file_submission, inbox_app)

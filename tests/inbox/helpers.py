@@ -20,8 +20,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
+from portal import storage
 from portal.inbox import credentials
-from portal.models import Editor, db
+from portal.models import Editor, StoredFile, Submission, db, new_id
 
 PASSWORD = "correct horse battery staple"
 
@@ -73,8 +74,11 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
-def sign_in(client: FlaskClient, account: EditorAccount, **fields: str):
-    page = client.get("/inbox/login")
+def sign_in(
+    client: FlaskClient, account: EditorAccount, base_url: str = "http://localhost", **fields: str
+):
+    """Post the sign-in form as ``account`` (``fields`` replace what it sends)."""
+    page = client.get("/inbox/login", base_url=base_url)
     data = {
         "csrf_token": csrf_from(page.get_data(as_text=True)),
         "name": account.name,
@@ -82,7 +86,7 @@ def sign_in(client: FlaskClient, account: EditorAccount, **fields: str):
         "code": account.code(),
     }
     data.update(fields)
-    return client.post("/inbox/login", data=data)
+    return client.post("/inbox/login", data=data, base_url=base_url)
 
 
 def token(client: FlaskClient, path: str = "/inbox/") -> str:
@@ -149,3 +153,53 @@ class Filed:
 
 
 MakeSubmission = Callable[..., Filed]
+
+
+def file_submission(
+    app: Flask,
+    note: str = "",
+    links: str = "",
+    contact: str = "",
+    locale: str = "es",
+    files: list[FileSpec] | None = None,
+    created_at: datetime | None = None,
+    refused: list[str] | None = None,
+    **flags: bool,
+) -> Filed:
+    """File a submission in ``app``'s data folder as the public side would: its files
+    under its folder first, then its rows."""
+    data_dir = app.config["PORTAL_SETTINGS"].data_dir
+    submission = Submission(
+        id=new_id(),
+        locale=locale,
+        note=note,
+        links=links,
+        contact=contact,
+        refused=refused or [],
+        created_at=created_at or datetime.now(UTC),
+        **flags,
+    )
+    folder = storage.submission_dir(data_dir, submission.id)
+    folder.mkdir(mode=0o700)
+    for position, spec in enumerate(files or []):
+        file_id = new_id()
+        stored_name = f"{file_id}.{spec.extension}"
+        (folder / stored_name).write_bytes(spec.data)
+        submission.files.append(
+            StoredFile(
+                id=file_id,
+                position=position,
+                stored_name=stored_name,
+                kind=spec.kind,
+                format=spec.format,
+                mime=spec.mime,
+                extension=spec.extension,
+                size=len(spec.data),
+                removed=spec.removed,
+            )
+        )
+    filed = Filed(submission.id, [f.id for f in submission.files], folder)
+    with app.app_context():
+        db.session.add(submission)
+        db.session.commit()
+    return filed
