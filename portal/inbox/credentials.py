@@ -98,7 +98,8 @@ def matching_totp_step(secret: str, code: str, moment: datetime, after_step: int
     """The time step ``code`` belongs to, if it is valid around ``moment`` and newer
     than ``after_step`` (the last step already used); otherwise None."""
     code = code.strip().replace(" ", "")
-    if not re.fullmatch(r"\d{6}", code):
+    # ASCII digits only: \d takes any script's digits, which compare_digest refuses.
+    if not re.fullmatch(r"[0-9]{6}", code):
         return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(moment)

@@ -88,6 +88,17 @@ def test_wrong_code_is_refused(web: FlaskClient, editor: EditorAccount, inbox_ap
     assert editor_row(inbox_app).failed_attempts == 1
 
 
+def test_a_code_in_another_scripts_digits_is_a_failed_sign_in_not_an_error(
+    web: FlaskClient, editor: EditorAccount
+) -> None:
+    arabic = editor.code().translate(
+        str.maketrans("0123456789", "".join(map(chr, range(0x660, 0x66A))))
+    )
+    response = sign_in(web, editor, code=arabic)
+    assert response.status_code == 401
+    assert FAILED in response.get_data(as_text=True)
+
+
 def test_code_from_long_ago_is_refused(web: FlaskClient, editor: EditorAccount) -> None:
     response = sign_in(web, editor, code=editor.code(offset_steps=-4))
     assert response.status_code == 401
