@@ -152,22 +152,23 @@ HTML_TAIL = b"<html><script>document.location='http://evil.example/'</script></h
     ids=["jpeg+zip", "jpeg+html", "png+zip", "png+html", "gif+zip", "gif+html"],
 )
 def test_polyglot_loses_its_appended_part(maker, tail, dirs):
+    """The image is cleaned, not refused, and what was appended is gone: the output is
+    byte for byte the cleaned image without the tail, and the cleaner says it removed
+    hidden data."""
     src_dir, out_dir = dirs
-    src = maker(src_dir / "img")
-    with open(src, "ab") as fh:
-        fh.write(tail)
-    out = out_dir / "out"
-    try:
-        clean_file(src, out)
-    except Refusal:
-        # refusing a polyglot is also safe; then nothing may be left behind
-        assert only_entries(out_dir) == set()
-        return
-    data = out.read_bytes()
-    assert b"PK\x03\x04" not in data
-    assert b"PK\x05\x06" not in data
+    plain = maker(src_dir / "plain")
+    src = src_dir / "img"
+    src.write_bytes(plain.read_bytes() + tail)
+    result = clean_file(src, out_dir / "out")
+    without_tail = clean_file(plain, out_dir / "plain-out")
+    data = (out_dir / "out").read_bytes()
+    assert data == (out_dir / "plain-out").read_bytes()
+    assert Category.HIDDEN_DATA in result.removed
+    assert Category.HIDDEN_DATA not in without_tail.removed
+    assert tail not in data
+    for marker in (b"PK\x03\x04", b"PK\x05\x06", b"notes.txt"):
+        assert marker not in data, marker
     assert b"<html" not in data.lower()
-    assert b"notes.txt" not in data
     assert_no_secrets(data)
 
 
