@@ -154,17 +154,19 @@ def test_every_inbox_page_carries_the_security_headers(app):
     assert_page_headers(client.get("/inbox/language/es"), "language switch, signed out")
     signed_in_editor(app, client)
     pages = {
-        "list": "/inbox/",
-        "list, second view": "/inbox/?view=starred&q=x",
-        "submission": f"/inbox/s/{filed.id}",
-        "delete confirmation": f"/inbox/s/{filed.id}/delete",
-        "audit log": "/inbox/audit",
-        "language switch": "/inbox/language/en",
-        "unknown submission": f"/inbox/s/{'0' * 32}",
-        "unknown page": "/inbox/nothing-here",
+        "list": ("/inbox/", 200),
+        "list, another view": ("/inbox/?view=starred&q=x", 200),
+        "submission": (f"/inbox/s/{filed.id}", 200),
+        "delete confirmation": (f"/inbox/s/{filed.id}/delete", 200),
+        "audit log": ("/inbox/audit", 200),
+        "language switch": ("/inbox/language/en", 302),
+        "unknown submission": (f"/inbox/s/{'0' * 32}", 404),
+        "unknown page": ("/inbox/nothing-here", 404),
     }
-    for name, url in pages.items():
-        assert_page_headers(client.get(url), name)
+    for name, (url, status) in pages.items():
+        response = client.get(url)
+        assert response.status_code == status, name
+        assert_page_headers(response, name)
     token = csrf_from(client.get("/inbox/").get_data(as_text=True))
     action = client.post(
         f"/inbox/s/{filed.id}/action", data={"csrf_token": token, "action": "star"}
