@@ -185,7 +185,9 @@ class _Walk:
         if self.apply and "/Info" in trailer:
             del trailer["/Info"]
         ids = trailer.get("/ID")
-        if isinstance(ids, Array) and any(bytes(i) != STATIC_ID for i in ids):
+        if isinstance(ids, Array) and any(
+            not isinstance(i, pikepdf.String) or bytes(i) != STATIC_ID for i in ids
+        ):
             self.found.add(Category.SERIAL)
         # qpdf keeps the first element of an existing /ID; without one it writes the
         # static id in both.
