@@ -65,7 +65,7 @@ def _make_pdf(path: Path) -> Path:
     pdf.add_blank_page(page_size=(200, 200))
     pdf.docinfo["/Author"] = "Jane Q. Tipster"
     pdf.docinfo["/Producer"] = "SecretEditor 7.3"
-    pdf.save(path)
+    pdf.save(path, deterministic_id=True)  # the same seed on every run
     return path
 
 
