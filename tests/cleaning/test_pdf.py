@@ -152,6 +152,22 @@ def test_a_document_id_that_is_not_two_strings_is_replaced(ids: bytes, tmp_path:
         assert [bytes(i) for i in cleaned.trailer.ID] == [STATIC_ID, STATIC_ID]
 
 
+def test_a_filter_name_that_is_not_utf8_is_malformed(tmp_path: Path) -> None:
+    """Found by the long fuzz run: a content stream's /Filter name holding the byte
+    0xE3 made str() of the name raise UnicodeDecodeError, a crash."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(200, 200))
+    pdf.pages[0].obj.Contents = pdf.make_stream(b"BT ET", Filter=pikepdf.Name("/FlateDecodeX"))
+    pdf.save(tmp_path / "plain.pdf", deterministic_id=True, compress_streams=False)
+    data = (tmp_path / "plain.pdf").read_bytes()
+    assert data.count(b"/FlateDecodeX") == 1
+    src = tmp_path / "odd-filter.pdf"
+    src.write_bytes(data.replace(b"/FlateDecodeX", b"/FlateDec#E3X"))  # same length
+    with pytest.raises(Refusal) as refused:
+        clean_file(src, tmp_path / "out.pdf")
+    assert refused.value.code == RefusalCode.MALFORMED, refused.value
+
+
 def test_decompressed_streams_count_against_the_limit(tmp_path: Path) -> None:
     path = tmp_path / "wrapped.pdf"
     docgen.dirty_pdf(path)
