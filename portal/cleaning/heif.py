@@ -127,7 +127,7 @@ class HeifCleaner(FormatCleaner):
             image = Image.open(src, formats=["AVIF"])
         except Image.DecompressionBombError as exc:
             raise Refusal(RefusalCode.TOO_LARGE, "pillow decompression bomb") from exc
-        except (OSError, SyntaxError, ValueError) as exc:
+        except (OSError, SyntaxError, ValueError, RuntimeError) as exc:
             raise _malformed(exc) from exc
         check_size(image.size, limits)
         if getattr(image, "n_frames", 1) > limits.max_frames:
