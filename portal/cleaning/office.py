@@ -811,7 +811,7 @@ def _odf_mimetype(zf: zipfile.ZipFile) -> str | None:
 def _open_zip(src: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(src)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         raise _malformed("unreadable ZIP") from exc
 
 
