@@ -288,7 +288,7 @@ def _timed_child(cmd: list[str]) -> tuple[float, int, float]:
 _OURS_CHILD = """
 import sys, time
 from portal.cleaning import clean_file, registry
-registry.cleaners()
+registry.load_all()
 start = time.perf_counter()
 clean_file(sys.argv[1], sys.argv[2])
 open(sys.argv[3], "w").write(str(time.perf_counter() - start))

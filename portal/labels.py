@@ -13,7 +13,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from portal.cleaning import Category, RefusalCode
+from portal.cleaning import Category, Kind, RefusalCode
 
 CATEGORY_LABELS: dict[Category, LazyString] = {
     Category.GPS: _l("GPS location"),
@@ -51,6 +51,10 @@ REFUSAL_LABELS: dict[RefusalCode, LazyString] = {
         "The file seems damaged or incomplete, or it is not what it appears to be."
     ),
     RefusalCode.TOO_LARGE: _l("The file is too large or too complex to check safely."),
+    RefusalCode.TOO_COMPLEX: _l(
+        "The file is too complex to clean safely. If you can, send it in a simpler form "
+        "(for example a screenshot or a shorter video)."
+    ),
     RefusalCode.ENCRYPTED: _l("The file is protected by a password, so it cannot be checked."),
     RefusalCode.EMPTY: _l("The file is empty."),
     RefusalCode.CLEANING_FAILED: _l(
@@ -58,12 +62,12 @@ REFUSAL_LABELS: dict[RefusalCode, LazyString] = {
     ),
 }
 
-KIND_LABELS: dict[str, LazyString] = {
-    "image": _l("photo"),
-    "video": _l("video"),
-    "audio": _l("audio"),
-    "document": _l("document"),
-    "text": _l("text"),
+KIND_LABELS: dict[Kind, LazyString] = {
+    Kind.IMAGE: _l("photo"),
+    Kind.VIDEO: _l("video"),
+    Kind.AUDIO: _l("audio"),
+    Kind.DOCUMENT: _l("document"),
+    Kind.TEXT: _l("text"),
 }
 
 _UNITS = (
@@ -91,8 +95,11 @@ def refusal_label(value: str) -> LazyString | str:
 
 
 def kind_label(kind: str) -> LazyString | str:
-    """Plain words for a cleaned file's kind ("image" is shown as "photo")."""
-    return KIND_LABELS.get(kind, kind)
+    """Plain words for a :class:`Kind` value ("image" is shown as "photo")."""
+    try:
+        return KIND_LABELS[Kind(kind)]
+    except ValueError:
+        return kind
 
 
 def format_size(size: int, *, round_down: bool = False) -> str:

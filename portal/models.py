@@ -80,7 +80,7 @@ class StoredFile(db.Model):
     position: Mapped[int] = mapped_column(Integer)
     #: generated name inside the submission's folder; never the client's name
     stored_name: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # image, video, audio, document, text
+    kind: Mapped[str] = mapped_column(String(16))  # a cleaning.Kind value: image, video, ...
     format: Mapped[str] = mapped_column(String(16))  # JPEG, MP4, PDF, ...
     mime: Mapped[str] = mapped_column(String(100))
     extension: Mapped[str] = mapped_column(String(10))

@@ -6,12 +6,13 @@ input, hands it to the module for its format family, and either returns a
 raises :class:`Refusal` with a reason code and leaves nothing behind.
 """
 
-from portal.cleaning.base import Category, Cleaned, Limits, Refusal, RefusalCode
+from portal.cleaning.base import Category, Cleaned, Kind, Limits, Refusal, RefusalCode
 from portal.cleaning.registry import clean_file, identify, inspect_file
 
 __all__ = [
     "Category",
     "Cleaned",
+    "Kind",
     "Limits",
     "Refusal",
     "RefusalCode",

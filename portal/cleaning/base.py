@@ -3,7 +3,8 @@ and how it refuses.
 
 Every format module subclasses :class:`FormatCleaner`. A module never decides on its
 own to let something through: any doubt is a :class:`Refusal`. Modules report what
-they found as :class:`Category` values, which the receipt turns into plain words.
+they found as :class:`Category` values, which the receipt turns into plain words,
+and what a cleaned file is as a :class:`Kind`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,17 @@ class Category(enum.StrEnum):
     HIDDEN_DATA = "hidden_data"  # data after the end of the file, private chunks
 
 
+class Kind(enum.StrEnum):
+    """What a cleaned file is, as stored with it and named on the receipt and in the
+    inbox (``StoredFile.kind`` holds the value as a string)."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    DOCUMENT = "document"
+    TEXT = "text"
+
+
 class RefusalCode(enum.StrEnum):
     """Why a file was refused. Each maps to a translated message for the tipster."""
 
@@ -45,6 +57,7 @@ class RefusalCode(enum.StrEnum):
     EXECUTABLE = "executable"
     MALFORMED = "malformed"  # truncated, corrupt, or not what it claims
     TOO_LARGE = "too_large"  # decompression bombs, absurd dimensions or counts
+    TOO_COMPLEX = "too_complex"  # over its resource budget (frames, elements, objects)
     ENCRYPTED = "encrypted"  # password-protected, cannot be inspected
     EMPTY = "empty"
     CLEANING_FAILED = "cleaning_failed"
@@ -77,17 +90,27 @@ class Limits:
 class Cleaned:
     """What a successful clean produced.
 
-    ``kind`` is one of "image", "video", "audio", "document", "text";
+    ``kind`` says what the file is (a :class:`Kind`);
     ``format`` a short upper-case name ("JPEG", "MP4", "PDF"); ``mime`` and
     ``extension`` (without dot) describe the cleaned output, which may differ from
     the input (HEIC becomes JPEG).
     """
 
-    kind: str
+    kind: Kind
     format: str
     mime: str
     extension: str
     removed: frozenset[Category] = field(default_factory=frozenset)
+
+
+#: How much of a file sniffing looks at: every family's signature fits in it.
+HEAD_SIZE = 4096
+
+
+def read_head(path: Path) -> bytes:
+    """The first :data:`HEAD_SIZE` bytes of ``path``, as sniffing sees them."""
+    with open(path, "rb") as fh:
+        return fh.read(HEAD_SIZE)
 
 
 class FormatCleaner:
@@ -98,7 +121,7 @@ class FormatCleaner:
     family: ClassVar[str] = ""
 
     def sniff(self, head: bytes, path: Path) -> bool:
-        """Whether this module handles the file. ``head`` is the first 4 KiB;
+        """Whether this module handles the file. ``head`` is :func:`read_head`'s;
         ``path`` may be opened for a deeper look (zip directory, box structure).
         Must not raise for files it does not handle."""
         raise NotImplementedError

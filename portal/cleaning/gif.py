@@ -9,7 +9,9 @@ extension, unknown extensions, and anything after the trailer.
 GIF pixels are palette indices, so a device colour profile is converted away by
 converting the colour tables (global and local) to sRGB: the LZW data stays byte for
 byte, and viewers assume sRGB once the profile is gone. A standard profile is dropped
-as it is.
+as it is. As for every image rebuilt from an allow-list
+(:mod:`portal.cleaning.rebuilt`), the cleaned copy is decoded once to prove its copied
+LZW data whole.
 """
 
 from __future__ import annotations
@@ -21,15 +23,9 @@ from pathlib import Path
 from PIL import Image
 
 from portal.cleaning import icc
-from portal.cleaning.base import (
-    Category,
-    Cleaned,
-    FormatCleaner,
-    Limits,
-    Refusal,
-    RefusalCode,
-)
-from portal.cleaning.png import verify_decodes
+from portal.cleaning.base import Category, Limits, Refusal, RefusalCode
+from portal.cleaning.pixels import check_pixels
+from portal.cleaning.rebuilt import RebuiltImageCleaner
 
 _HEADERS = (b"GIF87a", b"GIF89a")
 _IMAGE, _EXTENSION, _TRAILER = 0x2C, 0x21, 0x3B
@@ -95,8 +91,7 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
         raise _malformed("not a GIF")
     screen = reader.take(7)
     width, height = struct.unpack("<HH", screen[:4])
-    if width * height > limits.max_pixels:
-        raise Refusal(RefusalCode.TOO_LARGE, "too many pixels")
+    check_pixels(width, height, limits)
     out = bytearray(header + screen + reader.take(_colour_table_size(screen[4])))
     parsed = _Parsed(out)
     if len(out) > 13:
@@ -112,8 +107,7 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
             x, y, w, h = struct.unpack("<HHHH", descriptor[:8])
             # Decoders grow the canvas to hold a frame placed beyond the screen.
             width, height = max(width, x + w), max(height, y + h)
-            if width * height > limits.max_pixels:
-                raise Refusal(RefusalCode.TOO_LARGE, "too many pixels")
+            check_pixels(width, height, limits)
             parsed.frames += 1
             if parsed.frames > limits.max_frames:
                 raise Refusal(RefusalCode.TOO_LARGE, "too many frames")
@@ -203,27 +197,21 @@ def _convert_colour_tables(parsed: _Parsed) -> None:
         offset += end - start
 
 
-class GifCleaner(FormatCleaner):
+class GifCleaner(RebuiltImageCleaner[_Parsed]):
     family = "gif"
+    format_name = "GIF"
+    mime = "image/gif"
+    extension = "gif"
 
     def sniff(self, head: bytes, path: Path) -> bool:
         return head[:6] in _HEADERS
 
-    def inspect(self, src: Path, limits: Limits) -> set[Category]:
-        return _parse(Path(src).read_bytes(), limits).categories
+    def parse(self, data: bytes, limits: Limits) -> _Parsed:
+        return _parse(data, limits)
 
-    def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
-        parsed = _parse(Path(src).read_bytes(), limits)
+    def rebuild(self, data: bytes, parsed: _Parsed, limits: Limits) -> bytes:
         _convert_colour_tables(parsed)
-        Path(dst).write_bytes(bytes(parsed.output))
-        verify_decodes(Path(dst), "GIF")
-        return Cleaned(
-            kind="image",
-            format="GIF",
-            mime="image/gif",
-            extension="gif",
-            removed=frozenset(parsed.categories),
-        )
+        return bytes(parsed.output)
 
 
 CLEANER = GifCleaner()

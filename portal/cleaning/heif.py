@@ -10,19 +10,20 @@ Recognised strictly by the major brand in the ``ftyp`` box: HEIF image brands he
 video (mp4, qt, 3gp, ...) and audio (M4A) brands belong to other modules. HEVC-coded
 files are decoded by pillow-heif (libheif), AV1-coded AVIF files by Pillow's own
 AVIF plugin (pillow-heif is built without an AV1 decoder). Dimensions are read from
-the container and checked before anything is decoded.
+the container and checked before anything is decoded. Sniffing reads bytes only;
+pillow-heif is imported when a HEVC-coded file is first opened.
 
 Caution for whoever touches this: ``HeifImage.to_pillow()`` and Pillow's AVIF plugin
 put the original EXIF (GPS included) and XMP in ``image.info``, and a naive save
-writes them back. :func:`portal.cleaning.tiff.save_pixels` copies pixels only.
+writes them back. :func:`portal.cleaning.pixels.save_pixels` copies pixels only.
 """
 
 from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pillow_heif
 from PIL import Image
 
 from portal.cleaning import icc
@@ -33,9 +34,13 @@ from portal.cleaning.base import (
     Limits,
     Refusal,
     RefusalCode,
+    read_head,
 )
-from portal.cleaning.jpeg import exif_categories, xmp_categories
-from portal.cleaning.tiff import check_size, save_pixels
+from portal.cleaning.exif import exif_categories, xmp_categories
+from portal.cleaning.pixels import check_size, open_image, save_pixels
+
+if TYPE_CHECKING:
+    import pillow_heif
 
 _HEVC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs"}
 _AV1_BRANDS = {b"avif", b"avis", b"avio"}
@@ -76,7 +81,7 @@ def _info_categories(info: dict) -> set[Category]:
         found |= exif_categories(bytes(exif))[0]
     xmp = info.get("xmp")
     if xmp:
-        found |= xmp_categories(xmp if isinstance(xmp, bytes) else str(xmp).encode())
+        found |= xmp_categories(xmp)
     profile = info.get("icc_profile")
     if profile and not icc.is_standard_profile(bytes(profile)):
         found.add(Category.ICC_PROFILE)
@@ -102,6 +107,8 @@ class HeifCleaner(FormatCleaner):
     # -- HEVC through pillow-heif ---------------------------------------------------
 
     def _open_heif(self, src: Path, limits: Limits) -> pillow_heif.HeifFile:
+        import pillow_heif  # only when a HEIC file is met: it loads libheif
+
         try:
             heif = pillow_heif.open_heif(src, convert_hdr_to_8bit=True)
         except (OSError, ValueError, RuntimeError) as exc:
@@ -123,12 +130,7 @@ class HeifCleaner(FormatCleaner):
     # -- AV1 through Pillow ---------------------------------------------------------
 
     def _open_avif(self, src: Path, limits: Limits) -> Image.Image:
-        try:
-            image = Image.open(src, formats=["AVIF"])
-        except Image.DecompressionBombError as exc:
-            raise Refusal(RefusalCode.TOO_LARGE, "pillow decompression bomb") from exc
-        except (OSError, SyntaxError, ValueError, RuntimeError) as exc:
-            raise _malformed(exc) from exc
+        image = open_image(src, "AVIF")
         check_size(image.size, limits)
         if getattr(image, "n_frames", 1) > limits.max_frames:
             image.close()
@@ -145,13 +147,13 @@ class HeifCleaner(FormatCleaner):
     # -- FormatCleaner --------------------------------------------------------------
 
     def inspect(self, src: Path, limits: Limits) -> set[Category]:
-        if _is_av1(_head(src)):
+        if _is_av1(read_head(src)):
             with self._open_avif(src, limits) as image:
                 return self._avif_categories(image)
         return self._heif_categories(self._open_heif(src, limits))
 
     def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
-        if _is_av1(_head(src)):
+        if _is_av1(read_head(src)):
             with self._open_avif(src, limits) as image:
                 found = self._avif_categories(image)
                 profile = image.info.get("icc_profile")
@@ -171,11 +173,6 @@ class HeifCleaner(FormatCleaner):
                 raise _malformed(exc) from exc
             result = save_pixels(image, profile, dst, photo=True, source_format="HEIC")
         return Cleaned(result.kind, result.format, result.mime, result.extension, frozenset(found))
-
-
-def _head(src: Path) -> bytes:
-    with open(src, "rb") as fh:
-        return fh.read(4096)
 
 
 CLEANER = HeifCleaner()

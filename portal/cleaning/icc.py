@@ -228,7 +228,7 @@ def to_srgb(image: Image.Image, icc: bytes) -> Image.Image:
     except (OSError, ValueError, TypeError) as exc:
         raise ValueError("unreadable ICC profile") from exc
     space = _Parsed(icc).color_space
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or ("transparency" in image.info)
+    has_alpha = image.has_transparency_data
     if space == b"RGB ":
         image = image.convert("RGBA" if has_alpha else "RGB")
     elif space == b"GRAY":

@@ -20,29 +20,30 @@ gain maps, motion-photo videos and appended data carry their own metadata. A pri
 image that is truncated or malformed is refused; dimensions are checked before any
 pixel is decoded. The file is streamed in ``Limits.chunk_size`` pieces.
 
-:func:`exif_categories` and :func:`xmp_categories` classify EXIF and XMP payloads for
-any image module; :func:`orientation_exif` writes the minimal EXIF they may keep.
+EXIF and XMP are judged by :mod:`portal.cleaning.exif`, as in every image module.
 """
 
 from __future__ import annotations
 
-import re
 import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import ExifTags, Image, JpegImagePlugin
+from PIL import Image, JpegImagePlugin
 
 from portal.cleaning import icc
 from portal.cleaning.base import (
     Category,
     Cleaned,
     FormatCleaner,
+    Kind,
     Limits,
     Refusal,
     RefusalCode,
 )
+from portal.cleaning.exif import EXIF_MAGIC, exif_categories, orientation_exif, xmp_categories
+from portal.cleaning.pixels import check_pixels, verify_decodes
 
 _SOI = 0xD8
 _EOI = 0xD9
@@ -66,126 +67,7 @@ _TABLES = {_DQT, _DHT, _DAC, _DRI}
 _MAX_SCANS = 1000  # progressive files use ~10; thousands are a decoder DoS
 _ICC_MAGIC = b"ICC_PROFILE\x00"
 _ICC_CHUNK = 65519 - 14 - 2  # room left in one APP2 after magic and sequence bytes
-_EXIF_MAGIC = b"Exif\x00\x00"
 _XMP_MAGICS = (b"http://ns.adobe.com/xap/1.0/\x00", b"http://ns.adobe.com/xmp/extension/\x00")
-
-
-# --- metadata classification, shared by the image modules -------------------------
-
-_ORIENTATION = 0x0112
-_IFD0_CATEGORIES = {
-    0x010F: Category.MAKE_MODEL,  # Make
-    0x0110: Category.MAKE_MODEL,  # Model
-    0x0131: Category.SOFTWARE,  # Software
-    0x000B: Category.SOFTWARE,  # ProcessingSoftware
-    0x013C: Category.SOFTWARE,  # HostComputer
-    0x0132: Category.DATES,  # DateTime
-    0x013B: Category.AUTHOR,  # Artist
-    0x8298: Category.AUTHOR,  # Copyright
-    0x9C9D: Category.AUTHOR,  # XPAuthor
-    0x010E: Category.COMMENT,  # ImageDescription
-    0x010D: Category.COMMENT,  # DocumentName
-    0x011D: Category.COMMENT,  # PageName
-    0x9C9B: Category.COMMENT,  # XPTitle
-    0x9C9C: Category.COMMENT,  # XPComment
-    0x9C9E: Category.COMMENT,  # XPKeywords
-    0x9C9F: Category.COMMENT,  # XPSubject
-    0xC4A5: Category.MAKER_NOTES,  # PrintIM
-    0xC612: Category.MAKER_NOTES,  # DNGVersion
-    0xC614: Category.MAKE_MODEL,  # UniqueCameraModel
-    0xC62F: Category.SERIAL,  # CameraSerialNumber
-    0x83BB: Category.IPTC,  # IPTC-NAA
-    0x8649: Category.IPTC,  # Photoshop resources
-}
-_EXIF_IFD_CATEGORIES = {
-    0x9003: Category.DATES,  # DateTimeOriginal
-    0x9004: Category.DATES,  # DateTimeDigitized
-    0x9010: Category.DATES,  # OffsetTime
-    0x9011: Category.DATES,
-    0x9012: Category.DATES,
-    0x9290: Category.DATES,  # SubSecTime
-    0x9291: Category.DATES,
-    0x9292: Category.DATES,
-    0x927C: Category.MAKER_NOTES,  # MakerNote
-    0x9286: Category.COMMENT,  # UserComment
-    0xA420: Category.SERIAL,  # ImageUniqueID
-    0xA430: Category.AUTHOR,  # CameraOwnerName
-    0xA431: Category.SERIAL,  # BodySerialNumber
-    0xA432: Category.MAKE_MODEL,  # LensSpecification
-    0xA433: Category.MAKE_MODEL,  # LensMake
-    0xA434: Category.MAKE_MODEL,  # LensModel
-    0xA435: Category.SERIAL,  # LensSerialNumber
-}
-
-
-# TIFF structure and display tags: no person, device or time in them.
-_NEUTRAL_IFD0 = {
-    0x00FE, 0x0100, 0x0101, 0x0102, 0x0103, 0x0106, 0x0111, 0x0112, 0x0115, 0x0116,
-    0x0117, 0x011A, 0x011B, 0x011C, 0x0128, 0x0140, 0x0142, 0x0143, 0x0144, 0x0145,
-    0x0152, 0x0153, 0x0211, 0x0212, 0x0213, 0x0214,
-}  # fmt: skip
-
-
-def exif_categories(exif: bytes | Image.Exif) -> tuple[set[Category], int]:
-    """Classify EXIF: a payload (TIFF structure, with or without the ``Exif\\0\\0``
-    prefix) or a Pillow ``Exif`` (as ``getexif()`` returns for TIFF files). Returns
-    the categories found and the Orientation (1 if absent or unreadable)."""
-    try:
-        if isinstance(exif, bytes):
-            payload, exif = exif, Image.Exif()
-            exif.load(payload)
-        ifd0 = dict(exif)
-        sub = exif.get_ifd(ExifTags.IFD.Exif)
-        gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-        ifd1 = exif.get_ifd(ExifTags.IFD.IFD1)
-    except Exception:
-        # Hostile or broken EXIF: unreadable is itself a finding.
-        return {Category.EXIF}, 1
-    found: set[Category] = set()
-    orientation = ifd0.get(_ORIENTATION, 1)
-    if not isinstance(orientation, int) or not 1 <= orientation <= 8:
-        orientation = 1
-    if gps or ExifTags.IFD.GPSInfo in ifd0:
-        found.add(Category.GPS)
-    if ifd1:
-        found.add(Category.THUMBNAIL)
-    for tag, value in ifd0.items():
-        if tag == 0x8773:  # InterColorProfile
-            if not (isinstance(value, bytes) and icc.is_standard_profile(value)):
-                found.add(Category.ICC_PROFILE)
-        elif tag == 0x02BC:  # XMLPacket
-            found |= xmp_categories(value if isinstance(value, bytes) else b"")
-        elif tag in _IFD0_CATEGORIES:
-            found.add(_IFD0_CATEGORIES[tag])
-    for tag in sub:
-        if tag in _EXIF_IFD_CATEGORIES:
-            found.add(_EXIF_IFD_CATEGORIES[tag])
-    pointers = {ExifTags.IFD.Exif, ExifTags.IFD.GPSInfo, ExifTags.IFD.Interop}
-    if sub or set(ifd0) - _NEUTRAL_IFD0 - pointers - set(_IFD0_CATEGORIES):
-        found.add(Category.EXIF)
-    return found, orientation
-
-
-_XMP_PATTERNS = {
-    Category.GPS: rb"GPS|[Ll]ocation|[Ll]atitude|[Ll]ongitude|photoshop:City|Iptc4xmpCore:Loc",
-    Category.MAKE_MODEL: rb"tiff:Make|tiff:Model|aux:Lens|exifEX:Lens|LensModel",
-    Category.SERIAL: rb"SerialNumber|DocumentID|InstanceID|ImageUniqueID",
-    Category.DATES: rb"Date|DateTime",
-    Category.AUTHOR: rb"dc:creator|dc:rights|photoshop:Credit|Iptc4xmpCore:Creator|OwnerName",
-    Category.SOFTWARE: rb"CreatorTool|softwareAgent|crs:|ProcessVersion",
-    Category.COMMENT: rb"dc:description|dc:title|dc:subject|UserComment|photoshop:Headline",
-}
-
-
-def xmp_categories(packet: bytes) -> set[Category]:
-    """Classify an XMP packet. Any packet counts as XMP; recognisable property names
-    add the matching categories. (The packet is not trusted or parsed as XML here:
-    the cleaner removes it whole.)"""
-    found = {Category.XMP}
-    for category, pattern in _XMP_PATTERNS.items():
-        if re.search(pattern, packet):
-            found.add(category)
-    return found
 
 
 # --- streaming segment reader -----------------------------------------------------
@@ -278,13 +160,6 @@ def _jfif(payload: bytes) -> bytes:
     return b"JFIF\x00\x01\x01" + struct.pack(">BHHBB", units, xd, yd, 0, 0)
 
 
-def orientation_exif(orientation: int) -> bytes:
-    """An EXIF block (with the ``Exif\\0\\0`` prefix) holding only ``orientation``."""
-    exif = Image.Exif()
-    exif[_ORIENTATION] = orientation
-    return exif.tobytes()
-
-
 class _Parse:
     """What one pass over a JPEG found, and (when writing) the cleaned copy."""
 
@@ -309,8 +184,8 @@ def _classify_app(code: int, payload: bytes, parse: _Parse) -> None:
             parse.found.add(Category.THUMBNAIL)
     elif code == _APP0 and payload.startswith(b"JFXX\x00"):
         parse.found.add(Category.THUMBNAIL)
-    elif code == _APP1 and payload.startswith(_EXIF_MAGIC):
-        categories, orientation = exif_categories(payload[len(_EXIF_MAGIC) :])
+    elif code == _APP1 and payload.startswith(EXIF_MAGIC):
+        categories, orientation = exif_categories(payload[len(EXIF_MAGIC) :])
         parse.found |= categories
         if parse.orientation == 1:
             parse.orientation = orientation
@@ -338,8 +213,7 @@ def _check_frame(payload: bytes, limits: Limits, parse: _Parse) -> None:
         raise _malformed("zero or deferred dimensions")
     if components not in (1, 3, 4) or len(payload) != 6 + 3 * components:
         raise _malformed("bad component count")
-    if width * height > limits.max_pixels:
-        raise Refusal(RefusalCode.TOO_LARGE, f"{width}x{height} pixels")
+    check_pixels(width, height, limits)
     parse.size = (width, height)
     parse.components = components
 
@@ -348,7 +222,7 @@ def _walk(
     stream: _Stream,
     limits: Limits,
     write: Callable[[bytes], object] | None = None,
-    on_headers: Callable[[_Parse], None] | None = None,
+    on_headers: Callable[[_Parse], object] | None = None,
 ) -> _Parse:
     """Read one JPEG image from SOI to EOI. With ``write``, the kept segments and scan
     data are passed to it; ``on_headers`` is called once, after the application
@@ -460,11 +334,11 @@ class JpegCleaner(FormatCleaner):
             out.write(b"\xff\xd8")
             parse = _walk(stream, limits, out.write, lambda p: out.write(_rebuilt_headers(p)))
             removed = parse.found | _trailing_categories(stream)
-        _verify_decodes(dst)
+        verify_decodes(dst, "JPEG", reduced=True)
         profile = _icc_profile(parse)
         if profile is not None and not icc.is_standard_profile(profile):
             _convert_to_srgb(dst, profile, parse.orientation)
-        return Cleaned("image", "JPEG", "image/jpeg", "jpg", frozenset(removed))
+        return Cleaned(Kind.IMAGE, "JPEG", "image/jpeg", "jpg", frozenset(removed))
 
 
 def _convert_to_srgb(path: Path, profile: bytes, orientation: int) -> None:
@@ -473,7 +347,8 @@ def _convert_to_srgb(path: Path, profile: bytes, orientation: int) -> None:
     dropping the profile alone would shift the colours. The original's quantisation
     tables and subsampling are reused, so the loss is one careful re-encode. A profile
     littleCMS cannot use is simply dropped (already the case in the copy)."""
-    with Image.open(path) as image:
+    with Image.open(path, formats=["JPEG"]) as image:
+        assert isinstance(image, JpegImagePlugin.JpegImageFile)  # as the formats say
         image.load()
         qtables, sampling = image.quantization, JpegImagePlugin.get_sampling(image)
         progressive = bool(image.info.get("progressive"))
@@ -487,16 +362,6 @@ def _convert_to_srgb(path: Path, profile: bytes, orientation: int) -> None:
     if orientation != 1:
         options["exif"] = orientation_exif(orientation)
     converted.save(path, "JPEG", **options)
-
-
-def _verify_decodes(path: Path) -> None:
-    """Decode the cleaned copy at reduced scale: libjpeg must accept its tables."""
-    try:
-        with Image.open(path) as im:
-            im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
-            im.load()
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise _malformed(f"does not decode: {type(exc).__name__}") from exc
 
 
 CLEANER = JpegCleaner()

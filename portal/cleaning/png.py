@@ -15,10 +15,9 @@ Every chunk's CRC is checked, sizes are checked before anything is decoded, and 
 compressed image stream is inflated only as far as the image can hold, so a
 decompression bomb is refused rather than expanded.
 
-The EXIF helpers here (:func:`exif_categories`, :func:`orientation_exif`) are shared
-with the WebP module, and :func:`verify_decodes` with the GIF and WebP modules: the
-compressed pixels are copied unchanged, so a corrupt image stream would otherwise pass
-through; every cleaned frame is decoded once and a failure refused as malformed.
+The compressed pixels are copied unchanged, so a corrupt image stream would otherwise
+pass through: every cleaned frame is decoded once and a failure refused as malformed.
+That shape of a clean is shared with WebP and GIF (:mod:`portal.cleaning.rebuilt`).
 """
 
 from __future__ import annotations
@@ -26,20 +25,17 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageSequence
+from PIL import Image
 
-from portal.cleaning import icc, jpeg
-from portal.cleaning.base import (
-    Category,
-    Cleaned,
-    FormatCleaner,
-    Limits,
-    Refusal,
-    RefusalCode,
-)
+from portal.cleaning import icc
+from portal.cleaning.base import Category, Limits, Refusal, RefusalCode
+from portal.cleaning.exif import embedded_exif
+from portal.cleaning.pixels import check_pixels
+from portal.cleaning.rebuilt import RebuiltImageCleaner
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -69,8 +65,10 @@ _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 _DEPTHS = {0: {1, 2, 4, 8, 16}, 2: {8, 16}, 3: {1, 2, 4, 8}, 4: {8, 16}, 6: {8, 16}}
 _SBIT_LENGTHS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}
 _BKGD_LENGTHS = {0: 2, 2: 6, 3: 1, 4: 2, 6: 6}
-_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2))
-_ADAM7 += ((0, 1, 1, 2),)
+_ADAM7 = (
+    (0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)  # fmt: skip
 
 _MAX_ICC = 16 * 1024 * 1024  # inflated iCCP limit; real profiles are kilobytes
 _INFLATE_STEP = 1024 * 1024
@@ -79,41 +77,6 @@ _INPUT_SLICE = 64 * 1024
 
 def _malformed(detail: str) -> Refusal:
     return Refusal(RefusalCode.MALFORMED, detail)
-
-
-# --- EXIF (shared with webp) -------------------------------------------------------
-
-
-def exif_categories(payload: bytes) -> set[Category]:
-    """What an EXIF block (a TIFF structure, with or without the ``Exif\\0\\0``
-    prefix) carries, as :func:`portal.cleaning.jpeg.exif_categories` judges it. A
-    blank block or one holding only Orientation reports nothing; an unreadable block
-    reports EXIF."""
-    if not payload.strip(b"\x00"):
-        return set()
-    return jpeg.exif_categories(payload)[0]
-
-
-def orientation_exif(payload: bytes) -> bytes | None:
-    """A minimal EXIF block (bare TIFF structure) holding only the Orientation of
-    ``payload``, or None when there is none worth keeping (absent or 1, "normal")."""
-    _categories, orientation = jpeg.exif_categories(payload)
-    if orientation == 1:
-        return None
-    return jpeg.orientation_exif(orientation)[len(b"Exif\x00\x00") :]
-
-
-def verify_decodes(path: Path, format_name: str) -> None:
-    """Decode every frame of ``path`` with Pillow; refuse it as malformed if any fails.
-    Sizes and frame counts must already have been checked against the limits."""
-    try:
-        with Image.open(path, formats=[format_name]) as image:
-            for frame in ImageSequence.Iterator(image):
-                frame.load()
-    except Image.DecompressionBombError:
-        raise
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
-        raise Refusal(RefusalCode.MALFORMED, f"image data does not decode: {exc}") from exc
 
 
 # --- PNG structure ---------------------------------------------------------------
@@ -197,7 +160,7 @@ def _text_keyword_category(ctype: bytes, payload: bytes) -> set[Category]:
         kind = keyword.removeprefix("raw profile type").strip()
         if kind in ("exif", "app1"):
             raw = _raw_profile(ctype, payload)
-            return exif_categories(raw) | {Category.EXIF} if raw else {Category.EXIF}
+            return embedded_exif(raw)[0] | {Category.EXIF} if raw else {Category.EXIF}
         if kind in ("iptc", "8bim"):
             return {Category.IPTC}
         if kind in ("icc", "icm"):
@@ -252,14 +215,13 @@ def _parse_header(payload: bytes, limits: Limits) -> _Header:
     width, height, depth, colour, method, filt, interlace = struct.unpack(">IIBBBBB", payload)
     if not (0 < width < 2**31 and 0 < height < 2**31):
         raise _malformed("IHDR dimensions")
-    if width * height > limits.max_pixels:
-        raise Refusal(RefusalCode.TOO_LARGE, "too many pixels")
+    check_pixels(width, height, limits)
     if depth not in _DEPTHS.get(colour, ()) or method or filt or interlace > 1:
         raise _malformed("IHDR fields")
     return _Header(width, height, depth, colour, bool(interlace))
 
 
-def _iter_chunks(data: bytes):
+def _iter_chunks(data: bytes) -> Iterator[tuple[bytes, bytes, int]]:
     """(type, payload, offset after chunk) for every chunk, CRC checked, up to IEND."""
     pos = len(SIGNATURE)
     while True:
@@ -439,10 +401,13 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
             if not icc.is_standard_profile(profile):
                 categories.add(Category.ICC_PROFILE)
             kept.append((ctype, b""))  # placeholder: the policy decides what goes here
-        elif ctype == b"eXIf" or ctype in _LEGACY_EXIF:
-            categories |= exif_categories(payload) if ctype == b"eXIf" else {Category.EXIF}
-            if ctype == b"eXIf" and orientation is None and b"IDAT" not in checker.seen:
-                orientation = orientation_exif(payload)
+        elif ctype in _LEGACY_EXIF:
+            categories.add(Category.EXIF)
+        elif ctype == b"eXIf":
+            exif_found, minimal = embedded_exif(payload)
+            categories |= exif_found
+            if orientation is None and b"IDAT" not in checker.seen:
+                orientation = minimal
                 if orientation is not None:
                     kept.append((b"eXIf", orientation))
         elif ctype in _TEXT:
@@ -522,32 +487,23 @@ def _reencode_in_srgb(data: bytes, parsed: _Parsed, limits: Limits) -> bytes:
     return buffer.getvalue()
 
 
-class PngCleaner(FormatCleaner):
+class PngCleaner(RebuiltImageCleaner[_Parsed]):
     family = "png"
+    format_name = "PNG"
+    mime = "image/png"
+    extension = "png"
 
     def sniff(self, head: bytes, path: Path) -> bool:
         return head.startswith(SIGNATURE)
 
-    def inspect(self, src: Path, limits: Limits) -> set[Category]:
-        return _parse(Path(src).read_bytes(), limits).categories
+    def parse(self, data: bytes, limits: Limits) -> _Parsed:
+        return _parse(data, limits)
 
-    def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
-        data = Path(src).read_bytes()
-        parsed = _parse(data, limits)
-        removed = frozenset(parsed.categories)
+    def rebuild(self, data: bytes, parsed: _Parsed, limits: Limits) -> bytes:
         parsed, profile = icc.policy_for_copied_image(
             data, parsed, limits, reencode=_reencode_in_srgb, parse=_parse
         )
-        profile_payload = None if profile is None else _profile_chunk(profile)
-        Path(dst).write_bytes(_write(parsed, profile_payload))
-        verify_decodes(Path(dst), "PNG")
-        return Cleaned(
-            kind="image",
-            format="PNG",
-            mime="image/png",
-            extension="png",
-            removed=removed,
-        )
+        return _write(parsed, None if profile is None else _profile_chunk(profile))
 
 
 CLEANER = PngCleaner()

@@ -1,8 +1,12 @@
 """Choose a format module by a file's bytes, run it, and make its output safe to file.
 
-The order of ``FAMILIES`` matters only where signatures overlap (ISO-BMFF boxes are
-shared by HEIC, AVIF, MP4 and M4A; ZIP by office documents and plain archives). The
-name a client gave a file and the type its browser claimed are never consulted.
+The order of :data:`CLEANERS` matters only where signatures overlap (ISO-BMFF boxes
+are shared by HEIC, AVIF, MP4 and M4A; ZIP by office documents and plain archives).
+The name a client gave a file and the type its browser claimed are never consulted.
+
+Importing this module imports every family's cleaner, which is cheap: sniffing reads
+bytes only, and the heavy libraries (PyAV, pikepdf, pillow-heif, defusedxml, ...) are
+imported by a family when it first inspects or cleans a file.
 """
 
 from __future__ import annotations
@@ -10,11 +14,14 @@ from __future__ import annotations
 import importlib
 import os
 import secrets
-from functools import cache
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from PIL import Image
 
+from portal.cleaning import gif, heif, jpeg, media, office, pdf, png, text, tiff, webp
 from portal.cleaning.base import (
     Category,
     Cleaned,
@@ -22,25 +29,44 @@ from portal.cleaning.base import (
     Limits,
     Refusal,
     RefusalCode,
+    read_head,
 )
 from portal.storage import fsync_dir
 
-HEAD_SIZE = 4096
-
-#: Module names under portal.cleaning, tried in this order. Each defines CLEANER.
-FAMILIES = (
-    "jpeg",
-    "png",
-    "gif",
-    "webp",
-    "tiff",
-    "heif",
-    "video",
-    "audio",
-    "pdf",
-    "office",
-    "text",
+#: Every format family, in the order their sniffers are tried.
+CLEANERS: tuple[FormatCleaner, ...] = (
+    jpeg.CLEANER,
+    png.CLEANER,
+    gif.CLEANER,
+    webp.CLEANER,
+    tiff.CLEANER,
+    heif.CLEANER,
+    media.VIDEO_CLEANER,
+    media.AUDIO_CLEANER,
+    pdf.CLEANER,
+    office.CLEANER,
+    text.CLEANER,
 )
+
+#: What the families import only once they inspect or clean a file: the libraries
+#: that make starting a process slow (PyAV, pikepdf, defusedxml, pillow-heif).
+DEFERRED_MODULES = (
+    "portal.cleaning.media.remux",
+    "portal.cleaning.pdf.rewrite",
+    "portal.cleaning.office.ooxml",
+    "portal.cleaning.office.odf",
+    "pillow_heif",
+)
+
+_T = TypeVar("_T")
+
+
+def load_all() -> None:
+    """Import now what every family would import on its first file, as a process
+    that has cleaned one file of each has done (benchmarks time cleaning alone)."""
+    for name in DEFERRED_MODULES:
+        importlib.import_module(name)
+
 
 _EXECUTABLE_SIGNATURES = (
     b"MZ",  # Windows PE / DOS
@@ -79,17 +105,6 @@ _ACTIVE_MARKERS = (
 )
 
 
-@cache
-def cleaners() -> tuple[FormatCleaner, ...]:
-    """The format modules, in sniffing order."""
-    return tuple(importlib.import_module(f"portal.cleaning.{name}").CLEANER for name in FAMILIES)
-
-
-def _read_head(path: Path) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(HEAD_SIZE)
-
-
 def _refusal_for_unhandled(head: bytes) -> Refusal:
     if head.startswith(_ARCHIVE_SIGNATURES) or head[257:262] == b"ustar":
         return Refusal(RefusalCode.ARCHIVE, "archive signature")
@@ -104,12 +119,12 @@ def identify(src: Path) -> FormatCleaner:
     try:
         if os.path.getsize(src) == 0:
             raise Refusal(RefusalCode.EMPTY, "zero bytes")
-        head = _read_head(src)
+        head = read_head(src)
     except OSError as exc:
         raise Refusal(RefusalCode.MALFORMED, f"unreadable: {type(exc).__name__}") from exc
     if head.startswith(_EXECUTABLE_SIGNATURES):
         raise Refusal(RefusalCode.EXECUTABLE, "executable signature")
-    for cleaner in cleaners():
+    for cleaner in CLEANERS:
         if cleaner.sniff(head, src):
             return cleaner
     raise _refusal_for_unhandled(head)
@@ -122,7 +137,7 @@ def inspect_file(src: Path, limits: Limits | None = None) -> tuple[str, set[Cate
     return cleaner.family, _guarded(cleaner.inspect, src, limits)
 
 
-def _guarded(call, *args):
+def _guarded(call: Callable[..., _T], *args: object) -> _T:
     """Run a module call, turning anything but a Refusal into one."""
     try:
         return call(*args)
@@ -178,21 +193,37 @@ def _verify(out: Path, limits: Limits) -> None:
         raise Refusal(RefusalCode.CLEANING_FAILED, f"output still carries {names}")
 
 
+@contextmanager
+def _nested_copy(data: bytes, workdir: Path) -> Iterator[Path]:
+    """``data`` as a new private file in ``workdir``, removed on leaving."""
+    path = Path(workdir) / f".nested-{secrets.token_hex(8)}.in"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def inspect_bytes(data: bytes, workdir: Path, limits: Limits) -> set[Category]:
+    """The identifying metadata of a file found inside another, which is only being
+    inspected. ``workdir`` is a folder of the outer file's; the nested copy lives
+    there only for the duration of this call."""
+    with _nested_copy(data, workdir) as nested:
+        return inspect_file(nested, limits)[1]
+
+
 def clean_bytes(data: bytes, workdir: Path, limits: Limits, depth: int) -> tuple[bytes, Cleaned]:
     """Clean a file found inside another (an image in a document, cover art, ...).
 
     ``workdir`` is the private folder of the outer clean; the nested copies live
     there only for the duration of this call.
     """
-    token = secrets.token_hex(8)
-    nested_in = Path(workdir) / f".nested-{token}.in"
-    nested_out = Path(workdir) / f".nested-{token}.out"
-    try:
-        fd = os.open(nested_in, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        result = clean_file(nested_in, nested_out, limits, depth=depth)
-        return nested_out.read_bytes(), result
-    finally:
-        nested_in.unlink(missing_ok=True)
-        nested_out.unlink(missing_ok=True)
+    with _nested_copy(data, workdir) as nested_in:
+        nested_out = nested_in.with_suffix(".out")
+        try:
+            result = clean_file(nested_in, nested_out, limits, depth=depth)
+            return nested_out.read_bytes(), result
+        finally:
+            nested_out.unlink(missing_ok=True)

@@ -23,6 +23,7 @@ from portal.cleaning.base import (
     Category,
     Cleaned,
     FormatCleaner,
+    Kind,
     Limits,
     Refusal,
     RefusalCode,
@@ -111,7 +112,7 @@ class TextCleaner(FormatCleaner):
             raise Refusal(RefusalCode.EMPTY, "no visible text")
         dst.write_bytes(text.encode("utf-8"))
         return Cleaned(
-            kind="text",
+            kind=Kind.TEXT,
             format="TXT",
             mime="text/plain",
             extension="txt",

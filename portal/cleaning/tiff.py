@@ -14,14 +14,14 @@ as reduced-resolution (thumbnails, previews) are dropped and reported as
 Camera raw files built on TIFF (DNG, NEF, CR2, ARW) arrive here too; what Pillow can
 decode of them is usually an embedded preview, which is what gets kept.
 
-:func:`save_pixels` writes any decoded image this way; the HEIF module uses it too.
+Pixels are written by :func:`portal.cleaning.pixels.save_pixels`, as for HEIF.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image, ImageOps, TiffImagePlugin
+from PIL import TiffImagePlugin
 
 from portal.cleaning import icc
 from portal.cleaning.base import (
@@ -32,7 +32,8 @@ from portal.cleaning.base import (
     Refusal,
     RefusalCode,
 )
-from portal.cleaning.jpeg import exif_categories, xmp_categories
+from portal.cleaning.exif import exif_categories, xmp_categories
+from portal.cleaning.pixels import check_size, open_image, save_pixels
 
 _SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _NEW_SUBFILE_TYPE = 0x00FE
@@ -40,57 +41,9 @@ _REDUCED_RESOLUTION = 1
 _XMP_TAG = 700
 _IPTC_TAGS = (33723, 34377)  # IPTC-NAA, Photoshop image resources
 _ICC_TAG = 34675
-_PNG_MODES = {"1", "L", "LA", "RGB", "RGBA", "I;16", "I"}
-_JPEG_QUALITY = 92
 
 
-def check_size(size: tuple[int, int], limits: Limits) -> None:
-    """Refuse absurd dimensions before any pixel is decoded."""
-    width, height = size
-    if width <= 0 or height <= 0:
-        raise Refusal(RefusalCode.MALFORMED, "zero dimensions")
-    if width * height > limits.max_pixels:
-        raise Refusal(RefusalCode.TOO_LARGE, f"{width}x{height} pixels")
-
-
-def _bare_copy(image: Image.Image, modes: set[str]) -> Image.Image:
-    """A new image holding only ``image``'s pixels: no info, no EXIF, no palette
-    extras, so no encoder can copy metadata across."""
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or ("transparency" in image.info)
-    if image.mode in ("I;16B", "I;16L", "I;16N"):
-        image = image.convert("I")
-    elif image.mode not in modes:
-        if image.mode == "F":
-            raise Refusal(RefusalCode.CLEANING_FAILED, "floating-point pixels")
-        if image.mode in ("L", "LA", "La") or (image.mode == "1"):
-            image = image.convert("LA" if has_alpha else "L")
-        else:
-            image = image.convert("RGBA" if has_alpha else "RGB")
-    return Image.frombytes(image.mode, image.size, image.tobytes())
-
-
-def save_pixels(
-    image: Image.Image, profile: bytes | None, dst: Path, *, photo: bool, source_format: str
-) -> Cleaned:
-    """Write ``image`` (decoded, with its colour profile bytes) upright to ``dst``
-    with no metadata. ``photo`` chooses JPEG at quality 92 when the image has no
-    transparency; otherwise PNG, losslessly."""
-    image = ImageOps.exif_transpose(image)
-    image, profile = icc.prepare_for_save(image, profile)
-    extra = {"icc_profile": profile} if profile else {}
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or ("transparency" in image.info)
-    if photo and not has_alpha:
-        bare = _bare_copy(image, {"L", "RGB"})
-        if bare.mode not in ("L", "RGB"):
-            bare = bare.convert("RGB")
-        bare.save(dst, "JPEG", quality=_JPEG_QUALITY, optimize=True, **extra)
-        return Cleaned("image", source_format, "image/jpeg", "jpg")
-    bare = _bare_copy(image, _PNG_MODES)
-    bare.save(dst, "PNG", **extra)
-    return Cleaned("image", source_format, "image/png", "png")
-
-
-def _pages(image: Image.Image, limits: Limits) -> list[bool]:
+def _pages(image: TiffImagePlugin.TiffImageFile, limits: Limits) -> list[bool]:
     """For each page, whether it is marked reduced-resolution. Reads directories
     only, never pixels."""
     reduced = []
@@ -110,12 +63,12 @@ def _pages(image: Image.Image, limits: Limits) -> list[bool]:
             raise Refusal(RefusalCode.MALFORMED, f"unreadable page: {exc}") from exc
 
 
-def _page_categories(image: Image.Image) -> set[Category]:
+def _page_categories(image: TiffImagePlugin.TiffImageFile) -> set[Category]:
     found, _orientation = exif_categories(image.getexif())
     tags = image.tag_v2
     xmp = tags.get(_XMP_TAG)
     if xmp:
-        found |= xmp_categories(xmp if isinstance(xmp, bytes) else str(xmp).encode())
+        found |= xmp_categories(xmp)
     if any(tag in tags for tag in _IPTC_TAGS):
         found.add(Category.IPTC)
     profile = tags.get(_ICC_TAG)
@@ -133,16 +86,13 @@ class TiffCleaner(FormatCleaner):
         return head.startswith(_SIGNATURES)
 
     def _open(self, src: Path) -> TiffImagePlugin.TiffImageFile:
-        try:
-            image = Image.open(src, formats=["TIFF"])
-        except Image.DecompressionBombError as exc:
-            raise Refusal(RefusalCode.TOO_LARGE, "pillow decompression bomb") from exc
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise Refusal(RefusalCode.MALFORMED, f"not a readable TIFF: {exc}") from exc
+        image = open_image(src, "TIFF")
         assert isinstance(image, TiffImagePlugin.TiffImageFile)
         return image
 
-    def _survey(self, image: Image.Image, limits: Limits) -> tuple[int, set[Category]]:
+    def _survey(
+        self, image: TiffImagePlugin.TiffImageFile, limits: Limits
+    ) -> tuple[int, set[Category]]:
         """The page to keep and what the whole file carries."""
         reduced = _pages(image, limits)
         found: set[Category] = set()

@@ -11,6 +11,8 @@ Colour profiles follow :mod:`portal.cleaning.icc` as in the PNG module: a standa
 profile is replaced by its canonical copy; a non-standard one forces a re-encode of
 every frame in sRGB (lossless when the source was lossless, otherwise at high
 quality, so this one branch is lossy), whose output goes through the same allow-list.
+As for every image rebuilt from an allow-list (:mod:`portal.cleaning.rebuilt`), the
+cleaned copy is decoded once to prove its copied bitstreams whole.
 """
 
 from __future__ import annotations
@@ -23,15 +25,10 @@ from pathlib import Path
 from PIL import Image
 
 from portal.cleaning import icc
-from portal.cleaning.base import (
-    Category,
-    Cleaned,
-    FormatCleaner,
-    Limits,
-    Refusal,
-    RefusalCode,
-)
-from portal.cleaning.png import exif_categories, orientation_exif, verify_decodes
+from portal.cleaning.base import Category, Limits, Refusal, RefusalCode
+from portal.cleaning.exif import embedded_exif
+from portal.cleaning.pixels import check_pixels
+from portal.cleaning.rebuilt import RebuiltImageCleaner
 
 _FLAG_ANIMATION, _FLAG_XMP, _FLAG_EXIF, _FLAG_ALPHA, _FLAG_ICC = 0x02, 0x04, 0x08, 0x10, 0x20
 _BITSTREAMS = {b"VP8 ", b"VP8L"}
@@ -81,11 +78,6 @@ def _bitstream_size(fourcc: bytes, payload: bytes) -> tuple[int, int]:
     return width & 0x3FFF, height & 0x3FFF
 
 
-def _check_pixels(width: int, height: int, limits: Limits) -> None:
-    if width * height > limits.max_pixels:
-        raise Refusal(RefusalCode.TOO_LARGE, "too many pixels")
-
-
 @dataclass
 class _Parsed:
     chunks: list[tuple[bytes, bytes]]  # kept, in order; VP8X and ICCP rewritten later
@@ -97,7 +89,9 @@ class _Parsed:
     lossless: bool = False
 
 
-def _filter_frame(payload: bytes, parsed: _Parsed, limits: Limits, canvas: tuple[int, int]):
+def _filter_frame(
+    payload: bytes, parsed: _Parsed, limits: Limits, canvas: tuple[int, int]
+) -> bytes:
     if len(payload) < 16:
         raise _malformed("ANMF header")
     x, y = _u24(payload[0:3]) * 2, _u24(payload[3:6]) * 2
@@ -113,7 +107,7 @@ def _filter_frame(payload: bytes, parsed: _Parsed, limits: Limits, canvas: tuple
             if fourcc in _BITSTREAMS:
                 bitstreams += 1
                 parsed.lossless |= fourcc == b"VP8L"
-                _check_pixels(*_bitstream_size(fourcc, body), limits)
+                check_pixels(*_bitstream_size(fourcc, body), limits)
             kept.append(_chunk(fourcc, body))
         else:
             parsed.categories.add(Category.HIDDEN_DATA)
@@ -137,7 +131,7 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
         parsed.categories.add(Category.HIDDEN_DATA)
     first, first_payload = chunks[0]
     if first in _BITSTREAMS:
-        _check_pixels(*_bitstream_size(first, first_payload), limits)
+        check_pixels(*_bitstream_size(first, first_payload), limits)
         parsed.lossless = first == b"VP8L"
         parsed.chunks.append(chunks[0])
         if len(chunks) > 1:
@@ -147,7 +141,7 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
         raise _malformed("first chunk")
     parsed.flags = first_payload[0]
     canvas = _u24(first_payload[4:7]) + 1, _u24(first_payload[7:10]) + 1
-    _check_pixels(*canvas, limits)
+    check_pixels(*canvas, limits)
     parsed.chunks.append(chunks[0])
     animated = bool(parsed.flags & _FLAG_ANIMATION)
     frames = bitstreams = 0
@@ -160,9 +154,10 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
                 parsed.categories.add(Category.ICC_PROFILE)
             parsed.chunks.append((fourcc, b""))  # the policy decides what goes here
         elif fourcc == b"EXIF":
-            parsed.categories |= exif_categories(payload)
+            exif_found, minimal = embedded_exif(payload)
+            parsed.categories |= exif_found
             if parsed.orientation is None:
-                parsed.orientation = orientation_exif(payload)
+                parsed.orientation = minimal
                 if parsed.orientation is not None:
                     parsed.chunks.append((fourcc, parsed.orientation))
         elif fourcc == b"XMP ":
@@ -181,7 +176,7 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
             if fourcc in _BITSTREAMS:
                 bitstreams += 1
                 parsed.lossless = fourcc == b"VP8L"
-                _check_pixels(*_bitstream_size(fourcc, payload), limits)
+                check_pixels(*_bitstream_size(fourcc, payload), limits)
             parsed.chunks.append((fourcc, payload))
         else:
             parsed.categories.add(Category.HIDDEN_DATA)
@@ -235,31 +230,23 @@ def _reencode_in_srgb(data: bytes, parsed: _Parsed, limits: Limits) -> bytes:
     return buffer.getvalue()
 
 
-class WebpCleaner(FormatCleaner):
+class WebpCleaner(RebuiltImageCleaner[_Parsed]):
     family = "webp"
+    format_name = "WEBP"
+    mime = "image/webp"
+    extension = "webp"
 
     def sniff(self, head: bytes, path: Path) -> bool:
         return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
 
-    def inspect(self, src: Path, limits: Limits) -> set[Category]:
-        return _parse(Path(src).read_bytes(), limits).categories
+    def parse(self, data: bytes, limits: Limits) -> _Parsed:
+        return _parse(data, limits)
 
-    def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
-        data = Path(src).read_bytes()
-        parsed = _parse(data, limits)
-        removed = frozenset(parsed.categories)
+    def rebuild(self, data: bytes, parsed: _Parsed, limits: Limits) -> bytes:
         parsed, profile = icc.policy_for_copied_image(
             data, parsed, limits, reencode=_reencode_in_srgb, parse=_parse
         )
-        Path(dst).write_bytes(_write(parsed, profile))
-        verify_decodes(Path(dst), "WEBP")
-        return Cleaned(
-            kind="image",
-            format="WEBP",
-            mime="image/webp",
-            extension="webp",
-            removed=removed,
-        )
+        return _write(parsed, profile)
 
 
 CLEANER = WebpCleaner()

@@ -43,6 +43,7 @@ REFUSAL_REASONS: dict[RefusalCode, str] = {
     RefusalCode.EXECUTABLE: "programs and scripts are not accepted",
     RefusalCode.MALFORMED: "the file is damaged, truncated or not what it claims to be",
     RefusalCode.TOO_LARGE: "the file is too large or expands to too much data",
+    RefusalCode.TOO_COMPLEX: "the file is too complex to clean within its resource budget",
     RefusalCode.ENCRYPTED: "the file is password-protected and cannot be inspected",
     RefusalCode.EMPTY: "the file is empty",
     RefusalCode.CLEANING_FAILED: "the file could not be cleaned with certainty",

@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import selectinload
 
 from portal import storage
+from portal.cleaning import Kind
 from portal.config import Settings
 from portal.i18n import available_locales
 from portal.inbox import audit, thumbnails, wording
@@ -247,7 +248,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
         # Read from each image's header only, for <img width height> (no layout shift).
         thumbnail_sizes = {}
         for f in item.files:
-            if f.kind == "image":
+            if f.kind == Kind.IMAGE:
                 path = storage.stored_file_path(settings.data_dir, item.id, f.stored_name)
                 size = thumbnails.thumbnail_size(path)
                 thumbnail_sizes[f.id] = size and thumbnails.display_size(size)

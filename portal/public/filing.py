@@ -157,7 +157,7 @@ def _clean_all(
             StoredFile(
                 position=len(stored) + 1,
                 stored_name=name,
-                kind=result.kind,
+                kind=result.kind.value,
                 format=result.format,
                 mime=result.mime,
                 extension=result.extension,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from portal.cleaning import Category, Limits, Refusal, RefusalCode, identify
-from portal.cleaning import audio as audio_module
+from portal.cleaning.media import AUDIO_CLEANER
 from tests.cleaning import mediagen
 from tests.corpus import corpus_file
 from tests.exiftool_oracle import leaks
@@ -87,7 +87,7 @@ def test_generated_audio_loses_tags_and_cover(container, tmp_path):
 def test_cleaned_output_inspects_clean(tmp_path):
     for container in ("mp3", "flac", "ogg"):
         _result, out = clean(mediagen.tagged_audio(tmp_path, container), tmp_path)
-        assert audio_module.CLEANER.inspect(out, Limits()) == set()
+        assert AUDIO_CLEANER.inspect(out, Limits()) == set()
 
 
 @pytest.mark.parametrize("container", ["m4a", "flac", "wav"])
@@ -119,7 +119,7 @@ def test_mp3_sniffing_needs_a_chain_of_frames(tmp_path):
     for name, (data, expected) in cases.items():
         path = tmp_path / "probe"
         path.write_bytes(data)
-        assert audio_module.CLEANER.sniff(data[:4096], path) is expected, name
+        assert AUDIO_CLEANER.sniff(data[:4096], path) is expected, name
 
 
 def test_id3_tag_then_flac_goes_to_flac(tmp_path):
@@ -136,4 +136,4 @@ def test_id3_tag_over_noise_is_not_audio(tmp_path):
     data = b"ID3\x03\x00\x00\x00\x00\x00\x0a" + bytes(10) + random.Random(1).randbytes(5000)
     path = tmp_path / "noise"
     path.write_bytes(data)
-    assert not audio_module.CLEANER.sniff(data[:4096], path)
+    assert not AUDIO_CLEANER.sniff(data[:4096], path)

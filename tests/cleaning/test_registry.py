@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -308,8 +311,7 @@ class FakeCleaner(FormatCleaner):
 @pytest.fixture
 def fake(monkeypatch) -> FakeCleaner:
     cleaner = FakeCleaner()
-    real = registry.cleaners()
-    monkeypatch.setattr(registry, "cleaners", lambda: (cleaner, *real))
+    monkeypatch.setattr(registry, "CLEANERS", (cleaner, *registry.CLEANERS))
     return cleaner
 
 
@@ -449,3 +451,51 @@ def test_no_stray_files_in_the_temp_dir(monkeypatch, tmp_path):
     with pytest.raises(Refusal):
         clean_file(bad, tmp_path / "o2.jpg")
     assert os.listdir(private) == []
+
+
+# --- start-up: sniffing needs no heavy library ----------------------------------
+
+_SNIFF_AND_REPORT = """
+import json, sys
+from pathlib import Path
+from portal.cleaning import registry
+families = [registry.identify(Path(p)).family for p in sys.argv[1:]]
+loaded = lambda: sorted(m for m in registry.DEFERRED_MODULES + ("av", "pikepdf", "defusedxml")
+                        if m in sys.modules)
+before = loaded()
+registry.load_all()
+print(json.dumps({"families": families, "before": before, "after": loaded()}))
+"""
+
+
+def test_sniffing_imports_no_heavy_library(tmp_path):
+    """Importing the registry and recognising one file of each family loads neither
+    PyAV, pikepdf, pillow-heif nor defusedxml; load_all() loads them all."""
+    docx = io.BytesIO()
+    with zipfile.ZipFile(docx, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+    files = {
+        "jpeg": make_jpeg(tmp_path / "a"),
+        "heif": b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64),
+        "video": b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(64),
+        "audio": b"OggS" + bytes(64),
+        "pdf": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(64),
+        "office": docx.getvalue(),
+    }
+    paths = []
+    for family, data in files.items():
+        path = data if isinstance(data, Path) else tmp_path / family
+        if not isinstance(data, Path):
+            path.write_bytes(data)
+        paths.append(str(path))
+    out = subprocess.run(
+        [sys.executable, "-c", _SNIFF_AND_REPORT, *paths],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    ).stdout
+    report = json.loads(out)
+    assert report["families"] == list(files)
+    assert report["before"] == []
+    assert report["after"] == sorted([*registry.DEFERRED_MODULES, "av", "pikepdf", "defusedxml"])

@@ -10,8 +10,7 @@ from __future__ import annotations
 import pytest
 
 from portal.cleaning import Category, Limits, Refusal, RefusalCode, identify
-from portal.cleaning import video as video_module
-from portal.cleaning.media import sniff_container
+from portal.cleaning.media import VIDEO_CLEANER, sniff_container
 from tests.cleaning import mediagen
 from tests.corpus import corpus_file
 from tests.exiftool_oracle import leaks, read_tags
@@ -79,7 +78,7 @@ def test_generated_video_loses_tags_tracks_and_chapters(container, expected_form
 
 def test_mov_apple_location_and_make_are_reported(tmp_path):
     src = mediagen.tagged_video(tmp_path, "mov")
-    found = video_module.CLEANER.inspect(src, Limits())
+    found = VIDEO_CLEANER.inspect(src, Limits())
     assert {Category.GPS, Category.MAKE_MODEL, Category.DATES} <= found
 
 
@@ -157,7 +156,7 @@ def test_heic_is_left_to_the_heif_module(tmp_path):
     head = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64)
     path = tmp_path / "photo"
     path.write_bytes(head)
-    assert not video_module.CLEANER.sniff(head, path)
+    assert not VIDEO_CLEANER.sniff(head, path)
 
 
 def test_garbage_after_a_video_signature_refused(tmp_path):

@@ -1,8 +1,8 @@
-"""Audio and video cleaning shared by the ``video`` and ``audio`` families.
+"""Remuxing audio and video with PyAV: copy the packets, leave everything else behind.
 
-Both families do the same thing: recognise the container by its bytes, open it with
-PyAV (FFmpeg's libraries) forcing the demuxer that the bytes name, and copy the
-compressed packets of the audio and video streams into a fresh container without
+The container named by :func:`portal.cleaning.media.sniff_container` is opened with
+PyAV (FFmpeg's libraries) forcing the demuxer that the bytes name, and the compressed
+packets of the audio and video streams are copied into a fresh container without
 re-encoding. Everything else is left behind: container and stream tags, chapters,
 cover pictures, attachments, subtitle, data and timed-metadata tracks (GPS tracks,
 face boxes). The muxer is run with ``fflags=+bitexact`` so it writes no encoder name,
@@ -19,200 +19,26 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import BinaryIO
 
 import av
 import av.error
+from av.container import InputContainer, OutputContainer
 from av.stream import Disposition
 
-from portal.cleaning.base import Category, Cleaned, FormatCleaner, Limits, Refusal, RefusalCode
-
-# ---------------------------------------------------------------------- the modules
-
-
-class MediaCleaner(FormatCleaner):
-    """The video and audio families: each subclass names its family and the
-    containers (keys of :data:`VIDEO_CONTAINERS` or :data:`AUDIO_CONTAINERS`) it
-    handles."""
-
-    containers: ClassVar[dict[str, str]] = {}
-
-    def sniff(self, head: bytes, path: Path) -> bool:
-        return sniff_container(head, path) in self.containers
-
-    def inspect(self, src: Path, limits: Limits) -> set[Category]:
-        return inspect_media(src, self._container(src), limits)
-
-    def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
-        return remux(src, dst, self._container(src), limits)
-
-    def _container(self, src: Path) -> str:
-        with open(src, "rb") as fh:
-            head = fh.read(4096)
-        container = sniff_container(head, src)
-        if container not in self.containers:
-            raise Refusal(RefusalCode.UNKNOWN_TYPE, f"not a {self.family} container")
-        return container
-
-
-# --------------------------------------------------------------------------- sniffing
-
-#: Containers each family handles. The value names the FFmpeg demuxer to force.
-VIDEO_CONTAINERS = {
-    "isobmff": "mov",
-    "quicktime": "mov",
-    "matroska": "matroska",
-    "webm": "matroska",
-    "avi": "avi",
-    "asf": "asf",
-}
-AUDIO_CONTAINERS = {
-    "m4a": "mov",
-    "mp3": "mp3",
-    "ogg": "ogg",
-    "flac": "flac",
-    "wav": "wav",
-}
-
-# ISO-BMFF major brands of still images (the heif family) and of audio (ours).
-_IMAGE_BRANDS = {
-    b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs",
-    b"mif1", b"mif2", b"msf1", b"avif", b"avis", b"avci", b"avcs", b"jpeg",
-    b"jpgs", b"vvic", b"vvis", b"j2ki", b"j2is", b"MiHE", b"MiHA", b"MiHB",
-}  # fmt: skip
-_AUDIO_BRANDS = {b"M4A ", b"M4B "}
-# Major brands of video files (cameras, phones, encoders). Unknown major brands are
-# accepted only if a compatible brand is one of the generic ISO/QuickTime ones.
-_VIDEO_BRANDS = {
-    b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"iso7", b"iso8", b"iso9",
-    b"mp41", b"mp42", b"mp71", b"avc1", b"qt  ", b"M4V ", b"M4VH", b"M4VP", b"dash",
-    b"msnv", b"MSNV", b"XAVC", b"f4v ", b"mmp4", b"CAEP", b"NDAS", b"kddi", b"mqt ",
-}  # fmt: skip
-_GENERIC_BRANDS = {b"isom", b"iso2", b"mp41", b"mp42", b"qt  ", b"avc1"}
-_QUICKTIME_FIRST_BOXES = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
-_ASF_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
-_MP3_FRAMES_REQUIRED = 4
-_ID3_MAX_CHAIN = 4
-
-
-def sniff_container(head: bytes, path: Path) -> str | None:
-    """The container ``head`` (the file's first bytes) starts, as a key of
-    :data:`VIDEO_CONTAINERS` or :data:`AUDIO_CONTAINERS`, or None."""
-    if head[4:8] == b"ftyp":
-        return _sniff_ftyp(head)
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "webm" if _ebml_doctype(head) == b"webm" else "matroska"
-    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
-        return "avi"
-    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
-        return "wav"
-    if head.startswith(_ASF_GUID):
-        return "asf"
-    if head.startswith(b"OggS"):
-        return "ogg"
-    if head.startswith(b"fLaC"):
-        return "flac"
-    if head.startswith(b"ID3"):
-        return _sniff_after_id3(path)
-    if _mpeg_frames_at(head, 0):
-        return "mp3"
-    if len(head) >= 8 and head[4:8] in _QUICKTIME_FIRST_BOXES:
-        size = struct.unpack(">I", head[:4])[0]
-        if size in (0, 1) or size >= 8:
-            return "quicktime"
-    return None
-
-
-def _sniff_ftyp(head: bytes) -> str | None:
-    size = struct.unpack(">I", head[:4])[0]
-    if size < 16 or size > len(head) or size % 4:
-        return None
-    major = head[8:12]
-    compatible = {head[i : i + 4] for i in range(16, size, 4)}
-    if major in _IMAGE_BRANDS:
-        return None
-    if major in _AUDIO_BRANDS:
-        return "m4a"
-    if major in _VIDEO_BRANDS or major[:3] in (b"3gp", b"3g2", b"3ge", b"3gg", b"3gs"):
-        return "isobmff"
-    if compatible & _GENERIC_BRANDS and not compatible & _IMAGE_BRANDS:
-        return "isobmff"
-    return None
-
-
-def _ebml_doctype(head: bytes) -> bytes:
-    at = head.find(b"\x42\x82", 4, 64)
-    if at < 0 or at + 3 > len(head) or not head[at + 2] & 0x80:
-        return b""
-    length = head[at + 2] & 0x7F
-    return head[at + 3 : at + 3 + length]
-
-
-def _sniff_after_id3(path: Path) -> str | None:
-    """MP3 or FLAC behind one or more ID3v2 tags: look where the tags end."""
-    try:
-        with open(path, "rb") as fh:
-            offset = 0
-            for _ in range(_ID3_MAX_CHAIN):
-                fh.seek(offset)
-                header = fh.read(10)
-                if len(header) < 10 or not header.startswith(b"ID3"):
-                    break
-                if any(b & 0x80 for b in header[6:10]):
-                    return None  # not a synchsafe size
-                size = 0
-                for b in header[6:10]:
-                    size = (size << 7) | b
-                offset += 10 + size + (10 if header[5] & 0x10 else 0)
-            fh.seek(offset)
-            window = fh.read(16384)
-    except OSError:
-        return None
-    if window.startswith(b"fLaC"):
-        return "flac"
-    return "mp3" if _mpeg_frames_at(window, 0) else None
-
-
-_MPEG_BITRATES = {  # kbit/s for Layer III, by MPEG-1 / MPEG-2(.5)
-    1: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
-    2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
-}
-_MPEG_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
-
-
-def _mpeg_frame(data: bytes, at: int) -> tuple[int, tuple[int, int, int]] | None:
-    """Length and (version, layer, rate index) of a Layer III frame at ``at``."""
-    if at + 4 > len(data):
-        return None
-    b1, b2, b3 = data[at + 1], data[at + 2], data[at + 3]
-    if data[at] != 0xFF or (b1 & 0xE0) != 0xE0:
-        return None
-    version, layer = (b1 >> 3) & 3, (b1 >> 1) & 3
-    bitrate_index, rate_index, padding = b2 >> 4, (b2 >> 2) & 3, (b2 >> 1) & 1
-    if version == 1 or layer != 1 or bitrate_index in (0, 15) or rate_index == 3:
-        return None
-    if b3 & 3 == 2:  # reserved emphasis
-        return None
-    bitrate = _MPEG_BITRATES[1 if version == 3 else 2][bitrate_index] * 1000
-    rate = _MPEG_RATES[version][rate_index]
-    length = (144 if version == 3 else 72) * bitrate // rate + padding
-    return length, (version, layer, rate_index)
-
-
-def _mpeg_frames_at(data: bytes, at: int) -> bool:
-    """Whether several consecutive, consistent MPEG Layer III frames start at ``at``.
-    One frame sync is common in random bytes; a chain of them is not."""
-    kind = None
-    for _ in range(_MP3_FRAMES_REQUIRED):
-        frame = _mpeg_frame(data, at)
-        if frame is None or (kind is not None and frame[1] != kind):
-            return False
-        kind = frame[1]
-        at += frame[0]
-    return True
-
+from portal.cleaning.base import (
+    Category,
+    Cleaned,
+    Kind,
+    Limits,
+    Refusal,
+    RefusalCode,
+    read_head,
+)
+from portal.cleaning.media import AUDIO_CONTAINERS, VIDEO_CONTAINERS
 
 # ---------------------------------------------------------------------- categories
 
@@ -299,7 +125,7 @@ def _dropped_stream_categories(stream: av.stream.Stream) -> set[Category]:
 # ------------------------------------------------------------------------- opening
 
 
-def _open_input(src: Path, container: str, options: dict[str, str] | None = None):
+def _open_input(src: Path, container: str, options: dict[str, str] | None = None) -> InputContainer:
     demuxer = VIDEO_CONTAINERS.get(container) or AUDIO_CONTAINERS[container]
     try:
         return av.open(str(src), mode="r", format=demuxer, options=options or {})
@@ -328,7 +154,7 @@ def inspect_media(src: Path, container: str, limits: Limits) -> set[Category]:
     return found
 
 
-def _kept_streams(inp, limits: Limits) -> list[av.stream.Stream]:
+def _kept_streams(inp: InputContainer, limits: Limits) -> list[av.stream.Stream]:
     """The streams a clean copy keeps, after checking they can be kept."""
     kept = [stream for stream in inp.streams if _kept(stream)]
     if not kept:
@@ -336,7 +162,7 @@ def _kept_streams(inp, limits: Limits) -> list[av.stream.Stream]:
     for stream in kept:
         if stream.codec_context is None or stream.codec_context.name in ("", "none"):
             raise Refusal(RefusalCode.MALFORMED, "stream with an unknown codec")
-        if stream.type == "video":
+        if isinstance(stream, av.VideoStream):
             width, height = stream.codec_context.width, stream.codec_context.height
             if width <= 0 or height <= 0:
                 raise Refusal(RefusalCode.MALFORMED, "video stream without dimensions")
@@ -422,7 +248,7 @@ def remux(src: Path, dst: Path, container: str, limits: Limits) -> Cleaned:
         removed = inspect_media(src, container, limits)
         kept = _kept_streams(inp, limits)
         # Stream objects must not be touched once the input is closed.
-        kind = "video" if any(stream.type == "video" for stream in kept) else "audio"
+        kind = Kind.VIDEO if any(stream.type == "video" for stream in kept) else Kind.AUDIO
         target, out, mapping = _open_output(dst, container, kept)
         try:
             payload, ends = _copy_packets(inp, kept, mapping, out)
@@ -437,7 +263,9 @@ def remux(src: Path, dst: Path, container: str, limits: Limits) -> Cleaned:
     return Cleaned(kind, target.format, target.mime, target.extension, frozenset(removed))
 
 
-def _open_output(dst: Path, container: str, kept: list[av.stream.Stream]):
+def _open_output(
+    dst: Path, container: str, kept: list[av.stream.Stream]
+) -> tuple[Target, OutputContainer, dict[int, av.stream.Stream]]:
     """Open the first target whose muxer accepts every kept stream's codec."""
     for target in _targets(container, kept):
         options = {"fflags": "+bitexact", **_MUXER_OPTIONS.get(target.muxer, {})}
@@ -461,12 +289,17 @@ def _open_output(dst: Path, container: str, kept: list[av.stream.Stream]):
     raise Refusal(RefusalCode.CLEANING_FAILED, f"no muxer for {codecs} from {container}")
 
 
-def _close_quietly(out) -> None:
+def _close_quietly(out: OutputContainer) -> None:
     with contextlib.suppress(av.error.FFmpegError):
         out.close()
 
 
-def _copy_packets(inp, kept, mapping, out) -> tuple[int, dict[int, int]]:
+def _copy_packets(
+    inp: InputContainer,
+    kept: list[av.stream.Stream],
+    mapping: dict[int, av.stream.Stream],
+    out: OutputContainer,
+) -> tuple[int, dict[int, int]]:
     """Mux every packet of the kept streams. Returns the number of payload bytes
     copied and, per stream index, where its last packet ended (in its time base)."""
     payload = 0
@@ -502,7 +335,7 @@ def _check_complete(kept: list[av.stream.Stream], ends: dict[int, int]) -> None:
             raise Refusal(RefusalCode.MALFORMED, "stream shorter than its header says")
 
 
-def _without_foreign_side_data(packet):
+def _without_foreign_side_data(packet: av.Packet) -> av.Packet:
     side_data = list(packet.iter_sidedata())
     if all(item.data_type in _PACKET_SIDE_DATA_KEPT for item in side_data):
         return packet
@@ -521,8 +354,7 @@ def _check_declared_size(src: Path, container: str) -> None:
     """Refuse an AVI or Matroska file shorter than its outer chunk says it is: their
     demuxers stop quietly at the end of a cut file."""
     size = os.path.getsize(src)
-    with open(src, "rb") as fh:
-        head = fh.read(4096)
+    head = read_head(src)
     if container == "avi":
         declared = 8 + struct.unpack("<I", head[4:8])[0]
     elif container in ("matroska", "webm"):
@@ -642,6 +474,22 @@ _USER_DATA_CATEGORIES = {
 _USER_DATA_SILENT = {b"meta", b"free", b"skip", b"\0\0\0\0"}
 
 
+_Box = tuple[int, int, int, bytes]  # offset, size, header size, type
+
+
+def _user_data_boxes(fh: BinaryIO) -> Iterator[_Box]:
+    """The ``udta`` boxes of the movie and of each of its tracks, as they are found."""
+    for start, size, header, kind in _boxes(fh, 0, os.fstat(fh.fileno()).st_size):
+        if kind != b"moov":
+            continue
+        places = [(start + header, start + size)]
+        for c_start, c_size, c_header, c_kind in _boxes(fh, *places[0]):
+            if c_kind == b"trak":
+                places.append((c_start + c_header, c_start + c_size))
+        for place in places:
+            yield from (box for box in _boxes(fh, *place) if box[3] == b"udta")
+
+
 def _iso_user_data_categories(src: Path) -> set[Category]:
     """Categories of the ``udta`` boxes of the movie and its tracks, by box type.
     Best effort: FFmpeg has already accepted the file, so a box this walk cannot
@@ -649,21 +497,10 @@ def _iso_user_data_categories(src: Path) -> set[Category]:
     found: set[Category] = set()
     try:
         with open(src, "rb") as fh:
-            end = os.fstat(fh.fileno()).st_size
-            for start, size, header, kind in _boxes(fh, 0, end):
-                if kind != b"moov":
-                    continue
-                places = [(start + header, start + size)]
-                for c_start, c_size, c_header, c_kind in _boxes(fh, *places[0]):
-                    if c_kind == b"trak":
-                        places.append((c_start + c_header, c_start + c_size))
-                for place in places:
-                    for u_start, u_size, u_header, u_kind in _boxes(fh, *place):
-                        if u_kind != b"udta":
-                            continue
-                        for *_, item in _boxes(fh, u_start + u_header, u_start + u_size):
-                            if item not in _USER_DATA_SILENT:
-                                found.add(_USER_DATA_CATEGORIES.get(item, Category.TAGS))
+            for u_start, u_size, u_header, _ in _user_data_boxes(fh):
+                for *_, item in _boxes(fh, u_start + u_header, u_start + u_size):
+                    if item not in _USER_DATA_SILENT:
+                        found.add(_USER_DATA_CATEGORIES.get(item, Category.TAGS))
     except (Refusal, struct.error, OSError):
         pass
     return found
@@ -677,33 +514,18 @@ def _blank_iso_user_data(path: Path) -> None:
     but it is a vendor id all the same, and no muxer option leaves it out.
     """
     with open(path, "r+b") as fh:
-        end = os.fstat(fh.fileno()).st_size
-        for start, size, header, kind in _boxes(fh, 0, end):
-            if kind != b"moov":
-                continue
-            for child in _boxes(fh, start + header, start + size):
-                _blank_udta(fh, child)
-                if child[3] == b"trak":
-                    c_start, c_size, c_header, _ = child
-                    for grandchild in _boxes(fh, c_start + c_header, c_start + c_size):
-                        _blank_udta(fh, grandchild)
+        for start, size, header, _ in _user_data_boxes(fh):
+            fh.seek(start + 4)
+            fh.write(b"free")
+            fh.seek(start + header)
+            remaining = size - header
+            while remaining > 0:
+                chunk = min(remaining, 65536)
+                fh.write(bytes(chunk))
+                remaining -= chunk
 
 
-def _blank_udta(fh, box: tuple[int, int, int, bytes]) -> None:
-    start, size, header, kind = box
-    if kind != b"udta":
-        return
-    fh.seek(start + 4)
-    fh.write(b"free")
-    fh.seek(start + header)
-    remaining = size - header
-    while remaining > 0:
-        chunk = min(remaining, 65536)
-        fh.write(bytes(chunk))
-        remaining -= chunk
-
-
-def _boxes(fh, start: int, end: int) -> list[tuple[int, int, int, bytes]]:
+def _boxes(fh: BinaryIO, start: int, end: int) -> list[_Box]:
     """(offset, size, header size, type) of the boxes between ``start`` and ``end``."""
     found = []
     at = start

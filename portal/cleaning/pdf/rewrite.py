@@ -1,4 +1,5 @@
-"""PDF: a full rewrite by qpdf (through pikepdf) with every identifying entry removed.
+"""The PDF rewrite: qpdf (through pikepdf) writes the file anew, every identifying
+entry removed.
 
 The output is written from scratch: no incremental update survives (earlier
 revisions, and the Author they carried, are gone), unreferenced objects are dropped,
@@ -36,17 +37,15 @@ refused.
 Streams are never decompressed by qpdf on writing (they are copied as they are), so a
 compression bomb is not expanded here; the streams this module does decompress (JPEG
 images, ICC profiles, content streams holding inline images) count against
-``Limits.max_expanded_bytes``. Flate is inflated here only as far as the budget; a
-chain of other filters is decoded by qpdf only when even the worst Flate ratio would
-fit the budget.
+one :class:`~portal.cleaning.budget.Budget` of expanded bytes for the whole file.
+Flate is inflated here only as far as the budget; a chain of other filters is decoded
+by qpdf only when even the worst Flate ratio would fit the budget.
 """
 
 from __future__ import annotations
 
 import io
 import mmap
-import os
-import secrets
 import zlib
 from pathlib import Path
 
@@ -58,14 +57,13 @@ from portal.cleaning import icc, registry
 from portal.cleaning.base import (
     Category,
     Cleaned,
-    FormatCleaner,
+    Kind,
     Limits,
     Refusal,
     RefusalCode,
 )
-
-#: The /ID qpdf writes with ``static_id=True``: shared by every cleaned PDF.
-STATIC_ID = bytes.fromhex("31415926535897932384626433832795")
+from portal.cleaning.budget import Budget, Resource
+from portal.cleaning.pdf import STATIC_ID
 
 # Keys dropped from any dictionary or stream, with what they tell the receipt.
 _DROPPED_KEYS = {
@@ -169,7 +167,10 @@ class _Walk:
 
     def run(self) -> set[Category]:
         self._trailer()
-        self._catalog(self.pdf.Root)
+        root = self.pdf.Root
+        if not isinstance(root, Dictionary):
+            raise Refusal(RefusalCode.CLEANING_FAILED, "PDF catalog is not a dictionary")
+        self._catalog(root)
         for obj in self.pdf.objects:
             if isinstance(obj, Dictionary | Stream):
                 self._visit(obj, 0)
@@ -183,10 +184,9 @@ class _Walk:
         trailer = self.pdf.trailer
         info = trailer.get("/Info")
         if isinstance(info, Dictionary):
-            for key in info:
+            for key, value in info.items():
                 if key in _NEUTRAL_INFO:
                     continue
-                value = info[key]
                 if isinstance(value, pikepdf.String) and not bytes(value).strip():
                     continue
                 self.found.add(_INFO_CATEGORIES.get(key, Category.COMMENT))
@@ -339,18 +339,18 @@ def _revision_count(src: Path) -> int:
 
 def _survey(
     pdf: pikepdf.Pdf, src: Path, limits: Limits, *, apply: bool
-) -> tuple[_Walk, set[Category], list[int]]:
+) -> tuple[_Walk, set[Category], Budget]:
     """Walk every object (removing what is found when ``apply`` is set) and count the
     revisions. Returns the walk (for its JPEG streams), the categories found and the
-    budget of bytes the JPEG streams may still expand to."""
+    file's budget, which the streams decoded from here on are counted against."""
     walk = _Walk(pdf, apply=apply)
     found = walk.run()
     if _revision_count(src) > (2 if pdf.is_linearized else 1):
         found.add(Category.REVISIONS)
-    return walk, found, [limits.max_expanded_bytes]
+    return walk, found, Budget(limits)
 
 
-def _jpeg_bytes(stream: Stream, budget: list[int]) -> bytes:
+def _jpeg_bytes(stream: Stream, budget: Budget) -> bytes:
     """The JPEG file inside an image stream: the raw stream, or the raw stream inflated
     when a Flate filter is wrapped around it (inflated only as far as the budget)."""
     filters = _filters(stream)
@@ -361,24 +361,24 @@ def _jpeg_bytes(stream: Stream, budget: list[int]) -> bytes:
         parms = stream.get("/DecodeParms")
         if isinstance(parms, Array) and isinstance(parms[0], Dictionary) and len(parms[0]):
             raise Refusal(RefusalCode.CLEANING_FAILED, "predictor around a JPEG")
-        inflater = zlib.decompressobj()
-        try:
-            data = inflater.decompress(raw, max(budget[0], 0) + 1)
-        except zlib.error as exc:
-            raise Refusal(RefusalCode.MALFORMED, "bad Flate data around a JPEG") from exc
+        data = _inflate(raw, budget, "bad Flate data around a JPEG")
     else:
         raise Refusal(RefusalCode.CLEANING_FAILED, "unsupported filters around a JPEG")
-    _spend(budget, len(data))
+    budget.spend(Resource.EXPANDED_BYTES, len(data), "PDF streams expand too far")
     return data
 
 
-def _spend(budget: list[int], size: int) -> None:
-    budget[0] -= size
-    if budget[0] < 0:
-        raise Refusal(RefusalCode.TOO_LARGE, "PDF streams expand too far")
+def _inflate(raw: bytes, budget: Budget, bad_data: str) -> bytes:
+    """Flate data inflated no further than one byte past what the budget has left
+    (enough for spending it to refuse the file). ``bad_data`` is the refusal's
+    detail if the data is corrupt."""
+    try:
+        return zlib.decompressobj().decompress(raw, budget.left(Resource.EXPANDED_BYTES) + 1)
+    except zlib.error as exc:
+        raise Refusal(RefusalCode.MALFORMED, bad_data) from exc
 
 
-def _decoded(stream: Stream, budget: list[int]) -> bytes:
+def _decoded(stream: Stream, budget: Budget) -> bytes:
     """The decoded data of a (non-image) stream, counted against the budget."""
     filters = _filters(stream)
     raw = stream.read_raw_bytes()
@@ -386,20 +386,16 @@ def _decoded(stream: Stream, budget: list[int]) -> bytes:
     if not filters:
         data = raw
     elif filters == ["/FlateDecode"] and not (isinstance(parms, Dictionary) and len(parms)):
-        inflater = zlib.decompressobj()
-        try:
-            data = inflater.decompress(raw, max(budget[0], 0) + 1)
-        except zlib.error as exc:
-            raise Refusal(RefusalCode.MALFORMED, "bad Flate data in PDF") from exc
+        data = _inflate(raw, budget, "bad Flate data in PDF")
     else:
         ratio = _MAX_FLATE_RATIO if "/FlateDecode" in filters else _MAX_OTHER_RATIO
-        if len(raw) * ratio > budget[0]:
+        if not budget.allows(Resource.EXPANDED_BYTES, len(raw) * ratio):
             raise Refusal(RefusalCode.TOO_LARGE, "PDF stream could expand too far")
         try:
             data = stream.read_bytes()
         except pikepdf.PdfError as exc:
             raise Refusal(RefusalCode.MALFORMED, "PDF stream does not decode") from exc
-    _spend(budget, len(data))
+    budget.spend(Resource.EXPANDED_BYTES, len(data), "PDF streams expand too far")
     return data
 
 
@@ -407,7 +403,7 @@ class _Profiles:
     """Judges each ICC profile stream once: its canonical copy, or None for a
     device (non-standard or unreadable) profile."""
 
-    def __init__(self, budget: list[int]) -> None:
+    def __init__(self, budget: Budget) -> None:
         self.budget = budget
         self.seen: dict[tuple[int, int], bytes | None] = {}
 
@@ -424,7 +420,7 @@ class _Profiles:
         return self.seen[key]
 
 
-def _icc_pass(walk: _Walk, budget: list[int], *, apply: bool) -> set[Category]:
+def _icc_pass(walk: _Walk, budget: Budget, *, apply: bool) -> set[Category]:
     """Apply the ICC policy (see the module docstring); report device profiles."""
     found: set[Category] = set()
     profiles = _Profiles(budget)
@@ -446,7 +442,7 @@ def _icc_pass(walk: _Walk, budget: list[int], *, apply: bool) -> set[Category]:
     for container, key, stream in walk.icc_uses:
         if keep(stream) or not apply:
             continue
-        device = _DEVICE_SPACES.get(stream.get("/N"))  # type: ignore[arg-type]
+        device = _DEVICE_SPACES.get(stream.get("/N"))  # type: ignore[call-overload]
         if device is None:
             raise Refusal(RefusalCode.CLEANING_FAILED, "ICC profile of unusual /N in PDF")
         if isinstance(container, Array):
@@ -501,7 +497,9 @@ def _inline_jpeg(image: pikepdf.PdfInlineImage) -> bytes | None:
     return image.read_raw_bytes().rstrip(_WHITESPACE)
 
 
-def _rebuilt_inline(pdf: pikepdf.Pdf, image: pikepdf.PdfInlineImage, jpeg: bytes):
+def _rebuilt_inline(
+    pdf: pikepdf.Pdf, image: pikepdf.PdfInlineImage, jpeg: bytes
+) -> pikepdf.ContentStreamInlineImage:
     """An inline-image instruction with ``image``'s dictionary and ``jpeg`` as data,
     checked to parse back to exactly that data (a stray "EI" in it would not)."""
     entries = Dictionary({k: v for k, v in image.obj.items() if k not in {"/Length", "/L"}})
@@ -519,7 +517,7 @@ def _rebuilt_inline(pdf: pikepdf.Pdf, image: pikepdf.PdfInlineImage, jpeg: bytes
 def _inline_pass(
     pdf: pikepdf.Pdf,
     walk: _Walk,
-    budget: list[int],
+    budget: Budget,
     limits: Limits,
     workdir: Path,
     depth: int | None,
@@ -547,11 +545,7 @@ def _inline_pass(
             if jpeg is None:
                 continue
             if depth is None:
-                nested = _write_nested(jpeg, workdir)
-                try:
-                    found |= registry.inspect_file(nested, limits)[1]
-                finally:
-                    nested.unlink(missing_ok=True)
+                found |= registry.inspect_bytes(jpeg, workdir, limits)
                 continue
             cleaned, removed = _cleaned_jpeg(jpeg, workdir, limits, depth)
             found |= removed
@@ -564,14 +558,6 @@ def _inline_pass(
             else:
                 target["/Contents"] = pdf.make_stream(data)
     return found
-
-
-def _write_nested(data: bytes, folder: Path) -> Path:
-    path = folder / f".pdf-image-{secrets.token_hex(8)}"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    return path
 
 
 def _geometry(data: bytes) -> tuple[tuple[int, int], str]:
@@ -595,68 +581,58 @@ def _cleaned_jpeg(
     return cleaned, set(result.removed)
 
 
-class PdfCleaner(FormatCleaner):
-    family = "pdf"
-
-    def sniff(self, head: bytes, path: Path) -> bool:
-        return head.startswith(b"%PDF-")
-
-    def inspect(self, src: Path, limits: Limits) -> set[Category]:
-        with _open(src) as pdf:
-            walk, found, budget = _survey(pdf, src, limits, apply=False)
-            found |= _icc_pass(walk, budget, apply=False)
-            found |= _inline_pass(pdf, walk, budget, limits, src.parent, None)
-            for stream in walk.jpegs:
-                nested = _write_nested(_jpeg_bytes(stream, budget), src.parent)
-                try:
-                    found |= registry.inspect_file(nested, limits)[1]
-                finally:
-                    nested.unlink(missing_ok=True)
-        return found
-
-    def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
-        with _open(src) as pdf:
-            walk, found, budget = _survey(pdf, src, limits, apply=True)
-            found |= _icc_pass(walk, budget, apply=True)
-            found |= _inline_pass(pdf, walk, budget, limits, dst.parent, depth)
-            for stream in walk.jpegs:
-                found |= self._clean_jpeg(stream, budget, dst.parent, limits, depth)
-            try:
-                pdf.save(
-                    dst,
-                    static_id=True,
-                    object_stream_mode=ObjectStreamMode.generate,
-                    compress_streams=True,
-                    stream_decode_level=StreamDecodeLevel.none,
-                    fix_metadata_version=False,
-                    preserve_pdfa=False,
-                    encryption=False,
-                    linearize=False,
-                )
-            except pikepdf.PdfError as exc:
-                raise Refusal(RefusalCode.MALFORMED, "qpdf could not rewrite the PDF") from exc
-        return Cleaned(
-            kind="document",
-            format="PDF",
-            mime="application/pdf",
-            extension="pdf",
-            removed=frozenset(found),
-        )
-
-    @staticmethod
-    def _clean_jpeg(
-        stream: Stream, budget: list[int], workdir: Path, limits: Limits, depth: int
-    ) -> set[Category]:
-        cleaned, removed = _cleaned_jpeg(_jpeg_bytes(stream, budget), workdir, limits, depth)
-        decode_parms = stream.get("/DecodeParms")
-        if isinstance(decode_parms, Array):
-            decode_parms = decode_parms[-1]
-        stream.write(
-            cleaned,
-            filter=Name.DCTDecode,
-            decode_parms=decode_parms if isinstance(decode_parms, Dictionary) else None,
-        )
-        return removed
+def inspect(src: Path, limits: Limits) -> set[Category]:
+    """What the PDF at ``src`` carries, images inside it included."""
+    with _open(src) as pdf:
+        walk, found, budget = _survey(pdf, src, limits, apply=False)
+        found |= _icc_pass(walk, budget, apply=False)
+        found |= _inline_pass(pdf, walk, budget, limits, src.parent, None)
+        for stream in walk.jpegs:
+            found |= registry.inspect_bytes(_jpeg_bytes(stream, budget), src.parent, limits)
+    return found
 
 
-CLEANER = PdfCleaner()
+def clean(src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
+    """Write the cleaned rewrite of the PDF at ``src`` to ``dst``."""
+    with _open(src) as pdf:
+        walk, found, budget = _survey(pdf, src, limits, apply=True)
+        found |= _icc_pass(walk, budget, apply=True)
+        found |= _inline_pass(pdf, walk, budget, limits, dst.parent, depth)
+        for stream in walk.jpegs:
+            found |= _clean_jpeg(stream, budget, dst.parent, limits, depth)
+        try:
+            pdf.save(
+                dst,
+                static_id=True,
+                object_stream_mode=ObjectStreamMode.generate,
+                compress_streams=True,
+                stream_decode_level=StreamDecodeLevel.none,
+                fix_metadata_version=False,
+                preserve_pdfa=False,
+                encryption=False,
+                linearize=False,
+            )
+        except pikepdf.PdfError as exc:
+            raise Refusal(RefusalCode.MALFORMED, "qpdf could not rewrite the PDF") from exc
+    return Cleaned(
+        kind=Kind.DOCUMENT,
+        format="PDF",
+        mime="application/pdf",
+        extension="pdf",
+        removed=frozenset(found),
+    )
+
+
+def _clean_jpeg(
+    stream: Stream, budget: Budget, workdir: Path, limits: Limits, depth: int
+) -> set[Category]:
+    cleaned, removed = _cleaned_jpeg(_jpeg_bytes(stream, budget), workdir, limits, depth)
+    decode_parms = stream.get("/DecodeParms")
+    if isinstance(decode_parms, Array):
+        decode_parms = decode_parms[-1]
+    stream.write(
+        cleaned,
+        filter=Name.DCTDecode,
+        decode_parms=decode_parms if isinstance(decode_parms, Dictionary) else None,
+    )
+    return removed

@@ -1,0 +1,110 @@
+"""Pixels, as every image module meets them: sizes checked before decoding, cleaned
+copies proven to decode, and decoded images written with nothing but their pixels.
+
+* :func:`check_pixels` and :func:`check_size` refuse absurd dimensions from a header,
+  before any pixel is decoded. Every image module checks here, so the pixel limit is
+  enforced in one place.
+* :func:`open_image` opens a file with Pillow for a module that decodes it, refusing
+  what Pillow cannot read.
+* :func:`verify_decodes` decodes a cleaned copy whose compressed data was copied
+  unchanged (JPEG scans, PNG/WebP/GIF image data): a corrupt stream would otherwise
+  pass through, so a failure is refused as malformed.
+* :func:`save_pixels` writes a decoded image (TIFF, HEIF, AVIF) upright as a fresh
+  JPEG or PNG. It builds a new image from the raw pixel bytes, so no encoder can copy
+  the original's EXIF, XMP or comments across: decoders (pillow-heif, Pillow's AVIF
+  plugin) put them in ``image.info`` and a naive save writes them back.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+from PIL import Image, ImageOps, ImageSequence
+
+from portal.cleaning import icc
+from portal.cleaning.base import Cleaned, Kind, Limits, Refusal, RefusalCode
+
+_PNG_MODES = {"1", "L", "LA", "RGB", "RGBA", "I;16", "I"}
+_JPEG_QUALITY = 92
+
+
+def check_pixels(width: int, height: int, limits: Limits) -> None:
+    """Refuse an image, frame or canvas of more pixels than the limits allow."""
+    if width * height > limits.max_pixels:
+        raise Refusal(RefusalCode.TOO_LARGE, f"{width}x{height} pixels")
+
+
+def check_size(size: tuple[int, int], limits: Limits) -> None:
+    """Refuse zero or absurd dimensions before any pixel is decoded."""
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise Refusal(RefusalCode.MALFORMED, "zero dimensions")
+    check_pixels(width, height, limits)
+
+
+def open_image(src: Path, format_name: str) -> Image.Image:
+    """``src`` opened by Pillow as ``format_name``: headers read, no pixel decoded.
+    Refuses what Pillow cannot read, and what it takes for a decompression bomb."""
+    try:
+        return Image.open(src, formats=[format_name])
+    except Image.DecompressionBombError as exc:
+        raise Refusal(RefusalCode.TOO_LARGE, "pillow decompression bomb") from exc
+    except (OSError, SyntaxError, ValueError, RuntimeError) as exc:  # AVIF: RuntimeError
+        detail = f"not a readable {format_name}: {type(exc).__name__}"
+        raise Refusal(RefusalCode.MALFORMED, detail) from exc
+
+
+def verify_decodes(path: Path, format_name: str, *, reduced: bool = False) -> None:
+    """Decode every frame of ``path`` with Pillow; refuse it as malformed if any fails.
+    Sizes and frame counts must already have been checked against the limits.
+
+    ``reduced`` decodes at 1/8 scale where the format allows it (JPEG's DCT scaling):
+    every coded byte is still read and checked, at a fraction of the cost.
+    """
+    try:
+        with Image.open(path, formats=[format_name]) as image:
+            if reduced:
+                image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
+            for frame in ImageSequence.Iterator(image):
+                frame.load()
+    except Image.DecompressionBombError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
+        raise Refusal(RefusalCode.MALFORMED, f"image data does not decode: {exc}") from exc
+
+
+def _bare_copy(image: Image.Image, modes: set[str]) -> Image.Image:
+    """A new image holding only ``image``'s pixels: no info, no EXIF, no palette
+    extras, so no encoder can copy metadata across."""
+    has_alpha = image.has_transparency_data
+    if image.mode in ("I;16B", "I;16L", "I;16N"):
+        image = image.convert("I")
+    elif image.mode not in modes:
+        if image.mode == "F":
+            raise Refusal(RefusalCode.CLEANING_FAILED, "floating-point pixels")
+        if image.mode in ("L", "LA", "La") or (image.mode == "1"):
+            image = image.convert("LA" if has_alpha else "L")
+        else:
+            image = image.convert("RGBA" if has_alpha else "RGB")
+    return Image.frombytes(image.mode, image.size, image.tobytes())
+
+
+def save_pixels(
+    image: Image.Image, profile: bytes | None, dst: Path, *, photo: bool, source_format: str
+) -> Cleaned:
+    """Write ``image`` (decoded, with its colour profile bytes) upright to ``dst``
+    with no metadata. ``photo`` chooses JPEG at quality 92 when the image has no
+    transparency; otherwise PNG, losslessly."""
+    image = ImageOps.exif_transpose(image)
+    image, profile = icc.prepare_for_save(image, profile)
+    extra = {"icc_profile": profile} if profile else {}
+    if photo and not image.has_transparency_data:
+        bare = _bare_copy(image, {"L", "RGB"})
+        if bare.mode not in ("L", "RGB"):
+            bare = bare.convert("RGB")
+        bare.save(dst, "JPEG", quality=_JPEG_QUALITY, optimize=True, **extra)
+        return Cleaned(Kind.IMAGE, source_format, "image/jpeg", "jpg")
+    bare = _bare_copy(image, _PNG_MODES)
+    bare.save(dst, "PNG", **extra)
+    return Cleaned(Kind.IMAGE, source_format, "image/png", "png")
