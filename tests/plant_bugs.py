@@ -104,8 +104,8 @@ BUGS = [
         "colour profile)",
         "templates/public/receipt.html",
         replace_once(
-            "{%- for category in item.cleaned.removed|sort %}",
-            "{%- for category in item.cleaned.removed|sort if category not in "
+            "{%- for category in in_display_order(item.cleaned.removed) %}",
+            "{%- for category in in_display_order(item.cleaned.removed) if category not in "
             '["exif", "xmp", "iptc", "serial", "hidden_data", "icc_profile"] %}',
         ),
         ("tests/public", "tests/inbox"),

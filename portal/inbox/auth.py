@@ -174,7 +174,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
             # the password or the code was wrong, or the account is locked.
             flash(
                 _(
-                    "Sign-in failed. Check your name, password and code. After repeated "
+                    "Sign-in failed. Check your user name, password and code. After repeated "
                     "failures, sign-in is paused for a while."
                 ),
                 "error",

@@ -44,6 +44,8 @@ class FileOutcome:
     size: int  # bytes received
     cleaned: Cleaned | None = None
     refusal: RefusalCode | None = None
+    #: bytes filed after cleaning (what editors receive), for an accepted file
+    cleaned_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,7 @@ def _clean_all(
         if storage.is_safe_extension(result.extension):
             name = f"{token}.{result.extension}"
             os.rename(staging / token, staging / name)
+        cleaned_size = (staging / name).stat().st_size
         stored.append(
             StoredFile(
                 position=len(stored) + 1,
@@ -161,11 +164,13 @@ def _clean_all(
                 format=result.format,
                 mime=result.mime,
                 extension=result.extension,
-                size=(staging / name).stat().st_size,
+                size=cleaned_size,
                 removed=sorted(c.value for c in result.removed),
             )
         )
-        outcomes.append(FileOutcome(position, upload.size, cleaned=result))
+        outcomes.append(
+            FileOutcome(position, upload.size, cleaned=result, cleaned_size=cleaned_size)
+        )
     return outcomes, stored
 
 

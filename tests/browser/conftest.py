@@ -216,18 +216,19 @@ def _watch(page: Page, problems: list[str]) -> None:
 
 
 @pytest.fixture(scope="session")
-def words() -> Callable[[str, str], str]:
-    """``words(lang, msgid)``: a message as it appears in ``lang`` (from the catalogue;
-    English is the source language); for a plural message, its singular."""
+def words() -> Callable[..., str]:
+    """``words(lang, msgid, context=None)``: a message as it appears in ``lang`` (from
+    the catalogue; English is the source language); for a plural message, its
+    singular; ``context`` is the message's msgctxt ("badge")."""
     catalogues = {}
     for path in (ROOT / "translations").glob("*/LC_MESSAGES/messages.po"):
         with path.open("rb") as fh:
             catalogues[path.parts[-3]] = read_po(fh)
 
-    def translate(lang: str, msgid: str) -> str:
+    def translate(lang: str, msgid: str, context: str | None = None) -> str:
         if lang == "en":
             return msgid
-        message = catalogues[lang].get(msgid)
+        message = catalogues[lang].get(msgid, context=context)
         assert message is not None and message.string, f"{msgid!r} is not translated to {lang}"
         if isinstance(message.string, tuple):
             return message.string[0]  # a plural message: the form for one

@@ -55,11 +55,12 @@ def test_log_records_sign_ins_failures_and_deletions_without_tipster_data(
 
     client.get("/inbox/language/en")
     page = html.unescape(client.get("/inbox/audit").get_data(as_text=True))
-    assert "Failed sign-in" in page and "Signed in" in page and "Deleted submission" in page
-    assert "Failed sign-in with an unknown name" in page
+    assert "<td>Failed sign-in</td>" in page and "<td>Sign-in</td>" in page
+    assert "<td>Deletion of a submission</td>" in page
+    assert "<td>Failed sign-in (unknown user name)</td>" in page
     assert filed.id in page and "luis" in page
     # Newest first.
-    assert page.index("Deleted submission") < page.index("Signed in")
+    assert page.index("Deletion of a submission") < page.index("<td>Sign-in</td>")
     for secret in (SECRET_NOTE, SECRET_CONTACT, SECRET_LINK, "mallory"):
         assert secret not in page
 

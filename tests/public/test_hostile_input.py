@@ -8,7 +8,7 @@ import io
 import pytest
 
 from portal.models import Submission, db
-from tests.public.helpers import csrf_token, multipart, png_bytes, submission_state
+from tests.public.helpers import HTML_LANG, csrf_token, multipart, png_bytes, submission_state
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def _nothing_filed(app) -> None:
 def _translated_4xx(response, lang: str = "es") -> str:
     assert 400 <= response.status_code < 500, response.status_code
     text = response.get_data(as_text=True)
-    assert f'<html lang="{lang}"' in text
+    assert f'<html lang="{HTML_LANG[lang]}"' in text
     assert response.headers["Cache-Control"] == "no-store"
     return text
 
@@ -248,13 +248,13 @@ def test_dot_segments_and_query_strings(app):
     for url, (status, lang) in DOT_SEGMENTS.items():
         response = client.get(url)
         assert response.status_code == status, url
-        assert f'<html lang="{lang}"' in response.get_data(as_text=True), url
+        assert f'<html lang="{HTML_LANG[lang]}"' in response.get_data(as_text=True), url
     # A query string changes nothing: not the language, not the page, and nothing of
     # it is echoed into the page.
     response = client.get("/es/?lang=en&note=<script>&x=" + "y" * 5000)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert '<html lang="es"' in page
+    assert f'<html lang="{HTML_LANG["es"]}"' in page
     assert "<script>" not in page.split("</head>")[1].replace('<script src="/static/', "")
     assert "yyyyy" not in page
 

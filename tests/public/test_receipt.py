@@ -113,10 +113,11 @@ def cleaner_results(monkeypatch: pytest.MonkeyPatch) -> list[Cleaned | Refusal]:
     return seen
 
 
-def labels(app: Flask, removed: frozenset[Category] | list[str], lang: str) -> list[str]:
-    """The plain words for ``removed`` in ``lang``, sorted (a page's order is its own)."""
-    with app.test_request_context(), force_locale(lang):
-        return sorted(str(category_label(Category(c))) for c in removed)
+def labels(app: Flask, result: Cleaned, lang: str) -> list[str]:
+    """The plain words for what ``result`` removed, in ``lang`` and for its kind of
+    file (dates are named for it), sorted (a page's order is its own)."""
+    with app.test_request_context(f"/{lang}/"), force_locale(lang):
+        return sorted(str(category_label(c, result.kind)) for c in result.removed)
 
 
 # --- the check --------------------------------------------------------------------------
@@ -140,7 +141,7 @@ def check_receipt_and_inbox(
             assert "refused" in listed.classes and listed.removed == [], name
             continue
         assert "accepted" in listed.classes, name
-        assert sorted(listed.removed) == labels(app, result.removed, lang), (name, lang)
+        assert sorted(listed.removed) == labels(app, result, lang), (name, lang)
         assert len(set(listed.removed)) == len(listed.removed), name
         accepted.append((name, result))
 
@@ -157,7 +158,7 @@ def check_receipt_and_inbox(
     in_inbox = listed_files(page.get_data(as_text=True))
     assert len(in_inbox) == len(accepted)
     for (name, result), listed in zip(accepted, in_inbox, strict=True):
-        assert sorted(listed.removed) == labels(app, result.removed, lang), (name, lang)
+        assert sorted(listed.removed) == labels(app, result, lang), (name, lang)
     return {category for _name, result in accepted for category in result.removed}
 
 
