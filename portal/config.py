@@ -52,6 +52,14 @@ class Settings:
     #: the portal's Tor onion service (host name only), shown to tipsters on the form
     #: and the safety guide; empty when the portal has none
     onion_address: str = ""
+    #: folder for plaintext temporary files (uploads being cleaned), dedicated to the
+    #: portal; empty means tmp/ in data_dir. Production can put it on a tmpfs.
+    tmp_dir: str = ""
+
+    @property
+    def temp_dir(self) -> Path | None:
+        """``tmp_dir`` as a path, or None for the data folder's tmp/."""
+        return Path(self.tmp_dir) if self.tmp_dir else None
 
     @property
     def database_uri(self) -> str:

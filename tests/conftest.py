@@ -16,14 +16,17 @@ pytest.register_assert_rewrite(
     "tests.corpus",
     "tests.exiftool_oracle",
     "tests.headers",
+    "tests.inbox_keys",
     "tests.browser.helpers",
     "tests.cleaning.byte_search",
     "tests.cleaning.docgen",
     "tests.cleaning.helpers",
     "tests.cleaning.imagegen",
     "tests.cleaning.mediagen",
+    "tests.encryption.helpers",
     "tests.i18n.catalogues",
     "tests.inbox.helpers",
+    "tests.inbox.terminal",
     "tests.public.helpers",
 )
 
@@ -52,13 +55,19 @@ def make_app(tmp_path: Path, database_urls: DatabaseUrls) -> Iterator[MakeApp]:
     some settings changed. Its database is SQLite in memory, private to that app;
     ``persistent_database=True`` puts it in a file in the data folder instead, for
     tests in which a restarted app must find the rows of the one before, or which
-    search every file the portal wrote. Every app made is closed when the test ends."""
+    search every file the portal wrote. The app has an inbox key, as once the first
+    editor exists, so that the form files tips; ``inbox_key=False`` leaves the first
+    editor to make it. Every app made is closed when the test ends."""
     with ExitStack() as stack:
 
-        def build(*, persistent_database: bool = False, **overrides: object) -> Flask:
+        def build(
+            *, persistent_database: bool = False, inbox_key: bool = True, **overrides: object
+        ) -> Flask:
             data_dir = Path(overrides.pop("data_dir", tmp_path / "data"))  # type: ignore[arg-type]
             url = database_urls.url(data_dir, persistent=persistent_database)
-            return stack.enter_context(running_app(data_dir, database_url=url, **overrides))
+            return stack.enter_context(
+                running_app(data_dir, database_url=url, inbox_key=inbox_key, **overrides)
+            )
 
         yield build
 

@@ -129,9 +129,18 @@ def test_unsafe_extensions(extension: str) -> None:
     assert not storage.is_safe_extension(extension)
 
 
-def test_folders_are_private(data_dir: Path) -> None:
-    for folder in (storage.submissions_root(data_dir), storage.tmp_root(data_dir)):
-        assert folder.stat().st_mode & 0o777 == 0o700
+def test_folders_are_private(data_dir: Path, tmp_path: Path) -> None:
+    roots = (
+        storage.submissions_root(data_dir),
+        storage.tmp_root(data_dir),
+        storage.staging_root(data_dir),
+        storage.tmp_root(data_dir, tmp_path / "elsewhere"),
+    )
+    for folder in roots:
+        assert folder.stat().st_mode & 0o777 == 0o700, folder
     staging = storage.new_staging_dir(data_dir)
-    assert staging.parent == storage.tmp_root(data_dir)
-    assert staging.stat().st_mode & 0o777 == 0o700
+    assert staging.parent == storage.staging_root(data_dir)
+    work = storage.new_work_dir(data_dir, tmp_path / "elsewhere")
+    assert work.parent == storage.tmp_root(data_dir, tmp_path / "elsewhere")
+    for folder in (staging, work):
+        assert folder.stat().st_mode & 0o777 == 0o700, folder

@@ -23,6 +23,9 @@ EDITOR_ADDED = "editor_added"
 EDITOR_REMOVED = "editor_removed"
 EDITOR_RESET = "editor_reset"
 EDITOR_UNLOCKED = "editor_unlocked"
+INBOX_CREATED = "inbox_created"
+KEY_ROTATED = "key_rotated"
+INBOX_ENCRYPTED = "inbox_encrypted"
 
 #: the words an editor reads in the log for each action code: every one names an
 #: event with a noun ("Sign-in", «Inicio de sesión»), never a verb, so the column
@@ -40,6 +43,9 @@ ACTION_LABELS = {
     EDITOR_REMOVED: _l("Removal of an editor account"),
     EDITOR_RESET: _l("Reset of an editor's password and code"),
     EDITOR_UNLOCKED: _l("Unlocking of an editor account"),
+    INBOX_CREATED: _l("Creation of the inbox key"),
+    KEY_ROTATED: _l("Replacement of the inbox key and re-encryption of everything"),
+    INBOX_ENCRYPTED: _l("Encryption of existing submissions"),
 }
 
 #: who appears in the log for actions run from the command line (stored as is,

@@ -71,6 +71,13 @@ KEPT = (
         _l("That a file could not be accepted, and why. The file itself is deleted, never saved."),
     ),
     Statement(
+        "stored-encrypted",
+        _l(
+            "All of it is stored encrypted: only the editors can read it, and someone who "
+            "takes or copies the server's disk cannot."
+        ),
+    ),
+    Statement(
         "arrival-time",
         _l("The date and time your tip arrived, and the language of the page you used."),
     ),

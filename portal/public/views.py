@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.config import Settings
+from portal.crypto.keyring import NoInboxKey
 from portal.housekeeping import sweep_stale_tmp
 from portal.i18n import current_language
 from portal.labels import (
@@ -139,9 +140,26 @@ def _not_saved_page(code: int):
     )
 
 
+def _not_open_page():
+    # No editor has created the inbox key: there is nothing to encrypt a tip to, and
+    # a tip is never stored in clear.
+    return (
+        render_template(
+            "error.html",
+            code=503,
+            title=_l("The inbox is not open yet"),
+            message=_l(
+                "This site cannot receive tips yet. Nothing was saved. Please try again "
+                "in a few days."
+            ),
+        ),
+        503,
+    )
+
+
 def _receive(form: TipForm, settings: Settings):
     # Originals a killed worker left behind go now, not at the next restart.
-    sweep_stale_tmp(settings.data_dir, settings.csrf_time_limit)
+    sweep_stale_tmp(settings.data_dir, settings.csrf_time_limit, settings.temp_dir)
     # Only the parts of the file input are the tipster's files; a file part under any
     # other name was streamed to tmp/ like the others and is deleted with them.
     uploads = [
@@ -189,7 +207,10 @@ def _receive(form: TipForm, settings: Settings):
             links=links,
             contact=form.contact.data or "",
             uploads=uploads,
+            tmp_dir=settings.temp_dir,
         )
+    except NoInboxKey:
+        return _not_open_page()
     except FilingFailed as failure:
         return _not_saved_page(503 if failure.out_of_space else 500)
     return render_template(

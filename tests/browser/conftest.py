@@ -104,7 +104,9 @@ def running_server(base: Path, **settings: str) -> Iterator[LiveServer]:
         )  # fmt: skip
     try:
         _wait_until_up(url, process, log)
-        yield LiveServer(url, data_dir, env, log)
+        live = LiveServer(url, data_dir, env, log)
+        live.create_inbox()
+        yield live
     finally:
         process.terminate()
         try:

@@ -59,6 +59,7 @@ class LiveServer:
     data_dir: Path
     env: dict[str, str]
     log: Path
+    recovery_key: str = ""
 
     def flask(self, *args: str, stdin: str = "") -> str:
         """Run ``flask --app app ARGS`` on the server's data folder; its output."""
@@ -75,11 +76,22 @@ class LiveServer:
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
 
+    def create_inbox(self) -> None:
+        """The first editor, as an administrator makes one: it creates the inbox key
+        (tips can be filed from then on); the printed recovery key is kept here."""
+        out = self.flask("editor", "add", "first", stdin=f"{EDITOR_PASSWORD}\n{EDITOR_PASSWORD}\n")
+        match = re.search(r"^    (AGE-SECRET-KEY-1[0-9A-Z]+)$", out, re.MULTILINE)
+        assert match, out
+        self.recovery_key = match.group(1)
+
     def add_editor(self, name: str) -> EditorLogin:
         """A new editor, created as an administrator would: ``flask editor add`` with
-        the password (and its confirmation) on stdin. Each sign-in needs a fresh
-        account, because a TOTP code can be used once."""
-        out = self.flask("editor", "add", name, stdin=f"{EDITOR_PASSWORD}\n{EDITOR_PASSWORD}\n")
+        the recovery key, the password and its confirmation on stdin. Each sign-in
+        needs a fresh account, because a TOTP code can be used once."""
+        out = self.flask(
+            "editor", "add", name, "--recovery-key",
+            stdin=f"{self.recovery_key}\n{EDITOR_PASSWORD}\n{EDITOR_PASSWORD}\n",
+        )  # fmt: skip
         match = re.search(r"^TOTP secret: ([A-Z2-7]+)$", out, re.MULTILINE)
         assert match, out
         return EditorLogin(name, EDITOR_PASSWORD, match.group(1))

@@ -32,9 +32,10 @@ from PIL import Image
 
 from portal.errors import ERROR_TEXTS
 from portal.i18n import language_name
-from portal.models import AuditEvent, Editor, StoredFile, db
+from portal.models import AuditEvent, StoredFile, db
 from tests.apps import DatabaseUrls, running_app
 from tests.i18n.catalogues import ASCII_LETTER, pseudo, pseudo_catalogue, save
+from tests.inbox_keys import ensure_inbox
 
 PSEUDO = "eo"
 
@@ -424,26 +425,18 @@ def render_every_page(app: Flask, lang: str, *, note: str = NOTE) -> Rendered:
 
 
 def _add_editor(app: Flask) -> None:
-    from portal.inbox import credentials
+    from portal.inbox import accounts
 
     # running_app installed a cheap hasher; the app's own strength is tested elsewhere.
     with app.app_context():
-        db.session.add(
-            Editor(
-                name=EDITOR,
-                password_hash=credentials.hash_password(PASSWORD),
-                totp_secret=credentials.new_totp_secret(),
-            )
-        )
-        db.session.commit()
+        new = accounts.add_editor(EDITOR, PASSWORD, ensure_inbox(app))
+    app.extensions["test_totp_secret"] = new.totp_secret
 
 
 def _totp(app: Flask) -> str:
     import pyotp
 
-    with app.app_context():
-        secret = db.session.execute(db.select(Editor.totp_secret)).scalar_one()
-    return pyotp.TOTP(secret).now()
+    return pyotp.TOTP(app.extensions["test_totp_secret"]).now()
 
 
 def _seed_audit_log() -> None:

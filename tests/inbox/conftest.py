@@ -36,7 +36,8 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 def inbox_app(make_app: MakeApp, clock: Clock) -> Flask:
     # No app context is held here: each request must get its own, as in production
     # (a shared one would share Flask-Login's user and the database session).
-    return make_app()
+    # No inbox key either: the first editor added makes it, as `flask editor add` does.
+    return make_app(inbox_key=False)
 
 
 @pytest.fixture
@@ -73,6 +74,6 @@ def mp4_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 @pytest.fixture
 def make_submission(inbox_app: Flask) -> MakeSubmission:
-    """File a submission as the public side would: files under its folder, then rows
-    (see :func:`tests.inbox.helpers.file_submission`)."""
+    """File a submission as the public side would: files encrypted to the inbox key
+    under its folder, then rows (see :func:`tests.inbox.helpers.file_submission`)."""
     return functools.partial(file_submission, inbox_app)

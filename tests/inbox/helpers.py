@@ -21,8 +21,11 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from portal import storage
-from portal.inbox import credentials
-from portal.models import Editor, StoredFile, Submission, db, new_id
+from portal.crypto import age
+from portal.crypto.keyring import Content, current_key
+from portal.inbox import accounts
+from portal.models import StoredFile, Submission, db, new_id
+from tests.inbox_keys import ensure_inbox, remember
 
 PASSWORD = "correct horse battery staple"
 
@@ -54,18 +57,21 @@ class EditorAccount:
 
 
 def add_editor(app: Flask, name: str, clock: Clock, timezone: str = "") -> EditorAccount:
-    secret = credentials.new_totp_secret()
+    """An editor with the suite's password, through portal.inbox.accounts as the CLI
+    does: the first one creates the inbox key."""
     with app.app_context():
-        db.session.add(
-            Editor(
-                name=name,
-                password_hash=credentials.hash_password(PASSWORD),
-                totp_secret=secret,
-                timezone=timezone,
-            )
-        )
-        db.session.commit()
-    return EditorAccount(name, PASSWORD, secret, clock)
+        if accounts.inbox_exists():
+            new = accounts.add_editor(name, PASSWORD, ensure_inbox(app), timezone)
+        else:
+            new, recovery = accounts.create_inbox(name, PASSWORD, timezone)
+            remember(recovery)
+    return EditorAccount(name, PASSWORD, new.totp_secret, clock)
+
+
+def secret_from(output: str) -> str:
+    match = re.search(r"TOTP secret: ([A-Z2-7]+)", output)
+    assert match, output
+    return match.group(1)
 
 
 def csrf_from(html: str) -> str:
@@ -150,6 +156,8 @@ class Filed:
     id: str
     file_ids: list[str]
     folder: Path
+    #: each file's plaintext, by file id (the folder holds them encrypted)
+    plain: dict[str, bytes] = field(default_factory=dict)
 
 
 MakeSubmission = Callable[..., Filed]
@@ -167,14 +175,18 @@ def file_submission(
     **flags: bool,
 ) -> Filed:
     """File a submission in ``app``'s data folder as the public side would: its files
-    under its folder first, then its rows."""
+    encrypted to the inbox key under its folder first, then its rows."""
     data_dir = app.config["PORTAL_SETTINGS"].data_dir
+    with app.app_context():
+        ensure_inbox(app)
+        key_id, recipient = current_key()
+    link_list = tuple(line for line in links.splitlines() if line.strip())
     submission = Submission(
         id=new_id(),
         locale=locale,
-        note=note,
-        links=links,
-        contact=contact,
+        sealed=Content(note, link_list, contact).seal(recipient),
+        key_id=key_id,
+        link_count=len(link_list),
         refused=refused or [],
         created_at=created_at or datetime.now(UTC),
         **flags,
@@ -183,8 +195,8 @@ def file_submission(
     folder.mkdir(mode=0o700)
     for position, spec in enumerate(files or []):
         file_id = new_id()
-        stored_name = f"{file_id}.{spec.extension}"
-        (folder / stored_name).write_bytes(spec.data)
+        stored_name = f"{file_id}.age"
+        (folder / stored_name).write_bytes(age.encrypt(spec.data, [recipient]))
         submission.files.append(
             StoredFile(
                 id=file_id,
@@ -195,10 +207,16 @@ def file_submission(
                 mime=spec.mime,
                 extension=spec.extension,
                 size=len(spec.data),
+                key_id=key_id,
                 removed=spec.removed,
             )
         )
-    filed = Filed(submission.id, [f.id for f in submission.files], folder)
+    filed = Filed(
+        submission.id,
+        [f.id for f in submission.files],
+        folder,
+        {f.id: spec.data for f, spec in zip(submission.files, files or [], strict=True)},
+    )
     with app.app_context():
         db.session.add(submission)
         db.session.commit()

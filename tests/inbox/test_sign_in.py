@@ -11,7 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from portal.inbox import credentials
+from portal.crypto import age, wrapping
+from portal.inbox import credentials, sessions
 from portal.models import AuditEvent, Editor, db
 from tests.apps import FAST_HASHER, MakeApp
 from tests.inbox.helpers import (
@@ -23,6 +24,7 @@ from tests.inbox.helpers import (
     sign_in,
     token,
 )
+from tests.inbox_keys import recovery_key
 
 FAILED = "Sign-in failed"
 
@@ -128,14 +130,13 @@ def test_unknown_name_gets_the_same_answer_and_a_hash_is_verified(
     inbox_app: Flask, editor: EditorAccount, monkeypatch
 ) -> None:
     verified: list[str] = []
+    real = wrapping.unwrap_with_password
 
-    class SpyHasher(PasswordHasher):
-        def verify(self, stored, password) -> bool:
-            verified.append(stored)
-            return super().verify(stored, password)
+    def spy(wrapped: str, password: str) -> bytes:
+        verified.append(wrapped)
+        return real(wrapped, password)
 
-    policy = inbox_app.extensions["portal_passwords"]
-    monkeypatch.setattr(policy, "hasher", SpyHasher.from_parameters(FAST_HASHER._parameters))
+    monkeypatch.setattr(wrapping, "unwrap_with_password", spy)
     known = sign_in(english_client(inbox_app), editor, password="wrong password here")
     unknown = sign_in(english_client(inbox_app), editor, name="nobody")
     assert known.status_code == unknown.status_code == 401
@@ -145,54 +146,47 @@ def test_unknown_name_gets_the_same_answer_and_a_hash_is_verified(
     # The pages differ only in the form's CSRF token and the echoed name.
     strip = lambda page: page.replace(csrf_from(page), "").replace("nobody", "ana")  # noqa: E731
     assert strip(page_known) == strip(page_unknown)
-    # Both paths verified one Argon2 hash (the unknown one against a dummy hash).
+    # Both paths ran the password KDF once (the unknown one against a dummy secret).
     assert len(verified) == 2
-    assert verified[1].startswith("$argon2id$") and verified[1] != verified[0]
+    assert '"kdf": "argon2id"' in verified[1] and verified[1] != verified[0]
     assert ("", "sign_in_unknown") in audit_actions(inbox_app)
 
 
-class CountingHasher(PasswordHasher):
-    """Counts the Argon2 computations (hashes and verifications) it performs."""
-
-    calls = 0
-
-    def hash(self, password, *, salt=None) -> str:  # type: ignore[override]
-        CountingHasher.calls += 1
-        return super().hash(password, salt=salt)
-
-    def verify(self, hash, password) -> bool:  # type: ignore[override]
-        CountingHasher.calls += 1
-        return super().verify(hash, password)
-
-
-def first_attempt_cost(app: Flask, account: EditorAccount, name: str) -> int:
+def first_attempt_cost(
+    app: Flask, account: EditorAccount, name: str, monkeypatch: pytest.MonkeyPatch
+) -> int:
     """Argon2 computations made by the first sign-in attempt of a fresh worker."""
-    hasher = CountingHasher.from_parameters(FAST_HASHER._parameters)
-    app.extensions["portal_passwords"] = credentials.PasswordPolicy(hasher)
-    CountingHasher.calls = 0
+    app.extensions["portal_passwords"] = credentials.PasswordPolicy(
+        PasswordHasher.from_parameters(FAST_HASHER._parameters)
+    )
+    calls = []
+    real = wrapping.hash_secret_raw
+    monkeypatch.setattr(
+        wrapping, "hash_secret_raw", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
     response = sign_in(english_client(app), account, name=name, password="wrong password!")
     assert response.status_code == 401
-    return CountingHasher.calls
+    monkeypatch.undo()
+    return len(calls)
 
 
 def test_first_attempt_costs_the_same_for_known_and_unknown_names(
-    inbox_app: Flask, editor: EditorAccount
+    inbox_app: Flask, editor: EditorAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The dummy hash for unknown names used to be made on the first unknown name, so
-    # a worker's first attempt took twice as long exactly when the name did not exist.
-    known = first_attempt_cost(inbox_app, editor, editor.name)
-    unknown = first_attempt_cost(inbox_app, editor, "nobody")
-    assert known == unknown
+    # The dummy for unknown names used to be made on the first unknown name, so a
+    # worker's first attempt took twice as long exactly when the name did not exist.
+    known = first_attempt_cost(inbox_app, editor, editor.name, monkeypatch)
+    unknown = first_attempt_cost(inbox_app, editor, "nobody", monkeypatch)
+    assert known == unknown == 2  # the dummy made, then one password tried
 
 
-def test_default_hasher_is_memory_hard(make_app: MakeApp) -> None:
-    app = make_app()
+def test_default_password_kdf_is_memory_hard(make_app: MakeApp) -> None:
+    app = make_app(inbox_key=False)
     del app.extensions["portal_passwords"]  # the suite installs a cheap one
     with app.app_context():
-        hashed = credentials.hash_password("some long password")
-    assert hashed.startswith("$argon2id$")
-    params = dict(p.split("=") for p in hashed.split("$")[3].split(","))
-    assert int(params["m"]) >= 64 * 1024  # KiB
+        wrapped = credentials.wrap_private_key(age.Identity.generate(), "some long password")
+    assert '"kdf": "argon2id"' in wrapped
+    assert wrapping.wrapped_cost(wrapped).memory_cost >= 64 * 1024  # KiB
 
 
 def fail(client: FlaskClient, account: EditorAccount, times: int) -> None:
@@ -393,10 +387,12 @@ def test_next_goes_back_inside_the_inbox_only(
         assert response.location == "/inbox/", evil
 
 
-def test_reset_account_version_ends_sessions(signed_in: FlaskClient, inbox_app: Flask) -> None:
+def test_ending_the_server_side_sessions_signs_out(
+    signed_in: FlaskClient, inbox_app: Flask
+) -> None:
     with inbox_app.app_context():
         row = db.session.scalar(select(Editor).where(Editor.name == "ana"))
-        row.session_version += 1
+        sessions.end_all(row.id)
         db.session.commit()
     assert not is_signed_in(signed_in)
 
@@ -410,7 +406,12 @@ def test_a_removed_editors_session_never_becomes_a_new_accounts(
     runner = inbox_app.test_cli_runner()
     assert runner.invoke(args=["editor", "remove", editor.name]).exit_code == 0
     assert signed_in.get("/inbox/").status_code == 302
-    added = runner.invoke(args=["editor", "add", "bea"], input="another long password\n" * 2)
+    with inbox_app.app_context():
+        recovery = recovery_key(inbox_app)
+    added = runner.invoke(
+        args=["editor", "add", "bea", "--recovery-key"],
+        input=f"{recovery}\n" + "another long password\n" * 2,
+    )
     assert added.exit_code == 0, added.output
     with inbox_app.app_context():
         new_id = db.session.scalar(select(Editor.id).where(Editor.name == "bea"))

@@ -10,6 +10,7 @@ import pytest
 from portal.models import StoredFile, Submission, db
 from tests.cleaning import docgen, imagegen
 from tests.exiftool_oracle import leaks
+from tests.inbox_keys import content_of, plaintext_of
 from tests.public.helpers import HTML_LANG, png_bytes, post_tip, submission_state, tagged_jpeg
 
 
@@ -234,8 +235,10 @@ def test_links_only_and_contact_are_filed_as_text(app, client):
     assert "2 links." in _text(response)
     with app.app_context():
         submission = db.session.query(Submission).one()
-        assert submission.link_list == ["https://example.org/a", "http://example.net/b?c=d"]
-        assert submission.contact == "signal: someone"
+        content = content_of(app, submission)
+        assert content.links == ("https://example.org/a", "http://example.net/b?c=d")
+        assert submission.link_count == 2
+        assert content.contact == "signal: someone"
         assert submission.locale == "en"
         assert submission.files == []
 
@@ -272,7 +275,7 @@ def test_links_pasted_without_https_are_filed_as_addresses(app, client):
     assert f"{len(PASTED_LINKS)} links." in _text(response)
     with app.app_context():
         submission = db.session.query(Submission).one()
-        assert submission.link_list == list(PASTED_LINKS.values())
+        assert list(content_of(app, submission).links) == list(PASTED_LINKS.values())
 
 
 @pytest.mark.parametrize("line", NOT_LINKS)
@@ -308,13 +311,14 @@ def test_receipt_lists_removed_metadata_in_plain_words(app, client, tmp_path):
 
     data_dir = app.config["PORTAL_SETTINGS"].data_dir
     with app.app_context():
-        submission = db.session.query(Submission).one()
+        db.session.query(Submission).one()
         stored = db.session.query(StoredFile).one()
         assert stored.kind == "image" and stored.format == "JPEG"
         assert {"gps", "make_model", "author", "dates", "software"} <= set(stored.removed)
-        path = data_dir / "submissions" / submission.id / stored.stored_name
+        path = tmp_path / "filed.jpg"
+        path.write_bytes(plaintext_of(app, stored))
     assert leaks(path) == []
-    assert re.fullmatch(r"[0-9a-f]{32}\.jpg", stored.stored_name)
+    assert re.fullmatch(r"[0-9a-f]{32}\.age", stored.stored_name)
     assert submission_state(data_dir)[1] == []
     # The size shown is the cleaned copy's, which editors receive.
     assert path.stat().st_size != len(jpeg)
@@ -327,10 +331,9 @@ def test_receipt_shows_the_format_and_size_editors_receive(app, client):
     assert response.status_code == 200
     with app.app_context():
         stored = db.session.query(StoredFile).one()
-    data_dir = app.config["PORTAL_SETTINGS"].data_dir
-    filed = data_dir / "submissions" / stored.submission_id / stored.stored_name
-    assert filed.read_bytes()[:3] == b"\xff\xd8\xff"  # a HEIC photo is filed as a JPEG
-    assert f"Archivo 1: foto (JPEG), {_size_words(filed.stat().st_size)}" in _text(response)
+        filed = plaintext_of(app, stored)
+    assert filed[:3] == b"\xff\xd8\xff"  # a HEIC photo is filed as a JPEG
+    assert f"Archivo 1: foto (JPEG), {_size_words(len(filed))}" in _text(response)
     assert "HEIC" not in _text(response).split("Tus archivos", 1)[1]
 
 

@@ -61,9 +61,10 @@ STORED = {
         "id": "generated",
         "created_at": "arrival-time",
         "locale": "arrival-time",
-        "note": "what-you-write",
-        "links": "what-you-write",
-        "contact": "what-you-write",
+        "sealed": "stored-encrypted",  # note, links and contact, encrypted
+        "note_index": "stored-encrypted",  # the notes again, encrypted, for search
+        "link_count": "what-you-write",
+        "key_id": "generated",
         "refused": "refused-not-kept",
         "is_read": "editors' marks",
         "is_starred": "editors' marks",
@@ -79,6 +80,7 @@ STORED = {
         "mime": "files-cleaned",
         "extension": "files-cleaned",
         "size": "files-cleaned",
+        "key_id": "generated",
         "removed": "files-cleaned",
     },
 }

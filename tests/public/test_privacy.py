@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.inbox_keys import prepare_data_dir
 from tests.public.helpers import files_under, multipart, post_tip, tagged_jpeg, token_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,6 +96,7 @@ def _serving(command: list[str], env: dict[str, str], port: int, log_path: Path)
 
 
 def _served_env(data_dir: Path) -> dict[str, str]:
+    prepare_data_dir(data_dir)
     return {
         **os.environ,
         "PYTHONPATH": str(ROOT),
