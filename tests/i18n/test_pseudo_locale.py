@@ -34,7 +34,7 @@ from portal.errors import ERROR_TEXTS
 from portal.i18n import language_name
 from portal.models import AuditEvent, StoredFile, db
 from tests.apps import DatabaseUrls, running_app
-from tests.i18n.catalogues import ASCII_LETTER, pseudo, pseudo_catalogue, save
+from tests.i18n.catalogues import ASCII_LETTER, pseudo, pseudo_catalogue, save, translate
 from tests.inbox_keys import ensure_inbox
 
 PSEUDO = "eo"
@@ -240,6 +240,8 @@ def pseudo_app(
         pseudo_catalogue(fresh_template, PSEUDO),
         root / "tr" / PSEUDO / "LC_MESSAGES" / "messages.po",
     )
+    compiled = translate(root / "tr", "compile")
+    assert compiled.exit_code == 0, compiled.output
     with running_app(
         root / "data",
         database_url=database_urls.url(root / "data"),
