@@ -26,7 +26,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-_SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _SAFE_EXTENSION = re.compile(r"[a-z0-9]{1,10}")
 
 
@@ -57,7 +57,7 @@ def staging_root(data_dir: Path) -> Path:
 
 
 def _inside(root: Path, name: str) -> Path:
-    if not _SAFE_NAME.match(name):
+    if not _SAFE_NAME.fullmatch(name):
         raise ValueError("unsafe stored name")
     path = (root / name).resolve()
     if path.parent != root.resolve():

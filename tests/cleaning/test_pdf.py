@@ -133,6 +133,41 @@ def test_truncated_pdf_is_refused(tmp_path: Path) -> None:
     assert info.value.code in {RefusalCode.MALFORMED, RefusalCode.CLEANING_FAILED}
 
 
+@pytest.mark.parametrize("ids", [b"[null null]", b"[1 2]", b"[<00> null]", b"[]"])
+def test_a_document_id_that_is_not_two_strings_is_replaced(ids: bytes, tmp_path: Path) -> None:
+    """Found by the fuzz test: an /ID of nulls crashed the cleaner instead of being
+    replaced like any other document id."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(200, 200))
+    pdf.save(tmp_path / "plain.pdf", deterministic_id=True)
+    data = (tmp_path / "plain.pdf").read_bytes()
+    # The trailer follows the cross-reference table: its length moves no offset.
+    src = tmp_path / "odd-id.pdf"
+    src.write_bytes(re.sub(rb"/ID \[<[0-9a-f]+><[0-9a-f]+>\]", b"/ID " + ids, data))
+    assert b"/ID " + ids in src.read_bytes()
+    result = clean_file(src, tmp_path / "out.pdf")
+    if ids != b"[]":
+        assert Category.SERIAL in result.removed
+    with pikepdf.open(tmp_path / "out.pdf") as cleaned:
+        assert [bytes(i) for i in cleaned.trailer.ID] == [STATIC_ID, STATIC_ID]
+
+
+def test_a_filter_name_that_is_not_utf8_is_malformed(tmp_path: Path) -> None:
+    """Found by the long fuzz run: a content stream's /Filter name holding the byte
+    0xE3 made str() of the name raise UnicodeDecodeError, a crash."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(200, 200))
+    pdf.pages[0].obj.Contents = pdf.make_stream(b"BT ET", Filter=pikepdf.Name("/FlateDecodeX"))
+    pdf.save(tmp_path / "plain.pdf", deterministic_id=True, compress_streams=False)
+    data = (tmp_path / "plain.pdf").read_bytes()
+    assert data.count(b"/FlateDecodeX") == 1
+    src = tmp_path / "odd-filter.pdf"
+    src.write_bytes(data.replace(b"/FlateDecodeX", b"/FlateDec#E3X"))  # same length
+    with pytest.raises(Refusal) as refused:
+        clean_file(src, tmp_path / "out.pdf")
+    assert refused.value.code == RefusalCode.MALFORMED, refused.value
+
+
 def test_decompressed_streams_count_against_the_limit(tmp_path: Path) -> None:
     path = tmp_path / "wrapped.pdf"
     docgen.dirty_pdf(path)

@@ -48,7 +48,10 @@ def _leaks_under(folder: Path) -> dict[str, list[str]]:
 
 
 @pytest.mark.proves("no-ip-address", "no-browser", "no-referrer", "no-file-names")
-def test_test_client_request_leaves_no_trace(app, client, tmp_path, caplog):
+def test_test_client_request_leaves_no_trace(make_app, tmp_path, caplog):
+    # The database in a file under the data folder, so that it is searched too.
+    app = make_app(persistent_database=True)
+    client = app.test_client()
     caplog.set_level(logging.DEBUG)
     client.environ_base.update(
         REMOTE_ADDR=SOURCE_ADDRESS, HTTP_USER_AGENT=USER_AGENT, HTTP_REFERER=REFERRER
@@ -58,6 +61,7 @@ def test_test_client_request_leaves_no_trace(app, client, tmp_path, caplog):
     assert _leaks_in_bytes(response.get_data()) == []  # not even shown back
     data_dir = app.config["PORTAL_SETTINGS"].data_dir
     assert len(files_under(data_dir / "submissions")) == 1
+    assert (data_dir / "portal.sqlite3").is_file()  # searched with every other file
     assert _leaks_under(data_dir) == {}
     assert _leaks_in_bytes(caplog.text.encode()) == []
 

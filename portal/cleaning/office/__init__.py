@@ -36,7 +36,8 @@ from portal.cleaning.base import (
 if TYPE_CHECKING:
     from portal.cleaning.office.package import Rebuilt
 
-_ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError)
+#: NotImplementedError: a ZIP version newer than zipfile reads
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError)
 
 
 def _odf_mimetype(zf: zipfile.ZipFile) -> str | None:

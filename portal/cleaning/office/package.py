@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def checked_members(zf: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipInfo
 def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     try:
         return zf.read(info)  # bounded by the declared size, CRC checked
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
         raise malformed(f"unreadable member: {type(exc).__name__}") from exc
 
 

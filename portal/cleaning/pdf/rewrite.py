@@ -122,15 +122,23 @@ def _icc_stream(value: object) -> Stream | None:
     return None
 
 
+def _text(obj: object) -> str:
+    """``str(obj)``; a name whose bytes are not UTF-8 names nothing PDF knows."""
+    try:
+        return str(obj)
+    except UnicodeDecodeError as exc:
+        raise Refusal(RefusalCode.MALFORMED, "a name that is not UTF-8") from exc
+
+
 def _name(obj: object) -> str | None:
-    return str(obj) if isinstance(obj, Name) else None
+    return _text(obj) if isinstance(obj, Name) else None
 
 
 def _filters(stream: Stream) -> list[str]:
     value = stream.get("/Filter")
     if isinstance(value, Array):
-        return [str(v) for v in value]
-    return [str(value)] if value is not None else []
+        return [_text(v) for v in value]
+    return [_text(value)] if value is not None else []
 
 
 class _Walk:
@@ -185,7 +193,9 @@ class _Walk:
         if self.apply and "/Info" in trailer:
             del trailer["/Info"]
         ids = trailer.get("/ID")
-        if isinstance(ids, Array) and any(bytes(i) != STATIC_ID for i in ids):
+        if isinstance(ids, Array) and any(
+            not isinstance(i, pikepdf.String) or bytes(i) != STATIC_ID for i in ids
+        ):
             self.found.add(Category.SERIAL)
         # qpdf keeps the first element of an existing /ID; without one it writes the
         # static id in both.
