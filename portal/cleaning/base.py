@@ -81,6 +81,9 @@ class Limits:
     max_frames: int = 5_000  # animation frames
     max_expanded_bytes: int = 512 * 1024 * 1024  # zip members, PDF streams, in total
     max_members: int = 5_000  # entries in an office document
+    max_xml_elements: int = 1_000_000  # elements in all XML parts of a document
+    max_xml_depth: int = 200  # elements nested in elements
+    max_pdf_objects: int = 500_000  # PDF objects, and the values walked in them
     max_compression_ratio: int = 200  # a zip member's expanded/compressed ratio
     max_depth: int = 3  # files inside files inside files
     chunk_size: int = 1024 * 1024  # streaming copy unit
