@@ -35,6 +35,8 @@ class Category(enum.StrEnum):
     EMBEDDED = "embedded"  # embedded files/attachments/extra streams dropped
     TAGS = "tags"  # audio/video container and stream tags (title, encoder, ...)
     HIDDEN_DATA = "hidden_data"  # data after the end of the file, private chunks
+    FILE_PATHS = "file_paths"  # names of files and folders on the author's computer
+    SCRIPTS = "scripts"  # scripts, macros and actions run on opening
 
 
 class Kind(enum.StrEnum):
