@@ -15,7 +15,8 @@ In every kept part (:func:`clean_xml`), whether OOXML or ODF: authors of comment
 tracked changes become "Author", their dates are removed (OOXML) or zeroed (ODF, where
 they are required), revision ids (rsids), document and paragraph ids, template paths,
 document variables and picture descriptions that are file paths are removed, and the
-references to parts the package dropped go with them.
+references to parts the package dropped go with them. Fields (:mod:`.fields`) keep
+their stored result only when their type is on a short list of harmless ones.
 :func:`properties` says what a properties part (core.xml, app.xml, meta.xml) held
 before it is replaced.
 """
@@ -77,20 +78,6 @@ _REFERENCE_ELEMENTS = {
     "italic",
     "boldItalic",
 }
-# ODF fields that LibreOffice fills from the user's own data (Tools > Options > User
-# Data) and recomputes on opening: the stored text is the sender's, whoever reads it.
-_ODF_USER_FIELDS = {
-    "author-name": NEUTRAL_AUTHOR,
-    "author-initials": NEUTRAL_INITIALS,
-    **{
-        f"sender-{field}": ""
-        for field in (
-            "firstname", "lastname", "title", "position", "email", "phone-private",
-            "fax", "company", "phone-work", "street", "city", "postal-code", "country",
-            "state-or-province",
-        )
-    },
-}  # fmt: skip
 _ID_ATTRIBUTES = {"paraId", "textId", "durableId", "uid"}
 _PATH_LIKE = re.compile(r"[\\/]|\.(?:jpe?g|png|gif|tiff?|bmp|heic|emf|wmf|svg)$", re.I)
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -217,8 +204,10 @@ def set_text(element: etree._Element, value: str) -> None:
 def clean_xml(
     data: bytes, dropped_ids: set[str], found: set[Category], budget: Budget, limits: Limits
 ) -> bytes:
-    """Neutralise authors, dates and ids in one XML part; remove references to
+    """Neutralise authors, dates, ids and fields in one XML part; remove references to
     dropped relationships. Adds what it met to ``found``."""
+    from portal.cleaning.office import fields
+
     root = parse(data, budget, limits)
     for element in elements(root):
         name = local(element)
@@ -231,6 +220,7 @@ def clean_xml(
             remove(element)
         else:
             _clean_text(element, found)
+    fields.clean(root, found)
     return serialise(root)
 
 
@@ -296,15 +286,10 @@ def _clean_text(element: etree._Element, found: set[Category]) -> None:
         if text(element) != ODF_ZERO_DATE or len(element):
             found.add(Category.DATES)
             set_text(element, ODF_ZERO_DATE)
-    elif name in ("creator-initials", "sender-initials"):
+    elif name in ("creator-initials", "sender-initials") and uri != NS_ODF_TEXT:
         if text(element) != NEUTRAL_INITIALS or len(element):
             found.add(Category.AUTHOR)
             set_text(element, NEUTRAL_INITIALS)
-    elif uri == NS_ODF_TEXT and name in _ODF_USER_FIELDS:
-        neutral = _ODF_USER_FIELDS[name]
-        if text(element) != neutral or len(element):
-            found.add(Category.AUTHOR)
-            set_text(element, neutral)
     elif name == "author" and "spreadsheetml" in uri and text(element) != NEUTRAL_AUTHOR:
         found.add(Category.AUTHOR)
         set_text(element, NEUTRAL_AUTHOR)
