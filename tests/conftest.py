@@ -1,4 +1,5 @@
-"""Shared fixtures: an app on a fresh data folder, and a test client for it.
+"""Shared fixtures: an app on a fresh data folder, and a test client for it; and, for
+every test, a check that each PDF it cleans renders as its original did.
 
 Folders of tests add their own fixtures in their own conftest.py; keep this small.
 """
@@ -13,7 +14,37 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from portal import create_app
+from portal.cleaning.pdf import PdfCleaner
 from portal.config import Settings
+from tests.pdf_rendering import rendering_difference
+
+
+@pytest.fixture(autouse=True)
+def cleaned_pdfs_render_the_same(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Compare the rendered pages of every PDF the test cleans, in whatever way it
+    does, with its original's (tests/pdf_rendering.py); fail the test on a
+    difference. Checked inside the cleaner, before its output is renamed, and
+    reported at the end (an exception inside would be taken for a refusal).
+    A test marked ``pdf_renders_differently(reason)`` is exempt, for the reason
+    given."""
+    if request.node.get_closest_marker("pdf_renders_differently") is not None:
+        yield
+        return
+    differences: list[str] = []
+    clean = PdfCleaner.clean
+
+    def clean_and_compare(self, src, dst, limits, depth):  # type: ignore[no-untyped-def]
+        result = clean(self, src, dst, limits, depth)
+        difference = rendering_difference(Path(src), Path(dst))
+        if difference is not None:
+            differences.append(f"{Path(src).name}: {difference}")
+        return result
+
+    monkeypatch.setattr(PdfCleaner, "clean", clean_and_compare)
+    yield
+    assert differences == [], "cleaned PDFs render differently"
 
 
 @pytest.fixture
