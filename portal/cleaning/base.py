@@ -86,6 +86,7 @@ class Limits:
     max_xml_elements: int = 1_000_000  # elements in all XML parts of a document
     max_xml_depth: int = 200  # elements nested in elements
     max_pdf_objects: int = 500_000  # PDF objects, and the values walked in them
+    max_pdf_stream_bytes: int = 128 * 1024 * 1024  # one PDF stream read or decoded
     max_compression_ratio: int = 200  # a zip member's expanded/compressed ratio
     max_depth: int = 3  # files inside files inside files
     chunk_size: int = 1024 * 1024  # streaming copy unit

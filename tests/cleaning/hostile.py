@@ -20,6 +20,9 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+import pikepdf
+from pikepdf import Array, Dictionary, Name, String
+
 from tests.cleaning import docgen
 
 # --- canaries -------------------------------------------------------------------------
@@ -353,6 +356,254 @@ def many_entries_docx(path: Path, count: int = 300_000, *, claimed: int | None =
     path.write_bytes(bytes(body + directory + end))
 
 
+# --- PDFs ------------------------------------------------------------------------------
+
+
+def _font(pdf: pikepdf.Pdf) -> pikepdf.Dictionary:
+    return pdf.make_indirect(
+        Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica)
+    )
+
+
+def _form(pdf: pikepdf.Pdf, content: bytes, bbox: list[int], **extra: object) -> pikepdf.Stream:
+    form = pdf.make_stream(content)
+    form.Type, form.Subtype, form.BBox = Name.XObject, Name.Form, bbox
+    for key, value in extra.items():
+        form[f"/{key}"] = value
+    return form
+
+
+def _unreference(path: Path, key: bytes) -> None:
+    """Blank the catalog entry ``key`` in the file's bytes (same length, so the
+    cross-reference offsets stay right): the object it named stays in the file,
+    listed, but nothing refers to it any more."""
+    data = path.read_bytes()
+    at = data.index(key)
+    end = data.index(b" R", at) + 2
+    path.write_bytes(data[:at] + b" " * (end - at) + data[end:])
+
+
+def private_keys_pdf(path: Path) -> None:
+    """A PDF as pdfTeX writes one with an included figure: the figure's form XObject
+    carries /PTEX.FileName and /PTEX.InfoDict (its producer and date); plus a custom
+    catalog key, a custom trailer key, XMP kept under an unusual key of the page, and a
+    GPS-tagged JPEG that no page uses (still listed in the file)."""
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(300, 300))
+    figure = _form(
+        pdf,
+        b"0 0 1 rg 10 10 80 80 re f",
+        [0, 0, 100, 100],
+        **{
+            "PTEX.FileName": String(PDF_PRIVATE),
+            "PTEX.PageNumber": 1,
+            "PTEX.InfoDict": Dictionary(
+                Producer=String(PDF_PRIVATE_PRODUCER), CreationDate=String(docgen.PDF_DATE)
+            ),
+        },
+    )
+    page.Resources = Dictionary(Font=Dictionary(F1=_font(pdf)), XObject=Dictionary(Fx=figure))
+    page.Contents = pdf.make_stream(
+        b"BT /F1 14 Tf 20 260 Td (Informe) Tj ET q 1 0 0 1 100 100 cm /Fx Do Q"
+    )
+    page.obj.MyMeta = pdf.make_stream(
+        f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF>{PDF_HIDDEN_XMP}</rdf:RDF>'
+        "</x:xmpmeta>".encode()
+    )
+    pdf.Root.CustomCatalog = String(PDF_CATALOG_KEY)
+    pdf.trailer.CustomTrailer = String(PDF_TRAILER_KEY)
+    photo = pikepdf.Stream(pdf, docgen.gps_jpeg())
+    photo.Type, photo.Subtype, photo.Filter = Name.XObject, Name.Image, Name.DCTDecode
+    photo.Width, photo.Height = 16, 16
+    photo.ColorSpace, photo.BitsPerComponent = Name.DeviceRGB, 8
+    pdf.Root.Unused = pdf.make_indirect(photo)
+    pdf.save(path, object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    _unreference(path, b"/Unused")
+
+
+def _link(rect: list[int], action: pikepdf.Dictionary) -> pikepdf.Dictionary:
+    return Dictionary(Type=Name.Annot, Subtype=Name.Link, Rect=rect, Border=[0, 0, 0], A=action)
+
+
+def actions_pdf(path: Path) -> None:
+    """A PDF that acts when opened and when clicked: an /OpenAction calling a URL,
+    page and document JavaScript, links running javascript:, launching a program,
+    opening a remote file, submitting a form and naming a menu action, an attached
+    file, a form field with scripts (its widget shows "Maria"), a note with author,
+    dates and rich text, and a layer hidden by default whose creator is named. Two
+    links stay: one to a web page, one to an e-mail address."""
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(300, 300))
+    font = _font(pdf)
+    hidden = pdf.make_indirect(
+        Dictionary(
+            Type=Name.OCG,
+            Name=String("Notas"),
+            Usage=Dictionary(CreatorInfo=Dictionary(Creator=String(PDF_OCG_CREATOR))),
+        )
+    )
+    pdf.Root.OCProperties = Dictionary(
+        OCGs=[hidden], D=Dictionary(OFF=[hidden], Creator=String(PDF_OCG_CREATOR))
+    )
+    page.Resources = Dictionary(Font=Dictionary(F1=font), Properties=Dictionary(L1=hidden))
+    page.Contents = pdf.make_stream(
+        b"BT /F1 14 Tf 20 260 Td (Informe) Tj ET "
+        b"/OC /L1 BDC 1 0 0 rg 20 150 100 50 re f EMC "
+        b"0 0 1 rg 20 20 40 40 re f"
+    )
+    field_look = _form(pdf, b"BT /F1 12 Tf 2 6 Td (Maria) Tj ET", [0, 0, 100, 20])
+    field_look.Resources = Dictionary(Font=Dictionary(F1=font))
+    widget = pdf.make_indirect(
+        Dictionary(
+            Type=Name.Annot,
+            Subtype=Name.Widget,
+            Rect=[150, 20, 250, 40],
+            FT=Name.Tx,
+            T=String("nombre"),
+            V=String("Maria"),
+            F=4,
+            AP=Dictionary(N=field_look),
+            AA=Dictionary(K=Dictionary(S=Name.JavaScript, JS=String(PDF_FORM_JS))),
+        )
+    )
+    pdf.Root.AcroForm = Dictionary(Fields=[widget], DA=String("/Helv 0 Tf 0 g"))
+    note_look = _form(pdf, b"1 1 0 rg 0 0 20 20 re f", [0, 0, 20, 20])
+    attachment = pikepdf.AttachedFileSpec(pdf, docgen.ATTACHMENT, filename="nomina.txt").obj
+    page.Annots = pdf.make_indirect(
+        Array(
+            [
+                _link(
+                    [20, 240, 120, 255],
+                    Dictionary(S=Name.URI, URI=String("https://example.org/fuente")),
+                ),
+                _link(
+                    [130, 240, 230, 255],
+                    Dictionary(S=Name.URI, URI=String("mailto:editor@example.org")),
+                ),
+                _link(
+                    [20, 220, 120, 235], Dictionary(S=Name.URI, URI=String(f"javascript:{PDF_JS}"))
+                ),
+                _link([130, 220, 230, 235], Dictionary(S=Name.Launch, F=String(PDF_LAUNCH))),
+                _link(
+                    [20, 200, 120, 215],
+                    Dictionary(S=Name.GoToR, F=String(PDF_REMOTE), D=[0, Name.Fit]),
+                ),
+                _link([130, 200, 230, 215], Dictionary(S=Name.SubmitForm, F=String(PDF_SUBMIT))),
+                _link([20, 180, 120, 195], Dictionary(S=Name.Named, N=Name.Print)),
+                _link([130, 180, 230, 195], Dictionary(S=Name.JavaScript, JS=String(PDF_JS))),
+                Dictionary(
+                    Type=Name.Annot,
+                    Subtype=Name.Text,
+                    Rect=[260, 260, 280, 280],
+                    Contents=String(docgen.NOTE),
+                    T=String(docgen.AUTHOR),
+                    M=String(docgen.PDF_DATE),
+                    RC=String(f"<body><p>{docgen.AUTHOR}</p></body>"),
+                    AP=Dictionary(N=note_look),
+                    AA=Dictionary(E=Dictionary(S=Name.JavaScript, JS=String(PDF_JS))),
+                ),
+                widget,
+                Dictionary(
+                    Type=Name.Annot,
+                    Subtype=Name.FileAttachment,
+                    Rect=[260, 20, 280, 40],
+                    FS=attachment,
+                ),
+            ]
+        )
+    )
+    page.obj.AA = Dictionary(O=Dictionary(S=Name.JavaScript, JS=String(PDF_JS)))
+    pdf.Root.OpenAction = Dictionary(S=Name.URI, URI=String(PDF_OPEN_URL))
+    script = pdf.make_indirect(Dictionary(S=Name.JavaScript, JS=String(PDF_JS)))
+    pdf.Root.Names = Dictionary(JavaScript=Dictionary(Names=Array([String("init"), script])))
+    pdf.save(path)
+
+
+def many_objects_pdf(path: Path, count: int = 1_000_000) -> None:
+    """A PDF whose cross-reference stream lists ``count`` tiny objects (10 MB), all
+    reachable from a custom catalog key."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.Root.Many = Array([pdf.make_indirect(Dictionary(N=i)) for i in range(count)])
+    pdf.save(path, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+
+
+def _hand_made_pdf(
+    path: Path, catalog_extra: bytes, page_extra: bytes, objects: list[bytes]
+) -> None:
+    """A small PDF written by hand: catalog (1), page tree (2), page (3), then
+    ``objects`` from number 4, and a classic cross-reference table."""
+    body = [
+        b"<< /Type /Catalog /Pages 2 0 R " + catalog_extra + b" >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] " + page_extra + b" >>",
+        *objects,
+    ]
+    out, offsets = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"), []
+    for number, obj in enumerate(body, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(body) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(body) + 1, xref)
+    path.write_bytes(bytes(out))
+
+
+def _stream(data: bytes, extra: bytes = b"") -> bytes:
+    return b"<< /Length %d %s >>\nstream\n" % (len(data), extra) + data + b"\nendstream"
+
+
+def object_stream_bomb_pdf(path: Path, count: int = 5_000_000) -> None:
+    """A 10 kB PDF whose page's font lists its widths in an array of ``count`` numbers,
+    kept compressed in an object stream (10 MB of text, 700 MB once parsed)."""
+    numbers = b"[" + b"0 " * count + b"]"
+    header = b"5 0 "
+    packed = zlib.compress(header + numbers, 9)
+    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /FirstChar 0 /Widths 5 0 R >>"
+    objstm = _stream(packed, b"/Type /ObjStm /N 1 /First %d /Filter /FlateDecode" % len(header))
+    # Object 5 lives in the object stream (6): a cross-reference stream says so.
+    pdf = bytearray(b"%PDF-1.7\n")
+    offsets = {}
+    for number, obj in (
+        (1, b"<< /Type /Catalog /Pages 2 0 R >>"),
+        (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+        (3, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] "
+            b"/Resources << /Font << /F1 4 0 R >> >> >>"),
+        (4, font),
+        (6, objstm),
+    ):  # fmt: skip
+        offsets[number] = len(pdf)
+        pdf += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
+    xref_at = len(pdf)
+    rows = [(0, 0, 65535)] + [(1, offsets[n], 0) for n in (1, 2, 3, 4)] + [(2, 6, 0)]
+    rows += [(1, offsets[6], 0), (1, xref_at, 0)]
+    table = b"".join(struct.pack(">BIH", *row) for row in rows)
+    pdf += b"7 0 obj\n" + _stream(table, b"/Type /XRef /Size 8 /W [1 4 2] /Root 1 0 R")
+    pdf += b"\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_at
+    path.write_bytes(bytes(pdf))
+
+
+def big_array_pdf(path: Path, count: int = 3_000_000) -> None:
+    """A PDF whose page's font lists its widths in an uncompressed array of ``count``
+    numbers in the file's body (6 MB of text, over 400 MB once parsed)."""
+    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /FirstChar 0 /Widths 5 0 R >>"
+    _hand_made_pdf(
+        path,
+        b"",
+        b"/Resources << /Font << /F1 4 0 R >> >>",
+        [font, b"[" + b"0 " * count + b"]"],
+    )
+
+
+def content_bomb_pdf(path: Path, lines: int = 2_000_000) -> None:
+    """A PDF whose page draws ``lines`` zero-length lines and then an inline image:
+    42 kB of file, 12 MB of content to parse into instructions."""
+    content = b"0 0 m 0 0 l S\n" * lines + b"BI /W 1 /H 1 /CS /G /BPC 8 ID \x80 EI\n"
+    packed = zlib.compress(content, 9)
+    _hand_made_pdf(path, b"", b"/Contents 4 0 R", [_stream(packed, b"/Filter /FlateDecode")])
+
+
 #: Every hostile document at full size, by name: ``builder(path)``.
 CASES: dict[str, Callable[[Path], None]] = {
     "docx-fields": fields_docx,
@@ -363,4 +614,10 @@ CASES: dict[str, Callable[[Path], None]] = {
     "docx-deep-100k": deep_docx,
     "docx-300k-entries": many_entries_docx,
     "docx-300k-entries-end-says-5": lambda path: many_entries_docx(path, claimed=5),
+    "pdf-private-keys": private_keys_pdf,
+    "pdf-actions": actions_pdf,
+    "pdf-1M-objects": many_objects_pdf,
+    "pdf-object-stream-bomb": object_stream_bomb_pdf,
+    "pdf-3M-array": big_array_pdf,
+    "pdf-content-bomb": content_bomb_pdf,
 }
