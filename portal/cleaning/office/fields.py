@@ -142,63 +142,58 @@ _ODF_DROPPED = {
 _ODF_FIELD_ATTRIBUTES = {"display", "data-style-name", "fixed"}
 
 
+_W = [f"{{{uri}}}" for uri in _W_NS]
+_FIELD_MARKS = [
+    f"{w}{name}" for w in _W for name in ("fldChar", "fldSimple", "instrText", "delInstrText")
+]
+_ODF_DROPPED_TAGS = [f"{{{uri}}}{name}" for uri, name in _ODF_DROPPED]
+_ODF_FIELD_TAGS = [f"{{{NS_ODF_TEXT}}}{name}" for name in (*_ODF_REMOVED, *_ODF_AT_OPEN)]
+
+
 def clean(root: etree._Element, found: set[Category]) -> None:
-    """Apply the field policy to one XML part; add what was removed to ``found``."""
-    word_story = _Story(found)
-    _walk(root, word_story, found)
-    word_story.finish()
+    """Apply the field policy to one XML part; add what was removed to ``found``.
+    The elements concerned are found by lxml, so a part without fields costs little
+    however large it is."""
+    _word_fields(root, found)
+    for element in list(root.iter(*[f"{{{uri}}}fld" for uri in _A_NS])):
+        _drawing_field(element, found)
+    shared: dict[str, str] = {}
+    for formula in list(root.iter(*[f"{{{uri}}}f" for uri in _S_NS])):
+        cell = formula.getparent()
+        if cell is not None and split(cell.tag)[1] == "c":
+            _spreadsheet_cell(cell, shared, found)
+    for element in list(root.iter(*_ODF_DROPPED_TAGS)):
+        if element.getparent() is not None:
+            found.add(_ODF_DROPPED[split(element.tag)])
+            remove(element)
+    for element in list(root.iter(*_ODF_FIELD_TAGS)):
+        _odf_field(element, split(element.tag)[1], found)
+    for cell in list(root.iter(f"{{{_NS_TABLE}}}table-cell")):
+        if f"{{{_NS_TABLE}}}formula" in cell.attrib:
+            _odf_cell(cell, found)
 
 
-def _walk(node: etree._Element, story: _Story, found: set[Category]) -> None:
-    """Visit ``node``'s subtree in document order. Each text box of a WordprocessingML
-    part is a story of its own: fields do not cross into or out of it."""
-    for child in list(node):
-        if not isinstance(child.tag, str):
-            continue
-        uri, name = split(child.tag)
-        if uri in _W_NS:
-            if name == "r":
-                story.run(child)
-                for grandchild in child:
-                    _walk_inside_run(grandchild, found)
-                continue
-            if name == "txbxContent":
-                inner = _Story(found)
-                _walk(child, inner, found)
-                inner.finish()
-                continue
-            if name == "fldSimple" and _simple_field(child, found):
-                continue  # removed, result and all
-        elif uri in _A_NS and name == "fld":
-            _drawing_field(child, found)
-        elif uri in _S_NS and name == "c":
-            _spreadsheet_cell(child, story.shared_formulas, found)
-            continue
-        elif uri in (NS_ODF_TEXT, _NS_TABLE, _NS_OFFICE):
-            if (uri, name) in _ODF_DROPPED:
-                found.add(_ODF_DROPPED[uri, name])
-                remove(child)
-                continue
-            if uri == NS_ODF_TEXT and (name in _ODF_REMOVED or name in _ODF_AT_OPEN):
-                _odf_field(child, name, found)
-                continue
-            if uri == _NS_TABLE and name == "table-cell":
-                _odf_cell(child, found)
-        _walk(child, story, found)
-
-
-def _walk_inside_run(node: etree._Element, found: set[Category]) -> None:
-    """A run's children: text boxes (each a story) can hide inside its drawings."""
-    if not isinstance(node.tag, str):
+def _word_fields(root: etree._Element, found: set[Category]) -> None:
+    """WordprocessingML fields, simple ones first (their runs are their result), then
+    complex ones run by run. Each text box is a story of its own: fields do not cross
+    into or out of it."""
+    if next(root.iter(*_FIELD_MARKS), None) is None:
         return
-    uri, name = split(node.tag)
-    if uri in _W_NS and name == "txbxContent":
-        inner = _Story(found)
-        _walk(node, inner, found)
-        inner.finish()
-        return
-    for child in node:
-        _walk_inside_run(child, found)
+    for element in list(root.iter(*[f"{w}fldSimple" for w in _W])):
+        if element.getparent() is not None:
+            _simple_field(element, found)
+    boxes = [f"{w}txbxContent" for w in _W]
+    stories: dict[etree._Element, _Story] = {}
+    for run in list(root.iter(*[f"{w}r" for w in _W])):
+        if run.getparent() is None:
+            continue
+        box = next(run.iterancestors(*boxes), root)
+        story = stories.get(box)
+        if story is None:
+            story = stories[box] = _Story(found)
+        story.run(run)
+    for story in stories.values():
+        story.finish()
 
 
 # --- WordprocessingML complex fields --------------------------------------------------
@@ -231,7 +226,6 @@ class _Story:
         self.open: list[_Field] = []
         self.fields: list[_Field] = []  # outermost fields, in order
         self.runs: list[etree._Element] = []
-        self.shared_formulas: dict[str, str] = {}
 
     def run(self, run: etree._Element) -> None:
         self.runs.append(run)

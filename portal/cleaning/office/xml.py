@@ -23,6 +23,7 @@ before it is replaced.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 
@@ -85,6 +86,7 @@ _MAX_XML_PART = 64 * 1024 * 1024  # a tree takes several times this in memory
 _UTF16_OR_32 = (b"\xfe\xff", b"\xff\xfe", b"\x00\x00", b"\x00<", b"<\x00")
 
 
+@functools.lru_cache(maxsize=4096)  # a part has few distinct tags; a hostile one, many
 def split(tag: str) -> tuple[str, str]:
     """An lxml tag ("{uri}name" or "name") as (namespace, local name)."""
     if tag[:1] == "{":
@@ -201,6 +203,35 @@ def set_text(element: etree._Element, value: str) -> None:
     element.text = value
 
 
+def _tags(names: object) -> list[str]:
+    """lxml tag patterns matching ``names`` in any namespace."""
+    return [f"{{*}}{name}" for name in names]  # type: ignore[attr-defined]
+
+
+# Elements holding an attribute _clean_attributes may change, found by libxml2 (a part
+# of a million elements is mostly walked in C, not in Python).
+_ATTRIBUTE_NAMES = (
+    "transformation", "author", "initials", "userId", "providerId", "userName", "date",
+    "dateUtc", "dt", "created", "descr", "title", *_ID_ATTRIBUTES,
+)  # fmt: skip
+_ELEMENTS_WITH_ATTRIBUTES = (
+    "//*[@*["
+    "contains(translate(local-name(), 'RSID', 'rsid'), 'rsid')"
+    + "".join(f" or local-name() = '{name}'" for name in _ATTRIBUTE_NAMES)
+    + " or (local-name() = 'name' and (local-name(..) = 'cmAuthor'"
+    " or local-name(..) = 'author' or local-name(..) = 'docPr' or local-name(..) = 'cNvPr'))"
+    + "".join(f" or namespace-uri() = '{uri}'" for uri in (*NS_R, NS_XLINK))
+    + "]]"
+)
+_TEXT_TAGS = (
+    f"{{{_NS_DC}}}creator",
+    f"{{{_NS_DC}}}date",
+    "{*}creator-initials",
+    "{*}sender-initials",
+    "{*}author",
+)
+
+
 def clean_xml(
     data: bytes, dropped_ids: set[str], found: set[Category], budget: Budget, limits: Limits
 ) -> bytes:
@@ -209,17 +240,17 @@ def clean_xml(
     from portal.cleaning.office import fields
 
     root = parse(data, budget, limits)
-    for element in elements(root):
-        name = local(element)
-        if name in _DROPPED_ELEMENTS:
-            # LibreOffice writes an empty <office:scripts/> in every file: not news.
-            if len(element) or element.attrib:
-                found.add(_DROPPED_ELEMENTS[name])
+    for element in list(root.iter(*_tags(_DROPPED_ELEMENTS))):
+        # LibreOffice writes an empty <office:scripts/> in every file: not news.
+        if len(element) or element.attrib:
+            found.add(_DROPPED_ELEMENTS[local(element)])
+        remove(element)
+    for element in root.xpath(_ELEMENTS_WITH_ATTRIBUTES):
+        assert isinstance(element, etree._Element)
+        if _clean_attributes(element, dropped_ids, found):
             remove(element)
-        elif _clean_attributes(element, dropped_ids, found):
-            remove(element)
-        else:
-            _clean_text(element, found)
+    for element in list(root.iter(*_TEXT_TAGS)):
+        _clean_text(element, found)
     fields.clean(root, found)
     return serialise(root)
 
