@@ -12,20 +12,25 @@ that is 10 kB of file). So, in this order:
    rebuilds a damaged table). Over ``Limits.max_pdf_objects`` is refused before qpdf
    opens the file.
 2. :data:`QPDF_LIMITS`, applied once to the process (:func:`apply_qpdf_limits`): qpdf
-   inflates no Flate stream beyond :data:`MAX_FLATE_BYTES` (object streams included,
-   so no object inside one is larger), gives up on a file after
-   :data:`MAX_WARNINGS` warnings, and decodes no chain of more than four filters.
-3. :class:`Objects`, from the table qpdf read: the count again, and every object
-   outside an object stream whose bytes could hold more than :data:`MAX_OBJECT_BYTES`
-   of text must be a stream (whose data qpdf does not parse); object streams must be
-   Flate-compressed or small. Whether an object is a stream is told from its bytes, so
-   objects nothing uses are never parsed.
+   uses no more than :data:`MAX_FLATE_MEMORY` to inflate a stream (a safety net: the
+   cleaner inflates what it reads itself, and this allows the cross-reference stream
+   of the largest file allowed), gives up on a file after :data:`MAX_WARNINGS`
+   warnings, and decodes no chain of more than four filters. qpdf does not raise when
+   it hits a limit: the caller checks for it.
+3. :class:`Objects`, from the table qpdf read: the count again; every object outside
+   an object stream whose bytes could hold more than :data:`MAX_OBJECT_BYTES` of text
+   must be a stream (whose data qpdf does not parse); every object stream (parsed
+   whole as soon as one object in it is touched) must inflate to no more than
+   :data:`MAX_OBJECT_BYTES`, checked here with zlib, the bytes charged to the budget.
+   Whether an object is a stream is told from its bytes, so objects nothing uses are
+   never parsed.
 """
 
 from __future__ import annotations
 
 import mmap
 import re
+import zlib
 from bisect import bisect_right
 from pathlib import Path
 from typing import BinaryIO
@@ -33,12 +38,13 @@ from typing import BinaryIO
 import pikepdf
 
 from portal.cleaning.base import Limits, Refusal, RefusalCode
+from portal.cleaning.budget import Budget, Resource
 
-MAX_FLATE_BYTES = 4 * 1024 * 1024
+MAX_FLATE_MEMORY = 16 * 1024 * 1024
 MAX_OBJECT_BYTES = 4 * 1024 * 1024
 MAX_WARNINGS = 1_000
 QPDF_LIMITS: dict[str, int] = {
-    "flate_max_memory": MAX_FLATE_BYTES,
+    "flate_max_memory": MAX_FLATE_MEMORY,
     "doc_max_warnings": MAX_WARNINGS,
     "max_stream_filters": 4,
 }
@@ -105,7 +111,7 @@ def count_before_opening(path: Path, limits: Limits) -> None:
 class Objects:
     """The objects of an opened PDF as its cross-reference table lists them."""
 
-    def __init__(self, pdf: pikepdf.Pdf, path: Path, limits: Limits) -> None:
+    def __init__(self, pdf: pikepdf.Pdf, path: Path, limits: Limits, budget: Budget) -> None:
         table = pdf.get_xref_table()
         if len(table) > limits.max_pdf_objects:
             raise Refusal(RefusalCode.TOO_COMPLEX, "PDF has too many objects")
@@ -123,7 +129,7 @@ class Objects:
                 if self.span(offset) > MAX_OBJECT_BYTES and not self._stream_at(fh, offset):
                     raise Refusal(RefusalCode.TOO_COMPLEX, "PDF object too large")
         for number in object_streams:
-            self._check_object_stream(pdf, number)
+            self._check_object_stream(pdf, number, budget)
 
     def span(self, offset: int) -> int:
         """The most bytes the object at ``offset`` can take: up to the next one."""
@@ -149,9 +155,9 @@ class Objects:
         match = _STREAM_START.search(window)
         return match is not None and not _BOOKKEEPING.search(window, 0, match.start())
 
-    def _check_object_stream(self, pdf: pikepdf.Pdf, number: int) -> None:
+    def _check_object_stream(self, pdf: pikepdf.Pdf, number: int, budget: Budget) -> None:
         """An object stream is parsed whole once any object in it is touched: its
-        text must stay within :data:`MAX_FLATE_BYTES` (qpdf inflates no further)."""
+        text must stay within :data:`MAX_OBJECT_BYTES`."""
         objgen = (number, 0)
         try:
             stream = pdf.get_object(objgen)
@@ -161,9 +167,16 @@ class Objects:
             raise Refusal(RefusalCode.MALFORMED, "PDF object stream is not a stream")
         names = stream.get("/Filter")
         filters = [str(n) for n in names] if isinstance(names, pikepdf.Array) else [str(names)]
+        raw = stream.read_raw_bytes()
         if names is None:
-            offset = self.in_file.get(objgen)
-            if offset is None or self.span(offset) > MAX_FLATE_BYTES:
-                raise Refusal(RefusalCode.TOO_COMPLEX, "PDF object stream too large")
-        elif filters != ["/FlateDecode"]:
+            text = raw
+        elif filters == ["/FlateDecode"] and "/DecodeParms" not in stream:
+            try:
+                text = zlib.decompressobj().decompress(raw, MAX_OBJECT_BYTES + 1)
+            except zlib.error as exc:
+                raise Refusal(RefusalCode.MALFORMED, "bad PDF object stream") from exc
+        else:
             raise Refusal(RefusalCode.TOO_COMPLEX, "PDF object stream of unusual filters")
+        if len(text) > MAX_OBJECT_BYTES:
+            raise Refusal(RefusalCode.TOO_COMPLEX, "PDF object stream too large")
+        budget.spend(Resource.EXPANDED_BYTES, len(text), "PDF streams expand too far")

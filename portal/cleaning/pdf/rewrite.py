@@ -216,8 +216,8 @@ def _output_intents(root: Dictionary) -> list[Stream]:
 def _prepare(pdf: pikepdf.Pdf, src: Path, limits: Limits) -> _Job:
     """Check the file's size in objects, rebuild it from the allow-list and tell what
     it carried; images and profiles are left to the caller."""
-    objects_of = objects.Objects(pdf, src, limits)
     budget = Budget(limits)
+    objects_of = objects.Objects(pdf, src, limits, budget)
     found: set[Category] = set()
     _trailer(pdf, found)
     root = pdf.Root
