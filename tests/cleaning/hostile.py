@@ -282,6 +282,22 @@ def many_elements_docx(path: Path, count: int = 2_000_000) -> None:
     base.unlink()
 
 
+def long_docx(path: Path, paragraphs: int = 300_000) -> None:
+    """A DOCX of ``paragraphs`` numbered paragraphs of one run each (three elements
+    apiece: 900,000 for the default, near the budget's million), compressed as usual."""
+    base = path.with_suffix(".base.docx")
+    docgen.dirty_docx(base)
+    document = (
+        f'<?xml version="1.0" encoding="UTF-8"?><w:document {_W_NS}><w:body>'.encode()
+        + b"".join(
+            b"<w:p><w:r><w:t>Linea %d del informe</w:t></w:r></w:p>" % i for i in range(paragraphs)
+        )
+        + b"</w:body></w:document>"
+    )
+    _replace_members(base, path, {"word/document.xml": document})
+    base.unlink()
+
+
 def deep_docx(path: Path, depth: int = 100_000) -> None:
     """A DOCX whose document.xml nests ``depth`` elements inside each other (stored
     uncompressed)."""
@@ -620,4 +636,8 @@ CASES: dict[str, Callable[[Path], None]] = {
     "pdf-object-stream-bomb": object_stream_bomb_pdf,
     "pdf-3M-array": big_array_pdf,
     "pdf-content-bomb": content_bomb_pdf,
+    # The most work the budget lets through (or nearly): how long and how much memory
+    # a file that is not refused can cost.
+    "docx-900k-elements": long_docx,
+    "pdf-object-stream-1.9M-numbers": lambda path: object_stream_bomb_pdf(path, 1_900_000),
 }
