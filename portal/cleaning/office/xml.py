@@ -245,10 +245,10 @@ def clean_xml(
         if len(element) or element.attrib:
             found.add(_DROPPED_ELEMENTS[local(element)])
         remove(element)
-    for element in root.xpath(_ELEMENTS_WITH_ATTRIBUTES):
-        assert isinstance(element, etree._Element)
-        if _clean_attributes(element, dropped_ids, found):
-            remove(element)
+    holders = root.xpath(_ELEMENTS_WITH_ATTRIBUTES)
+    for holder in holders if isinstance(holders, list) else []:
+        if isinstance(holder, etree._Element) and _clean_attributes(holder, dropped_ids, found):
+            remove(holder)
     for element in list(root.iter(*_TEXT_TAGS)):
         _clean_text(element, found)
     fields.clean(root, found)
