@@ -344,22 +344,30 @@ def _judge(each: _Field, found: set[Category]) -> list[etree._Element]:
     elif kind in _WORD_AT_OPEN:
         if any(text(node).strip() or len(node) for node in each.result) or each.nested_in_result:
             found.add(Category.DATES)
-        doomed += each.result
-        for nested in each.nested_in_result:
-            doomed += nested.all_nodes()
-        for nested in each.nested_in_code:
-            doomed += _judge(nested, found)
+        doomed += _one_part(each.result, each.nested_in_result, each.nested_in_code, found)
     elif kind == "HYPERLINK":
         # A link to a file: the text stays, the link (and the path in it) goes.
         found.add(Category.FILE_PATHS)
-        doomed += each.code
-        for nested in each.nested_in_code:
-            doomed += nested.all_nodes()
-        for nested in each.nested_in_result:
-            doomed += _judge(nested, found)
+        doomed += _one_part(each.code, each.nested_in_code, each.nested_in_result, found)
     else:
         found.add(_WORD_REMOVED.get(kind, Category.HIDDEN_DATA))
         doomed += each.all_nodes()
+    return doomed
+
+
+def _one_part(
+    gone: list[etree._Element],
+    gone_nested: list[_Field],
+    kept_nested: list[_Field],
+    found: set[Category],
+) -> list[etree._Element]:
+    """The nodes to remove when one part of a field goes (``gone``, with the fields
+    nested in it) and the other stays (its nested fields judged on their own)."""
+    doomed = list(gone)
+    for nested in gone_nested:
+        doomed += nested.all_nodes()
+    for nested in kept_nested:
+        doomed += _judge(nested, found)
     return doomed
 
 
