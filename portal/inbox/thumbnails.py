@@ -1,7 +1,8 @@
 """Small JPEG previews of cleaned images, made on request, so that an editor on a phone
 does not download every full photo to see a submission's page.
 
-Nothing is cached: a thumbnail is made in memory each time and never touches the disk.
+Nothing is cached: a thumbnail is made in memory each time, from the stored file
+decrypted as it is read, and never touches the disk.
 The source was cleaned already, but it is still a stranger's file, so its size is
 checked against the cleaner's pixel bound before anything is decoded, and any file
 Pillow cannot read gives no thumbnail (the page then links to the image instead).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, ImageOps
 
@@ -34,7 +36,7 @@ class NoThumbnail(Exception):
     """The file cannot be previewed: unreadable, too large, or not an image."""
 
 
-def _open(path: Path, limits: Limits) -> Image.Image:
+def _open(path: Path | BinaryIO, limits: Limits) -> Image.Image:
     try:
         with warnings.catch_warnings():
             # Pillow's own bomb warning: the cleaner's bound below is the one that counts.
@@ -64,7 +66,7 @@ def _fit(width: int, height: int, max_side: int) -> tuple[int, int]:
 
 
 def thumbnail_size(
-    path: Path, limits: Limits | None = None, max_side: int = MAX_SIDE
+    path: Path | BinaryIO, limits: Limits | None = None, max_side: int = MAX_SIDE
 ) -> tuple[int, int] | None:
     """The width and height :func:`make_thumbnail` will produce for ``path``, read from
     the header only (for ``<img width height>``); None if it cannot make one."""
@@ -98,7 +100,9 @@ def _flatten(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def make_thumbnail(path: Path, limits: Limits | None = None, max_side: int = MAX_SIDE) -> bytes:
+def make_thumbnail(
+    path: Path | BinaryIO, limits: Limits | None = None, max_side: int = MAX_SIDE
+) -> bytes:
     """A JPEG of the image at ``path`` whose longest side is at most ``max_side``, turned
     the way its EXIF orientation says, with no metadata. Raises :class:`NoThumbnail`."""
     limits = limits or Limits()
