@@ -34,7 +34,9 @@ def pdftoppm() -> str:
 
 
 def render(pdf: Path, folder: Path) -> list[Image.Image] | None:
-    """Every page of ``pdf`` as an RGB image; None if poppler cannot read the file."""
+    """Every page of ``pdf`` as an RGB image; None if poppler cannot read the file
+    or reads it only with errors (it is damaged: poppler's repair and qpdf's can read
+    different documents out of it)."""
     prefix = folder / "page"
     done = subprocess.run(
         [pdftoppm(), "-r", str(DPI), "-png", str(pdf), str(prefix)],
@@ -42,7 +44,7 @@ def render(pdf: Path, folder: Path) -> list[Image.Image] | None:
         timeout=120,
         check=False,
     )
-    if done.returncode != 0:
+    if done.returncode != 0 or b"Error" in done.stderr:
         return None
     pages = []
     for png in sorted(folder.glob("page*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[1])):
@@ -65,7 +67,8 @@ def _page_difference(before: Image.Image, after: Image.Image) -> str | None:
 
 def rendering_difference(original: Path, cleaned: Path) -> str | None:
     """How the cleaned file's pages differ from the original's, None if they do not.
-    An original poppler cannot render (a damaged file) has nothing to compare with."""
+    An original poppler cannot render cleanly (a damaged file) has nothing to compare
+    with."""
     with tempfile.TemporaryDirectory() as tmp:
         before_dir, after_dir = Path(tmp) / "before", Path(tmp) / "after"
         before_dir.mkdir()
@@ -75,7 +78,7 @@ def rendering_difference(original: Path, cleaned: Path) -> str | None:
             return None
         after = render(cleaned, after_dir)
         if after is None:
-            return "poppler cannot render the cleaned file"
+            return "poppler cannot render the cleaned file without errors"
         if len(before) != len(after):
             return f"{len(before)} pages became {len(after)}"
         for number, (page_before, page_after) in enumerate(zip(before, after, strict=True), 1):
