@@ -1,5 +1,6 @@
 """Shared fixtures: the one way a test builds an app (``make_app``), the database
-every app uses, and a default app and client.
+every app uses, and a default app and client; and, for every test, a check that each
+PDF it cleans renders as its original did.
 
 Folders of tests add their own fixtures in their own conftest.py; helpers (functions
 and classes a test imports) live in helper modules, never here.
@@ -17,6 +18,7 @@ pytest.register_assert_rewrite(
     "tests.exiftool_oracle",
     "tests.headers",
     "tests.inbox_keys",
+    "tests.pdf_rendering",
     "tests.browser.helpers",
     "tests.cleaning.byte_search",
     "tests.cleaning.docgen",
@@ -37,7 +39,9 @@ from pathlib import Path  # noqa: E402
 from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 
+from portal.cleaning.pdf import PdfCleaner  # noqa: E402
 from tests.apps import DatabaseUrls, MakeApp, running_app  # noqa: E402
+from tests.pdf_rendering import rendering_difference  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +51,34 @@ def database_urls() -> DatabaseUrls:
     Session-scoped so that module-scoped apps use it too.
     """
     return DatabaseUrls()
+
+
+@pytest.fixture(autouse=True)
+def cleaned_pdfs_render_the_same(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Compare the rendered pages of every PDF the test cleans, in whatever way it
+    does, with its original's (tests/pdf_rendering.py); fail the test on a
+    difference. Checked inside the cleaner, before its output is renamed, and
+    reported at the end (an exception inside would be taken for a refusal).
+    A test marked ``pdf_renders_differently(reason)`` is exempt, for the reason
+    given."""
+    if request.node.get_closest_marker("pdf_renders_differently") is not None:
+        yield
+        return
+    differences: list[str] = []
+    clean = PdfCleaner.clean
+
+    def clean_and_compare(self, src, dst, limits, depth):  # type: ignore[no-untyped-def]
+        result = clean(self, src, dst, limits, depth)
+        difference = rendering_difference(Path(src), Path(dst))
+        if difference is not None:
+            differences.append(f"{Path(src).name}: {difference}")
+        return result
+
+    monkeypatch.setattr(PdfCleaner, "clean", clean_and_compare)
+    yield
+    assert differences == [], "cleaned PDFs render differently"
 
 
 @pytest.fixture

@@ -74,8 +74,7 @@ def test_generated_pdf_is_cleaned_and_keeps_its_page(dirty: Path, tmp_path: Path
         assert str(annots[0].Contents) == docgen.NOTE  # the note's text is content
         assert "/T" not in annots[0] and "/M" not in annots[0]
         assert str(annots[1].A.URI) == "https://example.org/report"
-        assert "/OpenAction" not in pdf.Root
-        assert not set(pdf.Root.Names.keys()) & {"/EmbeddedFiles", "/JavaScript"}
+        assert set(pdf.Root.keys()) == {"/Type", "/Pages"}  # no actions, names, files
         assert not pdf.attachments
     assert CLEANER.inspect(out, Limits()) == set()
 
@@ -248,6 +247,9 @@ def test_device_icc_profiles_become_device_colour_spaces(tmp_path: Path) -> None
     assert leaks(out) == []
 
 
+@pytest.mark.pdf_renders_differently(
+    "the generated file is inconsistent on purpose: an RGB profile declared with /N 1 or 4"
+)
 def test_grey_and_cmyk_device_profiles_map_by_component_count(tmp_path: Path) -> None:
     for components, device in ((1, "/DeviceGray"), (4, "/DeviceCMYK")):
         src = tmp_path / f"n{components}.pdf"
@@ -276,8 +278,7 @@ def test_standard_profile_is_replaced_by_its_canonical_copy(tmp_path: Path) -> N
         space = pdf.pages[0].Resources.XObject.Im1.ColorSpace
         assert str(space[0]) == "/ICCBased"
         assert space[1].read_bytes() == srgb_profile()
-        intent = pdf.Root.OutputIntents[0]
-        assert intent.DestOutputProfile.read_bytes() == srgb_profile()
+        assert "/OutputIntents" not in pdf.Root  # for printing: not needed to show
 
 
 def _inline_images(path: Path) -> list[pikepdf.PdfInlineImage]:

@@ -503,7 +503,7 @@ import json, sys
 from pathlib import Path
 from portal.cleaning import registry
 families = [registry.identify(Path(p)).family for p in sys.argv[1:]]
-loaded = lambda: sorted(m for m in registry.DEFERRED_MODULES + ("av", "pikepdf", "defusedxml")
+loaded = lambda: sorted(m for m in registry.DEFERRED_MODULES + ("av", "pikepdf", "lxml")
                         if m in sys.modules)
 before = loaded()
 registry.load_all()
@@ -513,7 +513,7 @@ print(json.dumps({"families": families, "before": before, "after": loaded()}))
 
 def test_sniffing_imports_no_heavy_library(tmp_path):
     """Importing the registry and recognising one file of each family loads neither
-    PyAV, pikepdf, pillow-heif nor defusedxml; load_all() loads them all."""
+    PyAV, pikepdf, pillow-heif nor lxml; load_all() loads them all."""
     docx = io.BytesIO()
     with zipfile.ZipFile(docx, "w") as zf:
         zf.writestr("[Content_Types].xml", "<Types/>")
@@ -541,4 +541,4 @@ def test_sniffing_imports_no_heavy_library(tmp_path):
     report = json.loads(out)
     assert report["families"] == list(files)
     assert report["before"] == []
-    assert report["after"] == sorted([*registry.DEFERRED_MODULES, "av", "pikepdf", "defusedxml"])
+    assert report["after"] == sorted([*registry.DEFERRED_MODULES, "av", "pikepdf", "lxml"])
