@@ -6,7 +6,8 @@ for them. What a tipster wrote (note, links, contact) is only ever stored as an 
 file encrypted to the inbox key (``Submission.sealed``); the files are age files on
 disk. What stays in clear is what the inbox needs without a key: ids, dates, sizes,
 kinds and formats, flags, reason codes, how many links. No column holds a private key
-or a TOTP secret in clear (see docs/encryption.md). Times are stored in UTC.
+or a TOTP secret in clear (see docs/encryption.md). Times are stored in UTC and
+always read back as aware UTC datetimes, whatever the database (:class:`UtcDateTime`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,36 @@ from typing import TYPE_CHECKING
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment, stored with its zone, read back as an aware datetime in UTC.
+
+    SQLite returns stored times without a zone; PostgreSQL returns them in the
+    session's time zone (the server's ``TimeZone`` unless the client sets one), so
+    formatting one as UTC without converting it shows another zone's clock. A naive
+    datetime is refused on the way in: it would be read in the database's zone.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a time without a zone cannot be stored")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -56,9 +86,7 @@ class Submission(Model):
     __tablename__ = "submission"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, index=True
-    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     #: the language the tipster used the form in
     locale: Mapped[str] = mapped_column(String(16))
     #: the note, links and contact as an age file (JSON inside), see portal.sealed
@@ -125,12 +153,12 @@ class Editor(Model):
     #: the last TOTP time step accepted, so a code cannot be used twice
     last_totp_step: Mapped[int] = mapped_column(Integer, default=0)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     #: the language the editor last chose in the inbox ("" until they choose)
     locale: Mapped[str] = mapped_column(String(16), default="")
     #: IANA time zone for dates shown to this editor ("" means the portal's default)
     timezone: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class EditorSession(Model):
@@ -143,8 +171,8 @@ class EditorSession(Model):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     editor_id: Mapped[int] = mapped_column(ForeignKey("editor.id", ondelete="CASCADE"), index=True)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class InboxKey(Model):
@@ -156,7 +184,7 @@ class InboxKey(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     public_key: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class AuditEvent(Model):
@@ -165,7 +193,7 @@ class AuditEvent(Model):
     __tablename__ = "audit_event"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     editor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     target: Mapped[str] = mapped_column(String(64), default="")
