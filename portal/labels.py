@@ -33,6 +33,9 @@ CATEGORY_LABELS: dict[Category, LazyString] = {
     Category.EMBEDDED: _l("files hidden inside the file"),
     Category.TAGS: _l("titles, encoder and other recording tags"),
     Category.HIDDEN_DATA: _l("hidden data after the end of the file"),
+    Category.INVISIBLE_CHARACTERS: _l(
+        "invisible characters, which can mark who a copied text came from"
+    ),
 }
 
 REFUSAL_LABELS: dict[RefusalCode, LazyString] = {

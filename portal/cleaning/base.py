@@ -35,6 +35,7 @@ class Category(enum.StrEnum):
     EMBEDDED = "embedded"  # embedded files/attachments/extra streams dropped
     TAGS = "tags"  # audio/video container and stream tags (title, encoder, ...)
     HIDDEN_DATA = "hidden_data"  # data after the end of the file, private chunks
+    INVISIBLE_CHARACTERS = "invisible_characters"  # zero-width, direction marks, tags
 
 
 class Kind(enum.StrEnum):

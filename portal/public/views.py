@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from babel.lists import format_list
 from flask import Blueprint, render_template, request
 from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import lazy_gettext as _l
@@ -18,6 +19,13 @@ from portal.labels import category_label, format_size, kind_label, refusal_label
 from portal.public.filing import FilingFailed, file_submission
 from portal.public.forms import TipForm, link_lines
 from portal.public.uploads import DRAIN_FACTOR, OutOfSpace, TempUpload, UploadRequest, drain
+
+#: the typed fields as the receipt names them when invisible characters were removed
+INVISIBLE_FIELD_LABELS = {
+    "note": _l("the note"),
+    "links": _l("the links"),
+    "contact": _l("the way to contact you"),
+}
 
 
 @dataclass(frozen=True)
@@ -160,6 +168,10 @@ def _receive(form: TipForm, settings: Settings):
         note_length=len(form.note.data or ""),
         link_count=len(links),
         gave_contact=bool(form.contact.data),
+        invisible_fields=format_list(
+            [str(INVISIBLE_FIELD_LABELS[name]) for name in form.invisible_removed],
+            locale=get_locale(),
+        ),
     )
 
 

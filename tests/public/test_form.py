@@ -353,3 +353,37 @@ def test_receipt_with_removed_metadata_and_a_refused_file_in_each_language(
     decimal = "," if lang == "es" else "."
     kind = "Archivo 1: foto" if lang == "es" else "File 1: photo"
     assert re.search(rf"{kind} \(JPEG\), \d+(\{decimal}\d)? kB", text)
+
+
+INVISIBLE_NOTICE = {
+    "en": "We removed invisible characters from the note, the links, and the way to contact you.",
+    "es": "Quitamos caracteres invisibles de la nota, los enlaces y la forma de contactarte.",
+}
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_invisible_characters_leave_every_typed_field_and_the_receipt_says_so(app, client, lang):
+    """A passage pasted from a leaked document may carry its reader's mark."""
+    mark = "\u200b\u200c\u200d\u2060\ufeff\u202e\u2066\U000e0041"
+    response = post_tip(
+        client,
+        lang,
+        note=f"El cami{mark}ón pasa\u200b el martes",
+        links=f"https://example.org/a{mark}\nhttps://exa\u200bmple.net/b",
+        contact=f"signal:\u2067 someone{mark}",
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert INVISIBLE_NOTICE[lang] in _text(response)
+    with app.app_context():
+        submission = db.session.query(Submission).one()
+        assert submission.note == "El camión pasa el martes"
+        assert submission.link_list == ["https://example.org/a", "https://example.net/b"]
+        assert submission.contact == "signal: someone"
+
+
+def test_no_notice_when_nothing_invisible_was_typed(app, client):
+    response = post_tip(client, "en", note="Camión — «cruce» 😀", contact="x\u00a0y")
+    assert response.status_code == 200
+    assert "invisible" not in _text(response)
+    with app.app_context():
+        assert db.session.query(Submission).one().contact == "x y"
