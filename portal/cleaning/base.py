@@ -64,6 +64,14 @@ class RefusalCode(enum.StrEnum):
     CLEANING_FAILED = "cleaning_failed"
 
 
+class Alteration(enum.StrEnum):
+    """A change to the content itself, made because it could not be copied as it was
+    (each is told to the tipster on the receipt and to editors in the inbox)."""
+
+    AUDIO_REENCODED = "audio_reencoded"  # the audio was decoded and encoded afresh
+    VIDEO_REENCODED = "video_reencoded"  # the video was decoded and encoded afresh
+
+
 class Refusal(Exception):
     """A file that will not be filed. ``detail`` is for developers only: it may name
     internals but never the file's content or name."""
@@ -94,7 +102,8 @@ class Cleaned:
     ``kind`` says what the file is (a :class:`Kind`);
     ``format`` a short upper-case name ("JPEG", "MP4", "PDF"); ``mime`` and
     ``extension`` (without dot) describe the cleaned output, which may differ from
-    the input (HEIC becomes JPEG).
+    the input (HEIC becomes JPEG). ``altered`` says what of the content itself had to
+    be changed (a stream re-encoded); it is empty for a lossless clean.
     """
 
     kind: Kind
@@ -102,6 +111,7 @@ class Cleaned:
     mime: str
     extension: str
     removed: frozenset[Category] = field(default_factory=frozenset)
+    altered: frozenset[Alteration] = field(default_factory=frozenset)
 
 
 #: How much of a file sniffing looks at: every family's signature fits in it.
