@@ -13,7 +13,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from portal.cleaning import Category, Kind, RefusalCode
+from portal.cleaning import Alteration, Category, Kind, RefusalCode
 
 CATEGORY_LABELS: dict[Category, LazyString] = {
     Category.GPS: _l("GPS location"),
@@ -35,6 +35,17 @@ CATEGORY_LABELS: dict[Category, LazyString] = {
     Category.HIDDEN_DATA: _l("hidden data after the end of the file"),
     Category.INVISIBLE_CHARACTERS: _l(
         "invisible characters, which can mark who a copied text came from"
+    ),
+}
+
+ALTERATION_LABELS: dict[Alteration, LazyString] = {
+    Alteration.AUDIO_REENCODED: _l(
+        "The sound could not be copied as it was, so it was converted to a common "
+        "format; it may sound slightly different."
+    ),
+    Alteration.VIDEO_REENCODED: _l(
+        "The picture could not be copied as it was, so it was converted to a common "
+        "format; it may look slightly different."
     ),
 }
 
@@ -85,6 +96,14 @@ def category_label(value: str) -> LazyString | str:
     """Plain words for a :class:`Category` value (as stored in the database)."""
     try:
         return CATEGORY_LABELS[Category(value)]
+    except ValueError:
+        return value
+
+
+def alteration_label(value: str) -> LazyString | str:
+    """Plain words for what was changed in a file, from an :class:`Alteration` value."""
+    try:
+        return ALTERATION_LABELS[Alteration(value)]
     except ValueError:
         return value
 

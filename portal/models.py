@@ -87,6 +87,9 @@ class StoredFile(db.Model):
     size: Mapped[int] = mapped_column(Integer)
     #: Category values the cleaner removed
     removed: Mapped[list] = mapped_column(JSON, default=list)
+    #: Alteration values: what of the content itself had to be changed (a stream
+    #: re-encoded); NULL in rows filed before the column existed, read as none
+    altered: Mapped[list | None] = mapped_column(JSON, nullable=True, default=list)
 
     submission: Mapped[Submission] = relationship(back_populates="files")
 

@@ -92,6 +92,9 @@ class Limits:
     max_members: int = 5_000  # entries in an office document
     max_compression_ratio: int = 200  # a zip member's expanded/compressed ratio
     max_depth: int = 3  # files inside files inside files
+    # video that must be re-encoded (it cannot be copied): about 3 minutes of 1080p
+    # at 30 fps, which x264's "veryfast" encodes on one core in about that time
+    max_encoded_pixels: int = 10_000_000_000
     chunk_size: int = 1024 * 1024  # streaming copy unit
 
 

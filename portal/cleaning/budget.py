@@ -25,6 +25,7 @@ class Resource(enum.StrEnum):
     """One kind of cost a file can impose on the cleaner."""
 
     EXPANDED_BYTES = "expanded_bytes"  # bytes inflated from compressed data
+    ENCODED_PIXELS = "encoded_pixels"  # video pixels re-encoded (all frames together)
 
 
 class Budget:
@@ -33,6 +34,7 @@ class Budget:
     def __init__(self, limits: Limits) -> None:
         self._left: dict[Resource, int] = {
             Resource.EXPANDED_BYTES: limits.max_expanded_bytes,
+            Resource.ENCODED_PIXELS: limits.max_encoded_pixels,
         }
 
     def left(self, resource: Resource) -> int:

@@ -18,6 +18,10 @@ def category_label(value: str) -> str:
     return str(labels.category_label(value))
 
 
+def alteration_label(value: str) -> str:
+    return str(labels.alteration_label(value))
+
+
 def refusal_label(code: str) -> str:
     return str(labels.refusal_label(code))
 

@@ -163,6 +163,7 @@ def _clean_all(
                 extension=result.extension,
                 size=(staging / name).stat().st_size,
                 removed=sorted(c.value for c in result.removed),
+                altered=sorted(a.value for a in result.altered),
             )
         )
         outcomes.append(FileOutcome(position, upload.size, cleaned=result))

@@ -15,7 +15,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.config import Settings
 from portal.housekeeping import sweep_stale_tmp
-from portal.labels import category_label, format_size, kind_label, refusal_label
+from portal.labels import (
+    alteration_label,
+    category_label,
+    format_size,
+    kind_label,
+    refusal_label,
+)
 from portal.public.filing import FilingFailed, file_submission
 from portal.public.forms import TipForm, link_lines
 from portal.public.uploads import DRAIN_FACTOR, OutOfSpace, TempUpload, UploadRequest, drain
@@ -49,6 +55,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
             "format_size": format_size,
             "kind_label": kind_label,
             "category_label": category_label,
+            "alteration_label": alteration_label,
             "refusal_label": refusal_label,
         }
 

@@ -196,6 +196,7 @@ class FileSpec:
     mime: str
     extension: str
     removed: list[str] = field(default_factory=list)
+    altered: list[str] = field(default_factory=list)
 
 
 def jpeg_file(**changes: object) -> FileSpec:
@@ -265,6 +266,7 @@ def make_submission(inbox_app: Flask) -> MakeSubmission:
                     extension=spec.extension,
                     size=len(spec.data),
                     removed=spec.removed,
+                    altered=spec.altered,
                 )
             )
         filed = Filed(submission.id, [f.id for f in submission.files], folder)

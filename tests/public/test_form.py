@@ -387,3 +387,39 @@ def test_no_notice_when_nothing_invisible_was_typed(app, client):
     assert "invisible" not in _text(response)
     with app.app_context():
         assert db.session.query(Submission).one().contact == "x y"
+
+
+ALTERED_WORDS = {
+    "en": ["The sound could not be copied as it was", "it may sound slightly different"],
+    "es": ["El sonido no se pudo copiar tal como estaba", "puede sonar un poco distinto"],
+}
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_receipt_says_when_a_stream_was_re_encoded(make_app, lang):
+    """A playable phone video is no longer refused: when a stream cannot be copied
+    it is converted, and the tipster is told."""
+    from flask import render_template
+
+    from portal.cleaning import Alteration, Cleaned, Kind
+    from portal.public.filing import FileOutcome, FilingResult
+
+    app = make_app()
+    converted = Cleaned(
+        Kind.AUDIO, "M4A", "audio/mp4", "m4a", altered=frozenset({Alteration.AUDIO_REENCODED})
+    )
+    copied = Cleaned(Kind.AUDIO, "3GP", "audio/3gpp", "3gp")
+    result = FilingResult(True, (FileOutcome(1, 3000, converted), FileOutcome(2, 3000, copied)))
+    with app.test_request_context(f"/{lang}/"):
+        app.preprocess_request()  # the language, from the URL, as a request sets it
+        page = render_template(
+            "public/receipt.html",
+            result=result,
+            note_length=0,
+            link_count=0,
+            gave_contact=False,
+            invisible_fields="",
+        )
+    text = unescape(re.sub(r"\s+", " ", page))
+    for words in ALTERED_WORDS[lang]:
+        assert text.count(words) == 1, words  # the first file only
