@@ -6,11 +6,17 @@ JPEG previews of images made by :mod:`portal.inbox.thumbnails`. The type comes f
 cleaner's sniffing (``StoredFile.mime``), never from a name, and is never one a
 browser would run (HTML, XML, SVG, scripts). Each response forbids sniffing and
 carries a sandboxing Content-Security-Policy. Names are generated: ``file-1.jpg``.
+
+A thumbnail is read from the small file made when the submission was filed; one filed
+before thumbnails were stored gets its thumbnail made and recorded on first request,
+one image at a time per worker, so a page of twenty old photos does not decode twenty
+at once.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,6 +105,25 @@ def stream_zip(entries: list[tuple[Path, str, int]]) -> Iterator[bytes]:
 
 
 def register(bp: Blueprint, settings: Settings) -> None:
+    #: one lazily made thumbnail at a time in this worker (old filings only)
+    making_thumbnail = threading.Lock()
+
+    def thumbnail_of(stored: StoredFile, path: Path) -> Path | None:
+        """The stored thumbnail of an image, made now if its filing predates them."""
+        folder = path.parent
+        if stored.thumbnail_name is None:
+            with making_thumbnail:
+                db.session.refresh(stored)  # another request may have made it meanwhile
+                if stored.thumbnail_name is None:
+                    stored.thumbnail_name = thumbnails.write_thumbnail(path, folder)
+                    db.session.commit()
+        if not stored.thumbnail_name:
+            return None
+        thumbnail = storage.stored_file_path(
+            settings.data_dir, stored.submission_id, stored.thumbnail_name
+        )
+        return thumbnail if thumbnail.is_file() else None
+
     def find(submission_id: str, file_id: str) -> tuple[StoredFile, int, Path]:
         if not (is_id(submission_id) and is_id(file_id)):
             abort(404)
@@ -142,12 +167,16 @@ def register(bp: Blueprint, settings: Settings) -> None:
         stored, number, path = find(submission_id, file_id)
         if stored.kind != Kind.IMAGE:
             abort(404)
-        try:
-            data = thumbnails.make_thumbnail(path)
-        except thumbnails.NoThumbnail:
+        thumbnail = thumbnail_of(stored, path)
+        if thumbnail is None:
             abort(404)
-        response = Response(data, mimetype="image/jpeg")
-        response.headers["Content-Disposition"] = f'inline; filename="file-{number}-small.jpg"'
+        response = send_file(
+            thumbnail,
+            mimetype="image/jpeg",
+            download_name=f"file-{number}-small.jpg",
+            conditional=True,
+            max_age=0,
+        )
         return harden(response)
 
     @bp.get("/s/<submission_id>/files.zip")

@@ -4,7 +4,9 @@ A submission is a database row plus a folder of cleaned files. Filing:
 
 1. every upload is cleaned into a private staging folder under tmp/ (the cleaner
    writes each output by rename and fsyncs it); each original is deleted as soon as
-   it has been cleaned or refused;
+   it has been cleaned or refused; each cleaned image gets its thumbnail beside it
+   (:func:`portal.inbox.thumbnails.write_thumbnail`), so the inbox never decodes a
+   full image to preview it;
 2. the staging folder is fsynced and renamed to submissions/<id> in one step;
 3. the row is committed. If the commit fails, the folder is removed.
 
@@ -21,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from portal import storage
-from portal.cleaning import Cleaned, Limits, Refusal, RefusalCode, clean_file
+from portal.cleaning import Cleaned, Kind, Limits, Refusal, RefusalCode, clean_file
+from portal.inbox.thumbnails import write_thumbnail
 from portal.models import StoredFile, Submission, db, new_id
 from portal.public.uploads import TempUpload, is_out_of_space
 
@@ -153,6 +156,9 @@ def _clean_all(
         if storage.is_safe_extension(result.extension):
             name = f"{token}.{result.extension}"
             os.rename(staging / token, staging / name)
+        thumbnail = None
+        if result.kind == Kind.IMAGE:
+            thumbnail = write_thumbnail(staging / name, staging, limits)
         stored.append(
             StoredFile(
                 position=len(stored) + 1,
@@ -164,6 +170,7 @@ def _clean_all(
                 size=(staging / name).stat().st_size,
                 removed=sorted(c.value for c in result.removed),
                 altered=sorted(a.value for a in result.altered),
+                thumbnail_name=thumbnail,
             )
         )
         outcomes.append(FileOutcome(position, upload.size, cleaned=result))

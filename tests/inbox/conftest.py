@@ -197,6 +197,8 @@ class FileSpec:
     extension: str
     removed: list[str] = field(default_factory=list)
     altered: list[str] = field(default_factory=list)
+    #: None: filed before thumbnails were stored (the inbox makes one on request)
+    thumbnail_name: str | None = None
 
 
 def jpeg_file(**changes: object) -> FileSpec:
@@ -267,6 +269,7 @@ def make_submission(inbox_app: Flask) -> MakeSubmission:
                     size=len(spec.data),
                     removed=spec.removed,
                     altered=spec.altered,
+                    thumbnail_name=spec.thumbnail_name,
                 )
             )
         filed = Filed(submission.id, [f.id for f in submission.files], folder)

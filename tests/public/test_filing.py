@@ -38,7 +38,7 @@ def test_a_good_submission_is_one_row_and_one_folder(app, client):
     with app.app_context():
         submission = db.session.query(Submission).one()
         assert folders == [submission.id]
-        names = sorted(f.stored_name for f in submission.files)
+        names = sorted(name for f in submission.files for name in (f.stored_name, f.thumbnail_name))
         assert [f.position for f in submission.files] == [1, 2, 3]
     assert sorted(p.name for p in (data_dir / "submissions" / submission.id).iterdir()) == names
     for path in (data_dir / "submissions" / submission.id).iterdir():
