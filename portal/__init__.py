@@ -11,10 +11,9 @@ from pathlib import Path
 
 from flask import Flask
 
-from portal import errors, i18n, logs, security
+from portal import database, errors, i18n, logs, security
 from portal.config import Settings, load_secret_key
 from portal.housekeeping import sweep_storage
-from portal.models import db
 from portal.paths import STATIC, TEMPLATES
 
 
@@ -53,7 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     logs.init_logging()
-    db.init_app(app)
+    database.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
@@ -73,8 +72,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     with app.app_context():
         with _exclusive(data_dir / "init.lock"):
-            db.create_all()  # gunicorn workers start at once: one creates tables
-        sweep_storage(app)
+            # gunicorn workers start at once: one creates the tables
+            ready = database.prepare(app)
+        if ready:
+            sweep_storage(app)
     return app
 
 

@@ -7,12 +7,15 @@ SQLite and a local data folder. Tests build a :class:`Settings` directly.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 MB = 1024 * 1024
+#: a version 3 onion service's host name (version 2 names are no longer reachable)
+ONION_ADDRESS = re.compile(r"[a-z2-7]{56}\.onion")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,17 @@ class Settings:
     secure_cookies: bool = False
     #: folder of gettext catalogues; empty means the repository's translations/
     translations_dir: str = ""
+    #: the portal's Tor onion service (host name only), shown to tipsters on the form
+    #: and the safety guide; empty when the portal has none
+    onion_address: str = ""
+    #: folder for plaintext temporary files (uploads being cleaned), dedicated to the
+    #: portal; empty means tmp/ in data_dir. Production can put it on a tmpfs.
+    tmp_dir: str = ""
+
+    @property
+    def temp_dir(self) -> Path | None:
+        """``tmp_dir`` as a path, or None for the data folder's tmp/."""
+        return Path(self.tmp_dir) if self.tmp_dir else None
 
     @property
     def database_uri(self) -> str:
@@ -86,6 +100,11 @@ class Settings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"PORTAL_{name.upper()} must be positive")
+        if self.onion_address and not ONION_ADDRESS.fullmatch(self.onion_address):
+            raise ValueError(
+                "PORTAL_ONION_ADDRESS must be an onion service's host name: 56 letters "
+                "a-z and digits 2-7, then .onion (no http:// and no path)"
+            )
 
 
 def _parse(kind: object, raw: str, name: str) -> object:

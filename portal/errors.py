@@ -10,8 +10,11 @@ from werkzeug.exceptions import HTTPException
 
 ERROR_TEXTS = {
     400: (
-        _l("Bad request"),
-        _l("Something in what your browser sent could not be read. Please go back and try again."),
+        _l("We could not read what you sent"),
+        _l(
+            "Part of it may have been damaged on the way. Nothing was saved. Please go "
+            "back, reload the page and try again."
+        ),
     ),
     403: (_l("Not allowed"), _l("You are not allowed to see this page.")),
     404: (_l("Page not found"), _l("There is nothing at this address.")),
@@ -25,9 +28,10 @@ ERROR_TEXTS = {
     ),
     429: (_l("Too many attempts"), _l("Please wait a while before trying again.")),
     500: (
-        _l("Something went wrong"),
+        _l("There was an error on the site"),
         _l(
-            "The portal could not finish what you asked. Nothing was saved. Please try again later."
+            "It is not your fault. The portal could not finish what you asked, and nothing "
+            "was saved. Please wait a few minutes and try again."
         ),
     ),
 }

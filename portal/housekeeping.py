@@ -1,7 +1,8 @@
 """Housekeeping of the data folder: what a crash or a killed worker leaves behind.
 
 Filing (:mod:`portal.public.filing`) leaves, at any crash point, either nothing, a
-stray entry under tmp/, or a folder under submissions/ with no database row.
+stray entry under tmp/ or staging/, or a folder under submissions/ with no database
+row.
 :func:`sweep_storage` runs in every app start (whatever ``PORTAL_SERVE`` says) and
 removes the last two, but only when no other portal process is using the same data
 folder: each process holds a shared lock on ``portal.lock`` for its lifetime (kept in
@@ -36,7 +37,8 @@ def sweep_storage(app: Flask) -> None:
 
     Call inside an app context, after the tables exist.
     """
-    data_dir: Path = app.config["PORTAL_SETTINGS"].data_dir
+    settings = app.config["PORTAL_SETTINGS"]
+    data_dir: Path = settings.data_dir
     lock = open(data_dir / "portal.lock", "a+b")  # noqa: SIM115 (held for the app's life)
     os.chmod(lock.fileno(), 0o600)
     app.extensions["portal_storage_lock"] = lock
@@ -45,10 +47,10 @@ def sweep_storage(app: Flask) -> None:
     except BlockingIOError:
         # Another process is serving: its uploads in progress are not leftovers.
         fcntl.flock(lock, fcntl.LOCK_SH)
-        sweep_stale_tmp(data_dir, app.config["PORTAL_SETTINGS"].csrf_time_limit)
+        sweep_stale_tmp(data_dir, settings.csrf_time_limit, settings.temp_dir)
         return
     try:
-        removed = storage.clear_tmp(data_dir)
+        removed = storage.clear_tmp(data_dir, settings.temp_dir)
         known = set(db.session.scalars(db.select(Submission.id)))
         orphans = [name for name in storage.submission_folders(data_dir) if name not in known]
         for name in orphans:
@@ -63,16 +65,25 @@ def sweep_storage(app: Flask) -> None:
         fcntl.flock(lock, fcntl.LOCK_SH)
 
 
-def sweep_stale_tmp(data_dir: Path, max_age: float) -> int:
-    """Remove entries under tmp/ in which nothing was written for ``max_age`` seconds.
+def sweep_stale_tmp(data_dir: Path, max_age: float, tmp_dir: Path | None = None) -> int:
+    """Remove entries under tmp/ and staging/ in which nothing was written for
+    ``max_age`` seconds.
 
     Safe while other requests are in progress when ``max_age`` is the CSRF lifetime:
     a request's files are written after its form was loaded, so a file untouched for
     that long belongs to a request whose form has expired (it will be refused) or to
     a dead process. Returns how many entries were removed.
     """
-    root = storage.tmp_root(data_dir)
     cutoff = time.time() - max_age
+    removed = 0
+    for root in storage.temporary_roots(data_dir, tmp_dir):
+        removed += _sweep_older(root, cutoff)
+    if removed:
+        log.warning("removed %d stale temporary entries", removed)
+    return removed
+
+
+def _sweep_older(root: Path, cutoff: float) -> int:
     removed = 0
     for entry in root.iterdir():
         try:
@@ -89,7 +100,6 @@ def sweep_stale_tmp(data_dir: Path, max_age: float) -> int:
         removed += 1
     if removed:
         storage.fsync_dir(root)
-        log.warning("removed %d stale temporary entries", removed)
     return removed
 
 

@@ -11,6 +11,12 @@ the source language: a new catalogue appears in the language switch with no chan
 code. Compiled ``.mo`` files are not committed: :func:`init_app` compiles any that are
 missing or older than their ``.po``, so a fresh clone runs in every language, and in
 debug mode a recompiled catalogue is picked up on the next request.
+
+Numbers, sizes, dates and lists follow a country's conventions, not only a
+language's: the Spanish catalogue is ``es``, but its readers are in Mexico, so the
+request's Babel locale is ``es_MX`` (``50,000``, ``2.1 GB``, ``50%``) while gettext
+finds the ``es`` catalogue by dropping the region. :func:`current_language` gives the
+catalogue's code (for URLs and the database), :func:`html_lang` the tag pages carry.
 """
 
 from __future__ import annotations
@@ -24,13 +30,16 @@ from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, g, request, session
-from flask_babel import Babel, get_babel
+from flask_babel import Babel, get_babel, get_locale
 
 from portal.paths import TRANSLATIONS
 
 SOURCE_LOCALE = "en"
 DOMAIN = "messages"
 _RTL = {"ar", "he", "fa", "ur", "ps", "yi"}
+#: the country whose conventions a language's numbers, sizes, dates and lists follow,
+#: for a catalogue without a region of its own (see TRANSLATING.md)
+FORMAT_REGIONS = {"es": "MX"}
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +129,18 @@ def language_in_path(path: str) -> str | None:
     return first if first in available_locales() else None
 
 
-def select_locale() -> str:
+def formatting_locale(code: str) -> str:
+    """The Babel locale a language is formatted in: ``es`` -> ``es_MX``."""
+    region = FORMAT_REGIONS.get(code)
+    return f"{code}_{region}" if region else code
+
+
+def html_lang(code: str) -> str:
+    """The tag for ``<html lang>``, ``hreflang`` and ``lang``: ``es`` -> ``es-MX``."""
+    return formatting_locale(code).replace("_", "-")
+
+
+def choose_language() -> str:
     """URL (the view's ``g.lang``, or the path for error pages), session, Accept-Language."""
     lang = g.get("lang")
     if lang in available_locales():
@@ -132,6 +152,22 @@ def select_locale() -> str:
     if chosen in available_locales():
         return chosen
     return negotiate_locale()
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale for this request: the chosen language, with its region."""
+    return formatting_locale(choose_language())
+
+
+def current_language() -> str:
+    """This request's language as its catalogue is named ("es", not "es_MX")."""
+    locale = get_locale()
+    if locale is None:
+        return SOURCE_LOCALE
+    code = str(locale)
+    if code in available_locales():
+        return code
+    return locale.language if locale.language in available_locales() else code
 
 
 def text_direction(code: str) -> str:
@@ -174,12 +210,11 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def language_facts() -> dict[str, object]:
-        from flask_babel import get_locale
-
-        current = str(get_locale())
+        current = current_language()
         return {
             "lang": current,
             "text_dir": text_direction(current),
             "locales": available_locales(),
             "language_name": language_name,
+            "html_lang": html_lang,
         }

@@ -1,7 +1,12 @@
-"""Database tables: submissions and their cleaned files, editors, and the audit log.
+"""Database tables: submissions and their cleaned files, editors, their sessions, the
+inbox's public keys, and the audit log.
 
 Nothing here can hold a tipster's address, browser or file names: there is no column
-for them. Times are stored in UTC.
+for them. What a tipster wrote (note, links, contact) is only ever stored as an age
+file encrypted to the inbox key (``Submission.sealed``); the files are age files on
+disk. What stays in clear is what the inbox needs without a key: ids, dates, sizes,
+kinds and formats, flags, reason codes, how many links. No column holds a private key
+or a TOTP secret in clear (see docs/encryption.md). Times are stored in UTC.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import secrets
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -48,11 +53,16 @@ class Submission(db.Model):
     )
     #: the language the tipster used the form in
     locale: Mapped[str] = mapped_column(String(16))
-    note: Mapped[str] = mapped_column(Text, default="")
-    #: validated http(s) URLs, one per line, never fetched
-    links: Mapped[str] = mapped_column(Text, default="")
-    #: an optional way to reach the tipster, as they typed it
-    contact: Mapped[str] = mapped_column(Text, default="")
+    #: the note, links and contact as an age file (JSON inside), see portal.sealed
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    #: the InboxKey ``sealed`` and the files are encrypted to
+    key_id: Mapped[int] = mapped_column(Integer, index=True)
+    #: how many links the tipster gave (for the "has links" filter)
+    link_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: the note again, sealed under a key derived from the inbox identity (never
+    #: from anything the public side holds), so that a search need not open an age
+    #: file per note; written by the first search that opens ``sealed``
+    note_index: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     #: reason codes of files that were refused (no names, no content)
     refused: Mapped[list] = mapped_column(JSON, default=list)
     is_read: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
@@ -65,10 +75,6 @@ class Submission(db.Model):
         order_by="StoredFile.position",
     )
 
-    @property
-    def link_list(self) -> list[str]:
-        return [line for line in self.links.splitlines() if line.strip()]
-
 
 class StoredFile(db.Model):
     __tablename__ = "stored_file"
@@ -78,13 +84,16 @@ class StoredFile(db.Model):
         ForeignKey("submission.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(Integer)
-    #: generated name inside the submission's folder; never the client's name
+    #: generated name inside the submission's folder (an age file); never the client's
     stored_name: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))  # a cleaning.Kind value: image, video, ...
     format: Mapped[str] = mapped_column(String(16))  # JPEG, MP4, PDF, ...
     mime: Mapped[str] = mapped_column(String(100))
     extension: Mapped[str] = mapped_column(String(10))
+    #: the cleaned file's size (the age file on disk is slightly larger)
     size: Mapped[int] = mapped_column(Integer)
+    #: the InboxKey the file is encrypted to
+    key_id: Mapped[int] = mapped_column(Integer, index=True)
     #: Category values the cleaner removed
     removed: Mapped[list] = mapped_column(JSON, default=list)
     #: generated name of the image's thumbnail (a small JPEG beside the file, made when
@@ -103,18 +112,49 @@ class Editor(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    totp_secret: Mapped[str] = mapped_column(String(64))
+    #: the editor's own age public key; None for an account an upgrade could not
+    #: give keys to (it must be reset before it can sign in)
+    public_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: the editor's age identity, wrapped under their password (crypto.wrapping)
+    private_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: the inbox identities, as an age identity file encrypted to ``public_key``
+    keyring: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    #: the TOTP secret, encrypted to ``public_key``
+    totp_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     #: the last TOTP time step accepted, so a code cannot be used twice
     last_totp_step: Mapped[int] = mapped_column(Integer, default=0)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    #: bumped on reset and sign-out so older sessions stop working
-    session_version: Mapped[int] = mapped_column(Integer, default=0)
     #: the language the editor last chose in the inbox ("" until they choose)
     locale: Mapped[str] = mapped_column(String(16), default="")
     #: IANA time zone for dates shown to this editor ("" means the portal's default)
     timezone: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EditorSession(db.Model):
+    """A signed-in editor's session. ``sealed`` holds the inbox identities encrypted
+    under a random key that only the editor's cookie carries; deleting the row (sign
+    out, idle expiry, reset, removal) leaves nothing the cookie could open."""
+
+    __tablename__ = "editor_session"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    editor_id: Mapped[int] = mapped_column(ForeignKey("editor.id", ondelete="CASCADE"), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class InboxKey(db.Model):
+    """A public key tips are encrypted to. The newest row is the one filing uses; an
+    older one stays only while a rotation re-encrypts what was filed under it. The
+    private halves are never here: only in editors' keyrings and the recovery key."""
+
+    __tablename__ = "inbox_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

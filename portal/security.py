@@ -1,4 +1,6 @@
-"""Security headers, set by the app itself so that tests see exactly what browsers get."""
+"""Security headers, set by the app itself so that tests see exactly what browsers get;
+and, when the portal has an onion service, the ``Onion-Location`` header on public
+pages."""
 
 from __future__ import annotations
 
@@ -71,4 +73,8 @@ def init_app(app: Flask) -> None:
             response.headers["Pragma"] = "no-cache"
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = "max-age=63072000"
+        onion = app.config["PORTAL_SETTINGS"].onion_address
+        if onion and request.blueprint == "public" and request.host.split(":")[0] != onion:
+            # Tor Browser offers to open the same page at the onion service.
+            response.headers["Onion-Location"] = f"http://{onion}{request.full_path.rstrip('?')}"
         return response

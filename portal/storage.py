@@ -2,11 +2,17 @@
 
 Layout under the data folder (mode 0700)::
 
-    submissions/<submission id>/<stored name>   cleaned files, generated names only
-    tmp/                                        uploads being received and cleaned
+    submissions/<submission id>/<stored name>   cleaned files as age files, generated names
+    staging/                                    encrypted submissions being assembled
+    tmp/                                        plaintext: uploads being received and
+                                                cleaned (``PORTAL_TMP_DIR`` moves it,
+                                                to a tmpfs for instance)
 
-Every path is built from generated identifiers and checked to stay inside its folder;
-nothing a client sends is ever part of a path.
+Plaintext only ever exists under tmp/, for the length of the request that needs it.
+staging/ is always inside the data folder, so publishing a submission stays one
+rename on one filesystem wherever tmp/ is. Every path is built from generated
+identifiers and checked to stay inside its folder; nothing a client sends is ever part
+of a path.
 """
 
 from __future__ import annotations
@@ -35,8 +41,16 @@ def submissions_root(data_dir: Path) -> Path:
     return _private_dir(Path(data_dir) / "submissions")
 
 
-def tmp_root(data_dir: Path) -> Path:
-    return _private_dir(Path(data_dir) / "tmp")
+def tmp_root(data_dir: Path, tmp_dir: Path | None = None) -> Path:
+    """The private folder for plaintext temporary files: ``tmp_dir`` when set
+    (``PORTAL_TMP_DIR``), else tmp/ in the data folder."""
+    return _private_dir(Path(tmp_dir) if tmp_dir else Path(data_dir) / "tmp")
+
+
+def staging_root(data_dir: Path) -> Path:
+    """Where encrypted submissions are assembled: beside submissions/, so that
+    :func:`publish_staging` is a rename within one filesystem."""
+    return _private_dir(Path(data_dir) / "staging")
 
 
 def _inside(root: Path, name: str) -> Path:
@@ -76,8 +90,13 @@ def delete_submission_files(data_dir: Path, submission_id: str) -> None:
 
 
 def new_staging_dir(data_dir: Path) -> Path:
-    """A fresh private folder under tmp/ in which a submission is assembled."""
-    return Path(tempfile.mkdtemp(prefix="staging-", dir=tmp_root(data_dir)))
+    """A fresh private folder under staging/ in which a submission is assembled."""
+    return Path(tempfile.mkdtemp(prefix="staging-", dir=staging_root(data_dir)))
+
+
+def new_work_dir(data_dir: Path, tmp_dir: Path | None = None) -> Path:
+    """A fresh private folder under tmp/ for one request's plaintext."""
+    return Path(tempfile.mkdtemp(prefix="work-", dir=tmp_root(data_dir, tmp_dir)))
 
 
 def publish_staging(data_dir: Path, staging: Path, submission_id: str) -> Path:
@@ -88,29 +107,36 @@ def publish_staging(data_dir: Path, staging: Path, submission_id: str) -> Path:
     """
     target = submission_dir(data_dir, submission_id)
     fsync_dir(staging)
-    os.rename(staging, target)  # same filesystem: tmp/ and submissions/ share data_dir
+    os.rename(staging, target)  # one filesystem: staging/ and submissions/ share data_dir
     fsync_dir(target.parent)
     return target
 
 
 def remove_tree(path: Path) -> None:
-    """Delete a folder under tmp/ (a staging folder), ignoring one already gone."""
+    """Delete a folder under tmp/ or staging/, ignoring one already gone."""
     shutil.rmtree(path, ignore_errors=True)
 
 
-def clear_tmp(data_dir: Path) -> int:
-    """Delete everything under tmp/ (only safe when no request is in progress).
-    Returns how many entries were removed."""
-    root = tmp_root(data_dir)
+def temporary_roots(data_dir: Path, tmp_dir: Path | None = None) -> tuple[Path, Path]:
+    """tmp/ (plaintext) and staging/ (encrypted, unpublished): what a crash leaves."""
+    return tmp_root(data_dir, tmp_dir), staging_root(data_dir)
+
+
+def clear_tmp(data_dir: Path, tmp_dir: Path | None = None) -> int:
+    """Delete everything under tmp/ and staging/ (only safe when no request is in
+    progress). Returns how many entries were removed."""
     removed = 0
-    for entry in root.iterdir():
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
-        removed += 1
-    if removed:
-        fsync_dir(root)
+    for root in temporary_roots(data_dir, tmp_dir):
+        count = 0
+        for entry in root.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            count += 1
+        if count:
+            fsync_dir(root)
+        removed += count
     return removed
 
 

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from portal import create_app
 from portal.config import Settings
+from tests.inbox_keys import with_inbox_key
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
-    app = create_app(settings)
+    app = with_inbox_key(create_app(settings))
     app.config["TESTING"] = True
     yield app
     # The storage lock stands for this process serving the data folder (see

@@ -6,6 +6,9 @@ import pytest
 
 from portal.config import Settings, load_secret_key
 
+#: a well-formed version 3 onion address (no such service exists)
+ONION = "portalx" + "a" * 45 + "b2cd.onion"
+
 
 def test_defaults_need_only_a_data_dir(tmp_path: Path) -> None:
     settings = Settings.from_env(default_data_dir=tmp_path, env={})
@@ -21,6 +24,7 @@ def test_every_field_reads_from_its_variable(tmp_path: Path) -> None:
         "PORTAL_SERVE": "inbox",
         "PORTAL_SECURE_COOKIES": "yes",
         "PORTAL_DEFAULT_LOCALE": "en",
+        "PORTAL_ONION_ADDRESS": ONION,
     }
     settings = Settings.from_env(default_data_dir=tmp_path, env=env)
     assert settings.data_dir == tmp_path / "d"
@@ -28,6 +32,7 @@ def test_every_field_reads_from_its_variable(tmp_path: Path) -> None:
     assert settings.serve == "inbox"
     assert settings.secure_cookies is True
     assert settings.default_locale == "en"
+    assert settings.onion_address == ONION
 
 
 @pytest.mark.parametrize(
@@ -38,6 +43,9 @@ def test_every_field_reads_from_its_variable(tmp_path: Path) -> None:
         ("PORTAL_MAX_FILES", "0"),
         ("PORTAL_MAX_NOTE_LENGTH", "0"),
         ("PORTAL_EDITOR_IDLE_TIMEOUT", "-5"),
+        ("PORTAL_ONION_ADDRESS", "http://" + "a" * 56 + ".onion"),
+        ("PORTAL_ONION_ADDRESS", "a" * 16 + ".onion"),  # version 2: gone since 2021
+        ("PORTAL_ONION_ADDRESS", "example.org"),
     ],
 )
 def test_bad_values_stop_the_start(tmp_path: Path, name: str, value: str) -> None:

@@ -36,6 +36,6 @@ def test_form_older_than_the_limit_is_refused_and_nothing_filed(
     _later(monkeypatch, app.config["PORTAL_SETTINGS"].csrf_time_limit + 60)
     response = post_tip(client, "es", note="Demasiado tarde", token=token)
     assert response.status_code == 400
-    assert 'lang="es"' in response.get_data(as_text=True)
+    assert 'lang="es-MX"' in response.get_data(as_text=True)
     with app.app_context():
         assert Submission.query.count() == 0

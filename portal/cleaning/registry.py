@@ -155,13 +155,17 @@ def _guarded(call: Callable[..., _T], *args: object) -> _T:
         raise Refusal(RefusalCode.CLEANING_FAILED, type(exc).__name__) from exc
 
 
-def clean_file(src: Path, dst: Path, limits: Limits | None = None, *, depth: int = 0) -> Cleaned:
+def clean_file(
+    src: Path, dst: Path, limits: Limits | None = None, *, depth: int = 0, durable: bool = True
+) -> Cleaned:
     """Clean ``src`` into ``dst``.
 
-    On success ``dst`` holds the cleaned bytes, fsynced, and was written by rename so
-    it is never seen half-written. On refusal ``dst`` does not exist and a
-    :class:`Refusal` is raised. The cleaned output is checked once more by the module
-    that recognises it; anything still identifying turns the result into a refusal.
+    On success ``dst`` holds the cleaned bytes, fsynced (unless ``durable`` is False:
+    a temporary output that is encrypted and deleted next need not reach the disk),
+    and was written by rename so it is never seen half-written. On refusal ``dst``
+    does not exist and a :class:`Refusal` is raised. The cleaned output is checked
+    once more by the module that recognises it; anything still identifying turns the
+    result into a refusal.
     """
     src, dst = Path(src), Path(dst)
     limits = limits or Limits()
@@ -174,10 +178,12 @@ def clean_file(src: Path, dst: Path, limits: Limits | None = None, *, depth: int
         if not part.is_file() or part.stat().st_size == 0:
             raise Refusal(RefusalCode.CLEANING_FAILED, f"{cleaner.family} wrote nothing")
         _verify(part, limits)
-        with open(part, "rb+") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            with open(part, "rb+") as fh:
+                os.fsync(fh.fileno())
         os.replace(part, dst)
-        fsync_dir(dst.parent)
+        if durable:
+            fsync_dir(dst.parent)
         return result
     finally:
         part.unlink(missing_ok=True)

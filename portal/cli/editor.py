@@ -1,9 +1,18 @@
 """``flask editor``: manage editors' accounts (add, list, remove, reset, unlock).
 
-Passwords are read from a hidden prompt, or from stdin when stdin is not a terminal
-(the password, then its confirmation, one per line), so accounts can be scripted.
+The changes themselves are :mod:`portal.inbox.accounts`; this module reads what they
+need and prints what people must be told. Secrets are read from a hidden prompt, or,
+when stdin is not a terminal, one per line in the order they would be asked, so
+accounts can be scripted:
+
+* the first ``add`` (it creates the inbox key): new password, confirmation;
+* a later ``add`` or a ``reset``: the authorising secret first (with ``--by NAME``,
+  NAME's password; with ``--recovery-key``, the recovery key), then the new
+  password and its confirmation.
+
 Adding or resetting an account prints its new TOTP secret, an ``otpauth://`` URI and
-a QR code to scan with an authenticator app.
+a QR code to scan with an authenticator app; the first ``add`` also prints the
+recovery key, once.
 """
 
 from __future__ import annotations
@@ -16,32 +25,83 @@ import segno
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from portal.inbox import audit, credentials
+from portal.crypto.keyring import Keyring
+from portal.inbox import accounts, credentials
+from portal.inbox.accounts import AccountError, NewCredentials
 from portal.models import Editor, db
 
 editor_group = AppGroup("editor", help="Manage editors' accounts.")
 
+by_option = click.option(
+    "--by",
+    "authoriser",
+    metavar="NAME",
+    default="",
+    help="An existing editor who authorises this with their password.",
+)
+recovery_option = click.option(
+    "--recovery-key",
+    "use_recovery",
+    is_flag=True,
+    help="Authorise this with the inbox's recovery key instead.",
+)
 
-def _read_password() -> str:
-    stdin = sys.stdin
-    if stdin.isatty():
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def read_line(prompt: str) -> str:
+    if _interactive():
+        return str(click.prompt(prompt, hide_input=True))
+    line = sys.stdin.readline()
+    if not line:
+        raise click.ClickException(f"Expected on stdin: {prompt.lower()}.")
+    return line.rstrip("\r\n")
+
+
+def read_new_password() -> str:
+    if _interactive():
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
     else:
-        password = stdin.readline().rstrip("\r\n")
-        confirmation = stdin.readline().rstrip("\r\n")
-        if password != confirmation:
+        password = read_line("New password")
+        if password != read_line("Password confirmation"):
             raise click.ClickException("The two passwords do not match.")
     problem = credentials.password_problem(password)
     if problem:
         raise click.ClickException(problem)
-    return password
+    return str(password)
 
 
-def _find(name: str) -> Editor:
-    editor = db.session.scalar(select(Editor).where(Editor.name == name))
-    if editor is None:
-        raise click.ClickException(f"No editor is called {name!r}.")
-    return editor
+def read_recovery_key() -> Keyring:
+    try:
+        return accounts.authorise_by_recovery(read_line("Recovery key"))
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def authorise(authoriser: str, use_recovery: bool) -> Keyring:
+    """The inbox keyring, opened by another editor's password or the recovery key."""
+    if authoriser and use_recovery:
+        raise click.ClickException("Give either --by NAME or --recovery-key, not both.")
+    if not authoriser and not use_recovery:
+        if not _interactive():
+            raise click.ClickException(
+                "This needs an existing editor's password (--by NAME) "
+                "or the recovery key (--recovery-key)."
+            )
+        authoriser = click.prompt(
+            "Name of an editor who authorises this (leave empty to use the recovery key)",
+            default="",
+            show_default=False,
+        ).strip()
+        use_recovery = not authoriser
+    if use_recovery:
+        return read_recovery_key()
+    try:
+        return accounts.authorise_by_editor(authoriser, read_line(f"Password of {authoriser}"))
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _check_timezone(zone: str) -> str:
@@ -52,20 +112,40 @@ def _check_timezone(zone: str) -> str:
     return zone
 
 
-def _print_totp(name: str, secret: str) -> None:
-    uri = credentials.totp_uri(name, secret)
-    click.echo(f"TOTP secret: {secret}")
+def print_totp(new: NewCredentials) -> None:
+    uri = credentials.totp_uri(new.name, new.totp_secret)
+    click.echo(f"TOTP secret: {new.totp_secret}")
     click.echo(f"TOTP URI: {uri}")
     click.echo("Scan this code with an authenticator app, or type the secret into it:")
     segno.make(uri, error="m").terminal(out=sys.stdout, compact=True)
     click.echo("Keep the secret private: with the password, it opens the inbox.")
 
 
+def print_recovery_key(recovery_key: str) -> None:
+    click.echo("")
+    click.echo("RECOVERY KEY (shown only now; it is stored nowhere):")
+    click.echo("")
+    click.echo(f"    {recovery_key}")
+    click.echo("")
+    click.echo(
+        "Print or write it down and keep it offline, away from this server. It opens\n"
+        "every tip: with it, `flask inbox recover NAME` gives back access when every\n"
+        "password is lost, and `age -d -i` decrypts stored files offline."
+    )
+
+
+def _fail(error: AccountError) -> click.ClickException:
+    return click.ClickException(str(error))
+
+
 @editor_group.command("add")
 @click.argument("name")
 @click.option("--timezone", default="", help="IANA time zone for dates, e.g. America/Tijuana.")
-def add_editor(name: str, timezone: str) -> None:
-    """Create an editor called NAME."""
+@by_option
+@recovery_option
+def add_editor(name: str, timezone: str, authoriser: str, use_recovery: bool) -> None:
+    """Create an editor called NAME. The first one creates the inbox key and its
+    recovery key; later ones need another editor's password or the recovery key."""
     if not credentials.NAME_PATTERN.match(name):
         raise click.ClickException(
             "A name has 1 to 64 letters, digits, dots, hyphens or underscores."
@@ -74,20 +154,22 @@ def add_editor(name: str, timezone: str) -> None:
         raise click.ClickException(f"An editor called {name!r} already exists.")
     if timezone:
         _check_timezone(timezone)
-    password = _read_password()
-    secret = credentials.new_totp_secret()
-    db.session.add(
-        Editor(
-            name=name,
-            password_hash=credentials.hash_password(password),
-            totp_secret=secret,
-            timezone=timezone,
-        )
-    )
-    audit.record(audit.COMMAND_LINE, audit.EDITOR_ADDED, name)
-    db.session.commit()
+    try:
+        if not accounts.inbox_exists():
+            if authoriser or use_recovery:
+                raise click.ClickException("There is no inbox yet: nothing to authorise with.")
+            password = read_new_password()
+            new, recovery_key = accounts.create_inbox(name, password, timezone)
+            click.echo(f"Editor {name!r} created, with the inbox's key.")
+            print_totp(new)
+            print_recovery_key(recovery_key)
+            return
+        keyring = authorise(authoriser, use_recovery)
+        new = accounts.add_editor(name, read_new_password(), keyring, timezone)
+    except AccountError as error:
+        raise _fail(error) from None
     click.echo(f"Editor {name!r} created.")
-    _print_totp(name, secret)
+    print_totp(new)
 
 
 @editor_group.command("list")
@@ -100,7 +182,10 @@ def list_editors() -> None:
     moment = credentials.now()
     click.echo("name\tstate\ttime zone\tfailed sign-ins\tcreated")
     for editor in editors:
-        if credentials.is_locked(editor, moment):
+        if not editor.private_key:
+            state = "needs reset"
+        elif credentials.is_locked(editor, moment):
+            assert editor.locked_until is not None
             until = credentials.as_utc(editor.locked_until).strftime("%Y-%m-%d %H:%M UTC")
             state = f"locked until {until}"
         else:
@@ -114,40 +199,44 @@ def list_editors() -> None:
 @editor_group.command("remove")
 @click.argument("name")
 def remove_editor(name: str) -> None:
-    """Remove the editor called NAME (their sessions end at once)."""
-    editor = _find(name)
-    db.session.delete(editor)
-    audit.record(audit.COMMAND_LINE, audit.EDITOR_REMOVED, name)
-    db.session.commit()
+    """Remove the editor called NAME, with their keys (their sessions end at once)."""
+    try:
+        remaining = accounts.remove_editor(name)
+    except AccountError as error:
+        raise _fail(error) from None
     click.echo(f"Editor {name!r} removed.")
+    if remaining == 0:
+        click.echo("No editor can sign in now: add one with `flask inbox recover NAME`.")
+    else:
+        click.echo(
+            "If they left on bad terms, also run `flask inbox rotate`: they may have kept "
+            "a copy of the inbox key."
+        )
 
 
 @editor_group.command("reset")
 @click.argument("name")
-def reset_editor(name: str) -> None:
-    """Give NAME a new password and a new TOTP secret; sign out their sessions."""
-    editor = _find(name)
-    password = _read_password()
-    secret = credentials.new_totp_secret()
-    editor.password_hash = credentials.hash_password(password)
-    editor.totp_secret = secret
-    editor.last_totp_step = 0
-    editor.failed_attempts = 0
-    editor.locked_until = None
-    editor.session_version += 1
-    audit.record(audit.COMMAND_LINE, audit.EDITOR_RESET, name)
-    db.session.commit()
+@by_option
+@recovery_option
+def reset_editor(name: str, authoriser: str, use_recovery: bool) -> None:
+    """Give NAME a new password, keys and TOTP secret; sign out their sessions.
+    Needs another editor's password (or NAME's own) or the recovery key."""
+    try:
+        accounts.find(name)
+        keyring = authorise(authoriser, use_recovery)
+        new = accounts.reset_editor(name, read_new_password(), keyring)
+    except AccountError as error:
+        raise _fail(error) from None
     click.echo(f"Editor {name!r} reset. Their open sessions have ended.")
-    _print_totp(name, secret)
+    print_totp(new)
 
 
 @editor_group.command("unlock")
 @click.argument("name")
 def unlock_editor(name: str) -> None:
     """Lift a lockout on NAME after repeated failed sign-ins."""
-    editor = _find(name)
-    editor.failed_attempts = 0
-    editor.locked_until = None
-    audit.record(audit.COMMAND_LINE, audit.EDITOR_UNLOCKED, name)
-    db.session.commit()
+    try:
+        accounts.unlock_editor(name)
+    except AccountError as error:
+        raise _fail(error) from None
     click.echo(f"Editor {name!r} unlocked.")

@@ -23,21 +23,29 @@ EDITOR_ADDED = "editor_added"
 EDITOR_REMOVED = "editor_removed"
 EDITOR_RESET = "editor_reset"
 EDITOR_UNLOCKED = "editor_unlocked"
+INBOX_CREATED = "inbox_created"
+KEY_ROTATED = "key_rotated"
+INBOX_ENCRYPTED = "inbox_encrypted"
 
-#: the words an editor reads in the log for each action code
+#: the words an editor reads in the log for each action code: every one names an
+#: event with a noun ("Sign-in", «Inicio de sesión»), never a verb, so the column
+#: reads the same way from top to bottom in every language
 ACTION_LABELS = {
-    SIGN_IN: _l("Signed in"),
-    SIGN_OUT: _l("Signed out"),
+    SIGN_IN: _l("Sign-in"),
+    SIGN_OUT: _l("Sign-out"),
     SIGN_IN_FAILED: _l("Failed sign-in"),
-    SIGN_IN_WHILE_LOCKED: _l("Sign-in refused: account locked"),
-    SIGN_IN_UNKNOWN_NAME: _l("Failed sign-in with an unknown name"),
-    ACCOUNT_LOCKED: _l("Account locked after repeated failures"),
-    SESSION_EXPIRED: _l("Signed out after inactivity"),
-    DELETE: _l("Deleted submission"),
-    EDITOR_ADDED: _l("Editor account created"),
-    EDITOR_REMOVED: _l("Editor account removed"),
-    EDITOR_RESET: _l("Editor password and code reset"),
-    EDITOR_UNLOCKED: _l("Editor account unlocked"),
+    SIGN_IN_WHILE_LOCKED: _l("Refused sign-in (account locked)"),
+    SIGN_IN_UNKNOWN_NAME: _l("Failed sign-in (unknown user name)"),
+    ACCOUNT_LOCKED: _l("Account lock after repeated failures"),
+    SESSION_EXPIRED: _l("Automatic sign-out after inactivity"),
+    DELETE: _l("Deletion of a submission"),
+    EDITOR_ADDED: _l("Creation of an editor account"),
+    EDITOR_REMOVED: _l("Removal of an editor account"),
+    EDITOR_RESET: _l("Reset of an editor's password and code"),
+    EDITOR_UNLOCKED: _l("Unlocking of an editor account"),
+    INBOX_CREATED: _l("Creation of the inbox key"),
+    KEY_ROTATED: _l("Replacement of the inbox key and re-encryption of everything"),
+    INBOX_ENCRYPTED: _l("Encryption of existing submissions"),
 }
 
 #: who appears in the log for actions run from the command line (stored as is,

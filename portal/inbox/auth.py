@@ -2,16 +2,18 @@
 inbox request passes: signed in (except the sign-in page and the language links), a
 valid CSRF token on every POST.
 
-A session names the editor, the account's ``session_version`` and when the account
-was created; signing out or a reset bumps the version, so copies of an older cookie
-stop working, and the creation time keeps a removed account's cookie from opening a
-newer account that was given the same id (SQLite reuses the highest one). The session
-cookie carries no address: Flask-Login's address-derived identifier is removed.
+The cookie names a server-side session (:mod:`portal.inbox.sessions`) and carries the
+key that opens the inbox keyring sealed in it; without that key there is no signed-in
+editor, whatever else the cookie says, so a cookie forged with ``secret_key`` opens
+nothing. Signing out ends every session of the editor; idle sessions are ended on the
+server. Session ids are random, so a removed account's cookie can never name a newer
+account. The cookie carries no address: Flask-Login's address-derived identifier is
+removed.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import (
@@ -20,6 +22,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -32,7 +35,8 @@ from flask_wtf.csrf import generate_csrf, validate_csrf
 from wtforms.validators import ValidationError
 
 from portal.config import Settings
-from portal.inbox import audit, credentials
+from portal.crypto.keyring import Keyring
+from portal.inbox import audit, credentials, sessions
 from portal.inbox.forms import SignInForm
 from portal.models import Editor, db
 
@@ -41,37 +45,47 @@ OPEN_ENDPOINTS = {"inbox.sign_in", "inbox.language"}
 #: the largest request body the inbox reads: its forms carry a few short fields and
 #: ids, never files (the app-wide limit is sized for tipsters' uploads)
 MAX_BODY = 256 * 1024
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: the cookie's entry holding the key that opens the server-side session
+SESSION_KEY = "session_key"
 
 
 class SignedInEditor(UserMixin):
-    """Flask-Login's view of an editor row."""
+    """Flask-Login's view of a live session: the editor and, for this request only,
+    the inbox keyring."""
 
-    def __init__(self, editor: Editor) -> None:
+    def __init__(self, editor: Editor, keyring: Keyring, session_id: str) -> None:
         self.editor = editor
+        self.keyring = keyring
+        self.session_id = session_id
 
     @property
     def name(self) -> str:
         return self.editor.name
 
     def get_id(self) -> str:
-        return f"{self.editor.id}:{self.editor.session_version}:{account_stamp(self.editor)}"
+        return self.session_id
 
 
-def account_stamp(editor: Editor) -> int:
-    """When the account was created, in whole microseconds (exact, unlike a float)."""
-    return (credentials.as_utc(editor.created_at) - _EPOCH) // timedelta(microseconds=1)
+def current_keyring() -> Keyring:
+    """The signed-in editor's inbox keyring (views behind the gate only)."""
+    return current_user.keyring  # type: ignore[no-any-return]
 
 
-def load_editor(user_id: str) -> SignedInEditor | None:
-    parts = user_id.split(":")
-    if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
+def _idle_limit() -> timedelta:
+    return timedelta(seconds=current_app.config["PORTAL_SETTINGS"].editor_idle_timeout)
+
+
+def load_editor(session_id: str) -> SignedInEditor | None:
+    try:
+        resumed = sessions.resume(
+            session_id, session.get(SESSION_KEY), credentials.now(), _idle_limit()
+        )
+    except sessions.Expired as expired:
+        g.expired_editor = expired.editor_name
         return None
-    editor_id, version, stamp = (int(p) for p in parts)
-    editor = db.session.get(Editor, editor_id)
-    if editor is None or editor.session_version != version or account_stamp(editor) != stamp:
+    if resumed is None:
         return None
-    return SignedInEditor(editor)
+    return SignedInEditor(resumed.editor, resumed.keyring, resumed.row.id)
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -133,19 +147,20 @@ def register(bp: Blueprint, settings: Settings) -> None:
                     flash(_("The page had expired. Please try again."), "error")
                     return redirect(url_for("inbox.sign_in"))
                 abort(400)
-        if not current_user.is_authenticated:
-            if request.endpoint in OPEN_ENDPOINTS:
-                return None
-            return current_app.login_manager.unauthorized()
-        moment = int(credentials.now().timestamp())
-        seen = session.get("seen")
-        if not isinstance(seen, int) or moment - seen > idle_seconds:
-            audit.record(current_user.name, audit.SESSION_EXPIRED)
-            db.session.commit()
+        signed_in = current_user.is_authenticated
+        expired = g.pop("expired_editor", None)
+        sessions.sweep_expired(credentials.now(), timedelta(seconds=idle_seconds))
+        if expired is not None:
+            audit.record(expired, audit.SESSION_EXPIRED)
+        db.session.commit()
+        if expired is not None:
             _forget_editor()
             flash(_("You were signed out after a period of inactivity."), "info")
             return redirect(url_for("inbox.sign_in"))
-        session["seen"] = moment
+        if not signed_in:
+            if request.endpoint in OPEN_ENDPOINTS:
+                return None
+            return current_app.login_manager.unauthorized()
         return None
 
     @bp.route("/login", methods=["GET", "POST"])
@@ -155,18 +170,21 @@ def register(bp: Blueprint, settings: Settings) -> None:
         form = SignInForm()
         status = 200
         if form.validate_on_submit():
-            editor = credentials.attempt_sign_in(
+            signed = credentials.attempt_sign_in(
                 form.name.data or "", form.password.data or "", form.code.data or ""
             )
-            if editor is not None:
+            if signed is not None:
+                editor = signed.editor
                 lang = editor.locale or session.get("lang")
                 session.clear()  # a fresh session: nothing from before sign-in survives
                 if lang:
                     session["lang"] = lang
-                login_user(SignedInEditor(editor))
+                ticket = sessions.start(editor, signed.keyring, credentials.now())
+                db.session.commit()
+                login_user(SignedInEditor(editor, signed.keyring, ticket.session_id))
+                session[SESSION_KEY] = ticket.key
                 session.pop("_id", None)
                 session.permanent = True
-                session["seen"] = int(credentials.now().timestamp())
                 target = safe_next(request.args.get("next"), url_for("inbox.index"))
                 return redirect(target)
         if request.method == "POST":
@@ -174,7 +192,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
             # the password or the code was wrong, or the account is locked.
             flash(
                 _(
-                    "Sign-in failed. Check your name, password and code. After repeated "
+                    "Sign-in failed. Check your user name, password and code. After repeated "
                     "failures, sign-in is paused for a while."
                 ),
                 "error",
@@ -185,7 +203,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
     @bp.post("/logout")
     def sign_out():
         editor = current_user.editor
-        editor.session_version += 1
+        sessions.end_all(editor.id)
         audit.record(editor.name, audit.SIGN_OUT)
         db.session.commit()
         _forget_editor()

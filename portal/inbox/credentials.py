@@ -1,6 +1,10 @@
-"""Editors' credentials: memory-hard password hashes, TOTP codes that work only once,
-and the per-account failure counter that slows attackers down and then locks the
-account for a while.
+"""Editors' credentials: passwords checked by opening the editor's private key (wrapped
+under an Argon2id key, so the password is never stored, hashed or not), TOTP codes
+(kept encrypted to the editor's key) that work only once, and the per-account failure
+counter that slows attackers down and then locks the account for a while.
+
+A successful sign-in yields the editor's keyring (the inbox identities); only
+:mod:`portal.inbox.sessions` keeps it, sealed under a key held by the cookie.
 
 Nothing here knows about HTTP: the sign-in view and the ``flask editor`` commands both
 use it. The counter is kept on the account row; no address is ever looked at or kept.
@@ -9,6 +13,7 @@ Time comes from :func:`now` so that tests can move the clock.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import re
 import secrets
@@ -17,10 +22,11 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app
 from sqlalchemy import select, update
 
+from portal.crypto import age, wrapping
+from portal.crypto.keyring import Keyring
 from portal.inbox import audit
 from portal.models import Editor, db
 
@@ -52,16 +58,26 @@ def as_utc(moment: datetime) -> datetime:
 
 @dataclass
 class PasswordPolicy:
-    """The app's password hasher and a hash of a random password, verified against
-    when the name is unknown so that unknown names take as long as known ones."""
+    """The cost of the password KDF (taken from an argon2 ``PasswordHasher``'s
+    parameters: 64 MiB, 3 passes, 4 lanes by default), and a secret wrapped under a
+    random password, opened when the name is unknown so that unknown names take as
+    long as known ones."""
 
     hasher: PasswordHasher = field(default_factory=PasswordHasher)
-    _dummy_hash: str = ""
+    _dummy_wrapped: str = ""
 
-    def dummy_hash(self) -> str:
-        if not self._dummy_hash:
-            self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(24))
-        return self._dummy_hash
+    @property
+    def cost(self) -> wrapping.KdfCost:
+        return wrapping.KdfCost(
+            self.hasher.time_cost, self.hasher.memory_cost, self.hasher.parallelism
+        )
+
+    def dummy_wrapped(self) -> str:
+        if not self._dummy_wrapped:
+            self._dummy_wrapped = wrapping.wrap_with_password(
+                b"", secrets.token_urlsafe(24), self.cost
+            )
+        return self._dummy_wrapped
 
 
 def init_app(app: Flask) -> None:
@@ -73,8 +89,29 @@ def policy() -> PasswordPolicy:
     return current_app.extensions.setdefault("portal_passwords", PasswordPolicy())
 
 
-def hash_password(password: str) -> str:
-    return policy().hasher.hash(password)
+def wrap_private_key(identity: age.Identity, password: str) -> str:
+    return wrapping.wrap_with_password(str(identity).encode(), password, policy().cost)
+
+
+def open_private_key(editor: Editor, password: str) -> age.Identity | None:
+    """The editor's identity if ``password`` is theirs; None otherwise."""
+    if not editor.private_key:
+        return None
+    try:
+        raw = wrapping.unwrap_with_password(editor.private_key, password)
+        return age.Identity.parse(raw.decode())
+    except (wrapping.WrongSecret, age.AgeError, UnicodeDecodeError):
+        return None
+
+
+def open_totp_secret(editor: Editor, identity: age.Identity) -> str:
+    assert editor.totp_sealed is not None
+    return age.decrypt(editor.totp_sealed, [identity]).decode("ascii")
+
+
+def open_keyring(editor: Editor, identity: age.Identity) -> Keyring:
+    assert editor.keyring is not None
+    return Keyring.from_text(age.decrypt(editor.keyring, [identity]).decode("ascii"))
 
 
 def password_problem(password: str) -> str | None:
@@ -121,28 +158,32 @@ def is_locked(editor: Editor, moment: datetime) -> bool:
     return editor.locked_until is not None and as_utc(editor.locked_until) > moment
 
 
-def _password_matches(stored_hash: str, password: str) -> bool:
-    try:
-        return policy().hasher.verify(stored_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+@dataclass(frozen=True)
+class SignedIn:
+    editor: Editor
+    keyring: Keyring
 
 
-def attempt_sign_in(name: str, password: str, code: str) -> Editor | None:
-    """The editor if name, password and a fresh TOTP code all match and the account
-    is open; None otherwise, with the attempt counted and written to the audit log.
+def attempt_sign_in(name: str, password: str, code: str) -> SignedIn | None:
+    """The editor and their keyring if name, password and a fresh TOTP code all match
+    and the account is open; None otherwise, with the attempt counted and written to
+    the audit log.
 
-    Every path verifies one Argon2 hash, so unknown names, locked accounts and wrong
-    passwords take about the same time.
+    Every path runs the password KDF once, so unknown names, locked accounts and wrong
+    passwords take about the same time; the TOTP check after it costs microseconds.
     """
     moment = now()
     # Made before the name is looked up: were it made on the first unknown name, a
     # worker's first attempt would take twice as long exactly when the name is unknown.
-    dummy_hash = policy().dummy_hash()
+    dummy = policy().dummy_wrapped()
     editor = db.session.scalar(select(Editor).where(Editor.name == name)) if name else None
-    password_ok = _password_matches(
-        editor.password_hash if editor is not None else dummy_hash, password
-    )
+    identity: age.Identity | None = None
+    if editor is not None and editor.private_key:
+        identity = open_private_key(editor, password)
+    else:
+        # An unknown name, or an account an upgrade left without keys: same cost.
+        with contextlib.suppress(wrapping.WrongSecret):
+            wrapping.unwrap_with_password(dummy, password)
     if editor is None:
         audit.record("", audit.SIGN_IN_UNKNOWN_NAME)
         db.session.commit()
@@ -154,8 +195,8 @@ def attempt_sign_in(name: str, password: str, code: str) -> Editor | None:
         return None
 
     step = (
-        matching_totp_step(editor.totp_secret, code, moment, editor.last_totp_step)
-        if password_ok
+        matching_totp_step(open_totp_secret(editor, identity), code, moment, editor.last_totp_step)
+        if identity is not None
         else None
     )
     if step is not None:
@@ -165,13 +206,15 @@ def attempt_sign_in(name: str, password: str, code: str) -> Editor | None:
             .where(Editor.id == editor.id, Editor.last_totp_step < step)
             .values(last_totp_step=step, failed_attempts=0, locked_until=None)
         ).rowcount
-        if claimed == 1:
-            if policy().hasher.check_needs_rehash(editor.password_hash):
-                editor.password_hash = hash_password(password)
+        if claimed == 1 and identity is not None:
+            assert editor.private_key is not None
+            if wrapping.wrapped_cost(editor.private_key) != policy().cost:
+                editor.private_key = wrap_private_key(identity, password)
+            keyring = open_keyring(editor, identity)
             audit.record(editor.name, audit.SIGN_IN)
             db.session.commit()
             db.session.refresh(editor)
-            return editor
+            return SignedIn(editor, keyring)
 
     db.session.execute(
         update(Editor)

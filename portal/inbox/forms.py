@@ -24,7 +24,7 @@ ACTIONS = {
 
 class SignInForm(FlaskForm):
     name = StringField(
-        _l("Name"),
+        _l("User name"),
         validators=[DataRequired(), Length(max=64)],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )

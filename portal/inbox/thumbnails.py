@@ -2,12 +2,13 @@
 every full photo to see a submission's page.
 
 A thumbnail is made once, when the submission is filed (:func:`write_thumbnail`, called
-by :mod:`portal.public.filing` for each cleaned image), and stored beside the cleaned
-file in the submission's folder under a generated name recorded in
-``StoredFile.thumbnail_name``: a thumbnail request then reads a file of a few kilobytes,
-whatever the original's size. Submissions filed before thumbnails were stored have
-none (``thumbnail_name`` is NULL); the inbox makes theirs on first request, one at a
-time per worker. An empty ``thumbnail_name`` means none can be made.
+by :mod:`portal.public.filing` for each cleaned image, from its plaintext before that
+is deleted), and stored beside the cleaned file in the submission's folder, encrypted
+like it (an age file to the same inbox key), under a generated name recorded in
+``StoredFile.thumbnail_name``: a thumbnail request then decrypts a file of a few
+kilobytes, whatever the original's size. Submissions filed before thumbnails were
+stored have none (``thumbnail_name`` is NULL); the inbox makes theirs on first request,
+one at a time per worker. An empty ``thumbnail_name`` means none can be made.
 
 The source was cleaned already, but it is still a stranger's file, so its size is
 checked against the cleaner's pixel bound before anything is decoded, and any file
@@ -21,13 +22,15 @@ is applied to the pixels.
 from __future__ import annotations
 
 import io
-import os
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image
 
 from portal.cleaning.base import Limits
+from portal.crypto import age
+from portal.crypto.files import encrypt_bytes
 from portal.models import new_id
 from portal.storage import fsync_dir
 
@@ -56,7 +59,7 @@ class NoThumbnail(Exception):
     """The file cannot be previewed: unreadable, too large, or not an image."""
 
 
-def _open(path: Path, limits: Limits) -> Image.Image:
+def _open(path: Path | BinaryIO, limits: Limits) -> Image.Image:
     try:
         with warnings.catch_warnings():
             # Pillow's own bomb warning: the cleaner's bound below is the one that counts.
@@ -86,7 +89,7 @@ def _fit(width: int, height: int, max_side: int) -> tuple[int, int]:
 
 
 def thumbnail_size(
-    path: Path, limits: Limits | None = None, max_side: int = MAX_SIDE
+    path: Path | BinaryIO, limits: Limits | None = None, max_side: int = MAX_SIDE
 ) -> tuple[int, int] | None:
     """The width and height :func:`make_thumbnail` will produce for ``path``, read from
     the header only (for ``<img width height>``); None if it cannot make one."""
@@ -136,7 +139,9 @@ def _reduced(image: Image.Image, size: tuple[int, int]) -> Image.Image:
         )
 
 
-def make_thumbnail(path: Path, limits: Limits | None = None, max_side: int = MAX_SIDE) -> bytes:
+def make_thumbnail(
+    path: Path | BinaryIO, limits: Limits | None = None, max_side: int = MAX_SIDE
+) -> bytes:
     """A JPEG of the image at ``path`` whose longest side is at most ``max_side``, turned
     the way its EXIF orientation says, with no metadata. Raises :class:`NoThumbnail`."""
     limits = limits or Limits()
@@ -159,24 +164,18 @@ def make_thumbnail(path: Path, limits: Limits | None = None, max_side: int = MAX
     return out.getvalue()
 
 
-def write_thumbnail(image_path: Path, folder: Path, limits: Limits | None = None) -> str:
-    """Make the thumbnail of ``image_path`` as a new file in ``folder`` (written in
-    full, fsynced and renamed into place, mode 0600). Returns its generated name, or
-    "" when the image cannot have one."""
+def write_thumbnail(
+    image: Path | BinaryIO, folder: Path, recipient: age.Recipient, limits: Limits | None = None
+) -> str:
+    """Make the thumbnail of ``image`` (a cleaned image's plaintext) as a new age file
+    in ``folder``, encrypted to ``recipient`` (written in full, fsynced and renamed into
+    place, mode 0600). Returns its generated name, or "" when the image cannot have
+    one."""
     try:
-        data = make_thumbnail(image_path, limits)
+        data = make_thumbnail(image, limits)
     except NoThumbnail:
         return ""
-    name = f"{new_id()}.jpg"
-    part = folder / f".{name}.part"
-    try:
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(part, folder / name)
-        fsync_dir(folder)
-    finally:
-        part.unlink(missing_ok=True)
+    name = f"{new_id()}.age"
+    encrypt_bytes(data, folder / name, recipient)
+    fsync_dir(folder)
     return name

@@ -1,6 +1,7 @@
 """Plain words for what the inbox shows: kinds of file, removed metadata and refusal
-reasons come from :mod:`portal.labels` (shared with the tipster's receipt); sizes and
-language names are given in the editor's language."""
+reasons come from :mod:`portal.labels` (removed metadata in the same words as the
+tipster's receipt, refusals in editors' words); sizes and language names are given in
+the editor's language."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ def kind_label(kind: str) -> str:
     return str(labels.kind_label(kind))
 
 
-def category_label(value: str) -> str:
-    return str(labels.category_label(value))
+def category_label(value: str, kind: str = "") -> str:
+    return str(labels.category_label(value, kind))
+
+
+def in_display_order(values: list[str]) -> list[str]:
+    return labels.in_display_order(values)
 
 
 def alteration_label(value: str) -> str:
@@ -23,7 +28,7 @@ def alteration_label(value: str) -> str:
 
 
 def refusal_label(code: str) -> str:
-    return str(labels.refusal_label(code))
+    return str(labels.editor_refusal_label(code))
 
 
 def size_label(size: int) -> str:

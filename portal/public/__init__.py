@@ -8,10 +8,9 @@ atomically, :mod:`.views` ties them to URLs.
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, g, redirect, request, url_for
-from flask_babel import get_locale
 
 from portal.config import Settings
-from portal.i18n import available_locales, negotiate_locale
+from portal.i18n import available_locales, current_language, negotiate_locale
 from portal.public import views
 from portal.public.uploads import UploadRequest
 
@@ -59,7 +58,7 @@ def language_versions() -> list[tuple[str, str]]:
             if prefix and (request.path == prefix or request.path.startswith(prefix + "/")):
                 return []
     keep_view = request.blueprint == "public" and "lang" in request.url_rule.arguments
-    current = str(get_locale())
+    current = current_language()
     return [
         (
             code,

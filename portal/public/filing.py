@@ -1,29 +1,37 @@
-"""Filing a submission atomically: all of it or nothing.
+"""Filing a submission atomically and encrypted: all of it or nothing.
 
-A submission is a database row plus a folder of cleaned files. Filing:
+A submission is a database row plus a folder of cleaned files, everything a tipster
+sent encrypted to the inbox's public key (:func:`portal.crypto.keyring.current_key`;
+nothing here can decrypt). Filing:
 
-1. every upload is cleaned into a private staging folder under tmp/ (the cleaner
-   writes each output by rename and fsyncs it); each original is deleted as soon as
-   it has been cleaned or refused; each cleaned image gets its thumbnail beside it
+1. every upload is cleaned into a private work folder under tmp/ (plaintext, possibly
+   on a tmpfs: ``PORTAL_TMP_DIR``), then encrypted as an age file into a private
+   staging folder under staging/ and fsynced; the original and the plaintext cleaned
+   copy are deleted as soon as each file is done, and the work folder on every path;
+   each cleaned image's thumbnail is made from its plaintext and encrypted beside it
    (:func:`portal.inbox.thumbnails.write_thumbnail`), so the inbox never decodes a
    full image to preview it;
-2. the staging folder is fsynced and renamed to submissions/<id> in one step;
-3. the row is committed. If the commit fails, the folder is removed.
+2. the staging folder is fsynced and renamed to submissions/<id> in one step (staging/
+   and submissions/ are on one filesystem, wherever tmp/ is);
+3. the row, with the note, links and contact sealed, is committed. If the commit
+   fails, the folder is removed.
 
-So at any crash point there is either nothing, a stray folder under tmp/, or a
-folder under submissions/ with no row; :mod:`portal.housekeeping` removes those.
+So at any crash point there is either nothing, a stray folder under tmp/ or staging/,
+or a folder under submissions/ with no row; :mod:`portal.housekeeping` removes those.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from portal import storage
 from portal.cleaning import Cleaned, Kind, Limits, Refusal, RefusalCode, clean_file
+from portal.crypto import age
+from portal.crypto.files import encrypt_file
+from portal.crypto.keyring import Content, current_key
 from portal.inbox.thumbnails import write_thumbnail
 from portal.models import StoredFile, Submission, db, new_id
 from portal.public.uploads import TempUpload, is_out_of_space
@@ -47,6 +55,8 @@ class FileOutcome:
     size: int  # bytes received
     cleaned: Cleaned | None = None
     refusal: RefusalCode | None = None
+    #: bytes filed after cleaning (what editors receive), for an accepted file
+    cleaned_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -72,18 +82,29 @@ def file_submission(
     contact: str,
     uploads: Sequence[TempUpload],
     limits: Limits | None = None,
+    tmp_dir: Path | None = None,
 ) -> FilingResult:
-    """Clean ``uploads`` and file everything, or nothing.
+    """Clean ``uploads`` and file everything, encrypted, or nothing.
 
     A submission is filed when anything is left after cleaning: a note, a link or an
-    accepted file. Raises :class:`FilingFailed` if saving failed; then nothing of
-    this submission remains on disk or in the database.
+    accepted file. Raises :class:`portal.crypto.keyring.NoInboxKey` before touching
+    anything when no editor has created the inbox key yet, and
+    :class:`FilingFailed` if saving failed; then nothing of this submission remains
+    on disk or in the database.
     """
     limits = limits or Limits()
+    try:
+        key_id, recipient = current_key()
+    except BaseException:
+        for upload in uploads:
+            upload.discard()
+        raise
     staging: Path | None = None
+    work: Path | None = None
     try:
         staging = storage.new_staging_dir(data_dir)
-        outcomes, stored = _clean_all(staging, uploads, limits)
+        work = storage.new_work_dir(data_dir, tmp_dir)
+        outcomes, stored = _clean_all(staging, work, uploads, limits, key_id, recipient)
     except BaseException as exc:
         if staging is not None:
             storage.remove_tree(staging)
@@ -93,6 +114,9 @@ def file_submission(
             _log_failure("cleaning", exc)
             raise FilingFailed from exc
         raise
+    finally:
+        if work is not None:
+            storage.remove_tree(work)
 
     if not (note or links or stored):
         storage.remove_tree(staging)
@@ -112,9 +136,9 @@ def file_submission(
     submission = Submission(
         id=submission_id,
         locale=locale,
-        note=note,
-        links="\n".join(links),
-        contact=contact,
+        sealed=Content(note, tuple(links), contact).seal(recipient),
+        key_id=key_id,
+        link_count=len(links),
         refused=[o.refusal.value for o in outcomes if o.refusal is not None],
         files=stored,
     )
@@ -132,15 +156,22 @@ def file_submission(
 
 
 def _clean_all(
-    staging: Path, uploads: Sequence[TempUpload], limits: Limits
+    staging: Path,
+    work: Path,
+    uploads: Sequence[TempUpload],
+    limits: Limits,
+    key_id: int,
+    recipient: age.Recipient,
 ) -> tuple[list[FileOutcome], list[StoredFile]]:
     outcomes: list[FileOutcome] = []
     stored: list[StoredFile] = []
     for position, upload in enumerate(uploads, start=1):
         token = new_id()
+        plain = work / token
         try:
             upload.close()
-            result = clean_file(upload.path, staging / token, limits)
+            # Not fsynced: this plaintext copy is encrypted and deleted just below.
+            result = clean_file(upload.path, plain, limits, durable=False)
         except Refusal as refusal:
             if is_out_of_space(refusal):
                 # Not the file's fault: refusing it would file the rest without it.
@@ -151,14 +182,14 @@ def _clean_all(
             continue
         finally:
             upload.discard()
-        name = token
-        os.chmod(staging / token, 0o600)
-        if storage.is_safe_extension(result.extension):
-            name = f"{token}.{result.extension}"
-            os.rename(staging / token, staging / name)
+        name = f"{token}.age"
         thumbnail = None
-        if result.kind == Kind.IMAGE:
-            thumbnail = write_thumbnail(staging / name, staging, limits)
+        try:
+            cleaned_size = encrypt_file(plain, staging / name, recipient)
+            if result.kind == Kind.IMAGE:
+                thumbnail = write_thumbnail(plain, staging, recipient, limits)
+        finally:
+            plain.unlink(missing_ok=True)
         stored.append(
             StoredFile(
                 position=len(stored) + 1,
@@ -167,13 +198,16 @@ def _clean_all(
                 format=result.format,
                 mime=result.mime,
                 extension=result.extension,
-                size=(staging / name).stat().st_size,
+                size=cleaned_size,
+                key_id=key_id,
                 removed=sorted(c.value for c in result.removed),
                 altered=sorted(a.value for a in result.altered),
                 thumbnail_name=thumbnail,
             )
         )
-        outcomes.append(FileOutcome(position, upload.size, cleaned=result))
+        outcomes.append(
+            FileOutcome(position, upload.size, cleaned=result, cleaned_size=cleaned_size)
+        )
     return outcomes, stored
 
 

@@ -1,16 +1,20 @@
 """The tip form: its fields, their limits and the messages shown at each field.
 
 Files are not validated here: they are received by :mod:`portal.public.uploads`
-and judged by the cleaner. The form only knows whether any arrived.
+and judged by the cleaner. The form only knows whether any arrived. Links are taken
+as people paste them from an app ("facebook.com/…", without ``https://``) and filed
+as absolute ``https://`` addresses.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask_babel import format_decimal, ngettext
+from babel.lists import format_list
+from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, MultipleFileField, StringField, TextAreaField
@@ -39,6 +43,16 @@ def had_invisible(value: str | None) -> bool:
     return bool(value) and strip_invisible(value or "")[1]
 
 
+#: an address as people paste it from an app, without its scheme:
+#: "www.facebook.com/groups/…", "facebook.com/…", "t.me/canal": a host name of two
+#: or more labels ending in letters, an optional port, then anything after a / ? or #
+_BARE_ADDRESS = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})"
+    r"(?::\d{1,5})?(?:[/?#]\S*)?",
+    re.IGNORECASE,
+)
+
+
 def is_web_address(line: str) -> bool:
     """An absolute http(s) URL with a host and no spaces or control characters."""
     if len(line) > MAX_LINK_LENGTH or any(ch.isspace() or ord(ch) < 32 for ch in line):
@@ -52,8 +66,24 @@ def is_web_address(line: str) -> bool:
     return parts.scheme.lower() in {"http", "https"} and bool(host)
 
 
+def web_address(line: str) -> str | None:
+    """``line`` as an absolute http(s) address, or None when it is not one. An address
+    pasted without its scheme ("facebook.com/…") gets ``https://``."""
+    if is_web_address(line):
+        return line
+    if _BARE_ADDRESS.fullmatch(line) and is_web_address(f"https://{line}"):
+        return f"https://{line}"
+    return None
+
+
 def link_lines(value: str) -> list[str]:
+    """The non-empty lines of the links field, stripped."""
     return [line.strip() for line in value.splitlines() if line.strip()]
+
+
+def web_addresses(value: str) -> list[str]:
+    """The links field's addresses as they are filed (each line checked by the form)."""
+    return [web_address(line) or line for line in link_lines(value)]
 
 
 class TipForm(FlaskForm):
@@ -69,8 +99,8 @@ class TipForm(FlaskForm):
         _l("Links"),
         filters=[normalise_text],
         description=_l(
-            "Web addresses of posts, videos or pages, one per line, starting with "
-            "http:// or https://. We do not open them from this site."
+            "Web addresses of posts, videos or pages, one per line, as you copy them "
+            "(for example facebook.com/…). We do not open them from this site."
         ),
     )
     files = MultipleFileField(
@@ -123,7 +153,7 @@ class TipForm(FlaskForm):
         bad = [
             number
             for number, line in enumerate((field.data or "").splitlines(), start=1)
-            if line.strip() and not is_web_address(line.strip())
+            if line.strip() and web_address(line.strip()) is None
         ]
         if bad:
             raise ValidationError(
@@ -131,7 +161,8 @@ class TipForm(FlaskForm):
                     "Line %(lines)s is not a web address starting with http:// or https://.",
                     "Lines %(lines)s are not web addresses starting with http:// or https://.",
                     len(bad),
-                    lines=", ".join(format_decimal(n) for n in bad),
+                    # "2 and 3", "2, 3 y 5": joined as the language lists things
+                    lines=format_list([format_decimal(n) for n in bad], locale=get_locale()),
                 )
             )
 

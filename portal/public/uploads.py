@@ -146,7 +146,7 @@ class UploadRequest(Request):
         if self._file_parts > settings.max_files:
             self.too_many_files = True
             return _Discard()  # type: ignore[return-value]
-        upload = TempUpload(tmp_root(settings.data_dir), settings.max_file_size)
+        upload = TempUpload(tmp_root(settings.data_dir, settings.temp_dir), settings.max_file_size)
         self.uploads.append(upload)
         return upload  # type: ignore[return-value]
 

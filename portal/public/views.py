@@ -1,29 +1,38 @@
 """The form page and what answers its POST: the receipt, or a page that says
-plainly what went wrong. The receipt is only ever the body of the POST response:
-it has no URL of its own and nothing in a cookie points to it."""
+plainly what went wrong; and the safety guide (:mod:`portal.public.guide`). The
+receipt is only ever the body of the POST response: it has no URL of its own and
+nothing in a cookie points to it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from babel.lists import format_list
-from flask import Blueprint, render_template, request
-from flask_babel import format_decimal, get_locale, ngettext
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask_babel import format_decimal, ngettext
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.config import Settings
+from portal.crypto.keyring import NoInboxKey
 from portal.housekeeping import sweep_stale_tmp
+from portal.i18n import current_language
 from portal.labels import (
     alteration_label,
     category_label,
+    filed_format,
+    format_duration,
+    format_limit,
     format_size,
+    in_display_order,
     kind_label,
     refusal_label,
 )
+from portal.public import guide
 from portal.public.filing import FilingFailed, file_submission
-from portal.public.forms import TipForm, link_lines
+from portal.public.forms import TipForm, web_addresses
 from portal.public.uploads import DRAIN_FACTOR, OutOfSpace, TempUpload, UploadRequest, drain
 
 #: the typed fields as the receipt names them when invisible characters were removed
@@ -45,17 +54,23 @@ def register(bp: Blueprint, settings: Settings) -> None:
     def helpers() -> dict[str, object]:
         return {
             "limits": {
-                "file": format_size(settings.max_file_size, round_down=True),
-                "total": format_size(settings.max_submission_size, round_down=True),
+                "file": format_limit(settings.max_file_size),
+                "total": format_limit(settings.max_submission_size),
                 "files": format_decimal(settings.max_files),
                 "count": settings.max_files,
             },
             "max_note_length": settings.max_note_length,
+            "onion_address": settings.onion_address,
+            # not on the onion service itself, where it would say nothing new
+            "show_onion": bool(settings.onion_address)
+            and request.host.split(":")[0] != settings.onion_address,
             "format_number": format_decimal,
             "format_size": format_size,
             "kind_label": kind_label,
             "category_label": category_label,
             "alteration_label": alteration_label,
+            "in_display_order": in_display_order,
+            "filed_format": filed_format,
             "refusal_label": refusal_label,
         }
 
@@ -66,6 +81,21 @@ def register(bp: Blueprint, settings: Settings) -> None:
         # Text fields are read from text parts only: a "note" sent as a file part is
         # not a note (and its bytes are not a text the form could filter).
         return _receive(TipForm(settings, formdata=request.form), settings)
+
+    guide_paths = ", ".join(sorted({*guide.PATHS.values(), guide.DEFAULT_PATH}))
+
+    @bp.get(f"/<lang>/<any({guide_paths}):page>")
+    def safety(page: str):
+        if page != guide.path_for(g.lang):  # /en/seguridad: the English guide's address
+            return redirect(url_for("public.safety"), code=302)
+        return render_template("public/safety.html", never_kept=guide.NEVER_KEPT, kept=guide.KEPT)
+
+    @bp.url_defaults
+    def guide_path(endpoint: str, values: dict) -> None:
+        # Each language's guide has its own address; a link to the guide in another
+        # language (the switch, hreflang) gets that language's.
+        if endpoint == "public.safety":
+            values["page"] = guide.path_for(values.get("lang") or g.lang)
 
     @bp.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge):
@@ -82,19 +112,23 @@ def register(bp: Blueprint, settings: Settings) -> None:
 
     @bp.errorhandler(CSRFError)
     def csrf_failed(exc: CSRFError):
-        return _csrf_page()
+        return _csrf_page(settings)
 
 
-def _csrf_page():
+def _csrf_page(settings: Settings):
+    # "up to 6 hours after you open it": not "it works some hours after", which reads
+    # as if the form only started working later.
+    valid_for = format_duration(settings.csrf_time_limit)
     return (
         render_template(
             "error.html",
             code=400,
             title=_l("This form has expired"),
-            message=_l(
-                "For your safety the form works only for some hours after it is opened, "
-                "and only when sent from this site. Nothing was saved. Please open the "
-                "form again and send it once more."
+            message=_(
+                "For your safety, a form can be sent only from this site, and only up to "
+                "%(time)s after you open it. Nothing was saved. Please open the form again "
+                "and send your tip once more.",
+                time=valid_for,
             ),
         ),
         400,
@@ -109,16 +143,33 @@ def _not_saved_page(code: int):
             title=_l("Your tip could not be saved"),
             message=_l(
                 "Something went wrong while saving. Nothing was saved: not the "
-                "note, the links nor the files. Please try again later."
+                "note, not the links, not the files. Please try again later."
             ),
         ),
         code,
     )
 
 
+def _not_open_page():
+    # No editor has created the inbox key: there is nothing to encrypt a tip to, and
+    # a tip is never stored in clear.
+    return (
+        render_template(
+            "error.html",
+            code=503,
+            title=_l("The inbox is not open yet"),
+            message=_l(
+                "This site cannot receive tips yet. Nothing was saved. Please try again "
+                "in a few days."
+            ),
+        ),
+        503,
+    )
+
+
 def _receive(form: TipForm, settings: Settings):
     # Originals a killed worker left behind go now, not at the next restart.
-    sweep_stale_tmp(settings.data_dir, settings.csrf_time_limit)
+    sweep_stale_tmp(settings.data_dir, settings.csrf_time_limit, settings.temp_dir)
     # Only the parts of the file input are the tipster's files; a file part under any
     # other name was streamed to tmp/ like the others and is deleted with them.
     uploads = [
@@ -129,7 +180,7 @@ def _receive(form: TipForm, settings: Settings):
     form.files_received = len(uploads)
     valid = form.validate()
     if form.csrf_token.errors:
-        return _csrf_page()
+        return _csrf_page(settings)
     if form.homepage.data:
         # A bot filled the hidden field. Say nothing about why.
         return (
@@ -157,16 +208,19 @@ def _receive(form: TipForm, settings: Settings):
     if not valid:
         return _form_with_errors(form, had_files=bool(uploads))
 
-    links = link_lines(form.links.data or "")
+    links = web_addresses(form.links.data or "")
     try:
         result = file_submission(
             settings.data_dir,
-            locale=str(get_locale()),
+            locale=current_language(),
             note=form.note.data or "",
             links=links,
             contact=form.contact.data or "",
             uploads=uploads,
+            tmp_dir=settings.temp_dir,
         )
+    except NoInboxKey:
+        return _not_open_page()
     except FilingFailed as failure:
         return _not_saved_page(503 if failure.out_of_space else 500)
     return render_template(
@@ -177,7 +231,7 @@ def _receive(form: TipForm, settings: Settings):
         gave_contact=bool(form.contact.data),
         invisible_fields=format_list(
             [str(INVISIBLE_FIELD_LABELS[name]) for name in form.invisible_removed],
-            locale=get_locale(),
+            locale=current_language(),
         ),
     )
 
@@ -191,7 +245,7 @@ def _form_with_errors(form: TipForm, *, had_files: bool):
                 "please choose them again."
             ),
         ]
-    errors = []
+    errors: list[FieldError] = []
     for name in ("note", "links", "files", "contact"):
         errors.extend(FieldError(name, message) for message in form[name].errors)
     return render_template("public/index.html", form=form, errors=errors), 422

@@ -2,8 +2,8 @@
 
    Without this script the form is an ordinary multipart POST and works the same way;
    with it, the form is sent with XMLHttpRequest so the tipster can see how much has
-   been sent: a <progress> bar and "X MB of Y MB (N %)", with numbers formatted for the
-   page's language (<html lang>). Every word comes from data-* attributes on the form,
+   been sent: a <progress> bar and "X MB of Y MB (N%)", with numbers formatted for the
+   page's language and region (<html lang>: "es-MX" writes "1.5 MB", as Mexico does). Every word comes from data-* attributes on the form,
    rendered by the template through gettext, so this file holds no text of its own.
    When the answer arrives (receipt, form with errors, any error page) it replaces the
    page, as a normal submission would. If the connection fails, the tipster is told
@@ -83,11 +83,16 @@
     return { box: box, bar: bar, amount: amount, status: status };
   }
 
+  /* "1.5 MB" with a no-break space, so a number never ends a line without its unit. */
+  function inMegabytes(bytes) {
+    return megabytes.format(bytes / 1e6).replace(/ /g, "\u00a0");
+  }
+
   function showAmount(sent, total) {
     var fraction = total > 0 ? Math.min(sent / total, 1) : 0;
     var text = words("of")
-      .replace("{sent}", megabytes.format(sent / 1e6))
-      .replace("{total}", megabytes.format(total / 1e6))
+      .replace("{sent}", inMegabytes(sent))
+      .replace("{total}", inMegabytes(total))
       .replace("{percent}", percent.format(fraction));
     panel.bar.value = fraction;
     panel.bar.setAttribute("aria-valuetext", text);

@@ -97,7 +97,9 @@ def running_server(base: Path, **settings: str) -> Iterator[LiveServer]:
         )  # fmt: skip
     try:
         _wait_until_up(url, process, log)
-        yield LiveServer(url, data_dir, env, log)
+        live = LiveServer(url, data_dir, env, log)
+        live.create_inbox()
+        yield live
     finally:
         process.terminate()
         try:
@@ -210,18 +212,19 @@ def _watch(page: Page, problems: list[str]) -> None:
 
 
 @pytest.fixture(scope="session")
-def words() -> Callable[[str, str], str]:
-    """``words(lang, msgid)``: a message as it appears in ``lang`` (from the catalogue;
-    English is the source language); for a plural message, its singular."""
+def words() -> Callable[..., str]:
+    """``words(lang, msgid, context=None)``: a message as it appears in ``lang`` (from
+    the catalogue; English is the source language); for a plural message, its
+    singular; ``context`` is the message's msgctxt ("badge")."""
     catalogues = {}
     for path in (ROOT / "translations").glob("*/LC_MESSAGES/messages.po"):
         with path.open("rb") as fh:
             catalogues[path.parts[-3]] = read_po(fh)
 
-    def translate(lang: str, msgid: str) -> str:
+    def translate(lang: str, msgid: str, context: str | None = None) -> str:
         if lang == "en":
             return msgid
-        message = catalogues[lang].get(msgid)
+        message = catalogues[lang].get(msgid, context=context)
         assert message is not None and message.string, f"{msgid!r} is not translated to {lang}"
         if isinstance(message.string, tuple):
             return message.string[0]  # a plural message: the form for one

@@ -39,6 +39,7 @@ class LiveServer:
     data_dir: Path
     env: dict[str, str]
     log: Path
+    recovery_key: str = ""
 
     def flask(self, *args: str, stdin: str = "") -> str:
         """Run ``flask --app app ARGS`` on the server's data folder; its output."""
@@ -55,11 +56,22 @@ class LiveServer:
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
 
+    def create_inbox(self) -> None:
+        """The first editor, as an administrator makes one: it creates the inbox key
+        (tips can be filed from then on); the printed recovery key is kept here."""
+        out = self.flask("editor", "add", "first", stdin=f"{EDITOR_PASSWORD}\n{EDITOR_PASSWORD}\n")
+        match = re.search(r"^    (AGE-SECRET-KEY-1[0-9A-Z]+)$", out, re.MULTILINE)
+        assert match, out
+        self.recovery_key = match.group(1)
+
     def add_editor(self, name: str) -> EditorLogin:
         """A new editor, created as an administrator would: ``flask editor add`` with
-        the password (and its confirmation) on stdin. Each sign-in needs a fresh
-        account, because a TOTP code can be used once."""
-        out = self.flask("editor", "add", name, stdin=f"{EDITOR_PASSWORD}\n{EDITOR_PASSWORD}\n")
+        the recovery key, the password and its confirmation on stdin. Each sign-in
+        needs a fresh account, because a TOTP code can be used once."""
+        out = self.flask(
+            "editor", "add", name, "--recovery-key",
+            stdin=f"{self.recovery_key}\n{EDITOR_PASSWORD}\n{EDITOR_PASSWORD}\n",
+        )  # fmt: skip
         match = re.search(r"^TOTP secret: ([A-Z2-7]+)$", out, re.MULTILINE)
         assert match, out
         return EditorLogin(name, EDITOR_PASSWORD, match.group(1))
@@ -110,7 +122,15 @@ def sign_in(page: Page, editor: EditorLogin) -> None:
 
 
 #: the public pages a tipster can meet, for the phone, screenshot and axe tests
-PUBLIC_PAGES = ("form", "form-errors", "receipt", "not-found", "expired-form", "too-large")
+PUBLIC_PAGES = (
+    "form",
+    "form-errors",
+    "receipt",
+    "not-found",
+    "expired-form",
+    "too-large",
+    "safety",
+)
 
 
 @dataclass(frozen=True)
@@ -152,6 +172,11 @@ def open_public_page(page: Page, name: str, lang: str, files: PublicPageFiles) -
         page.locator("#note").fill("Camioneta blanca frente a la bodega")
         page.locator("input[name=csrf_token]").evaluate("field => field.remove()")
         _send_expecting(page, 400)
+    elif name == "safety":
+        # The guide, reached the way a tipster reaches it: from the form.
+        page.goto(f"/{lang}/")
+        page.locator(".guide-link a").click()
+        page.locator("#what-we-keep").wait_for()
     elif name == "too-large":
         page.goto(f"{files.small_url}/{lang}/")
         page.locator("#note").fill("Camioneta blanca frente a la bodega")
@@ -176,7 +201,7 @@ def _send_expecting(page: Page, status: int) -> None:
 _MUST_REPORT: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("GPS location", re.compile(r"^GPS:|:GPS\w*$|:Location\w*$")),
     ("camera or phone make and model", re.compile(r":(Make|Model)$")),
-    ("dates, such as the date taken", re.compile(r":(DateTimeOriginal|\w*CreateDate|ModifyDate)$")),
+    ("dates", re.compile(r":(DateTimeOriginal|\w*CreateDate|ModifyDate)$")),
     ("author or owner name", re.compile(r":(Artist|Author|OwnerName)$")),
     ("comments, titles and descriptions", re.compile(r":(\w*Comment|ImageDescription|Title)$")),
     ("editing software", re.compile(r":(Software|Encoder)$")),
@@ -186,13 +211,20 @@ _MUST_REPORT: tuple[tuple[str, re.Pattern[str]], ...] = (
 _OWN_GROUPS = ("ExifTool:", "System:", "File:", "Composite:")
 
 
-def must_report(original: Path) -> set[str]:
-    """The removal labels (English) a receipt must show for ``original``, from the
-    identifying tags exiftool finds in it."""
+#: how the receipt names dates, for each kind of file
+_DATES = {
+    "photo": "dates, such as when the photo was taken",
+    "video": "dates, such as when the video was recorded",
+}
+
+
+def must_report(original: Path, kind: str) -> set[str]:
+    """The removal labels (English) a receipt must show for ``original``, a ``kind``
+    ("photo", "video") of file, from the identifying tags exiftool finds in it."""
     labels = set()
     for key, value in read_tags(original).items():
         text = str(value).strip()
         if key.startswith(_OWN_GROUPS) or not text or re.fullmatch(r"[0: ]+", text):
             continue
         labels.update(label for label, tags in _MUST_REPORT if tags.search(key))
-    return labels
+    return {_DATES[kind] if label == "dates" else label for label in labels}

@@ -25,6 +25,7 @@ from tests.browser.helpers import (
     open_public_page,
     sign_in,
 )
+from tests.public.helpers import HTML_LANG
 
 pytestmark = pytest.mark.browser
 
@@ -151,7 +152,7 @@ def test_form_errors_are_announced_and_focused(new_context, lang, js, words):
     described = field.get_attribute("aria-describedby").split()
     assert "links-error" in described
     assert expected in page.locator("#links-error").inner_text()
-    assert page.locator("html").get_attribute("lang") == lang
+    assert page.locator("html").get_attribute("lang") == HTML_LANG[lang]
 
 
 def test_the_checks_catch_a_field_without_a_label(new_context, axe_source):

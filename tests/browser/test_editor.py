@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import DESKTOP, LANGUAGES, send_tip, sign_in
 from tests.exiftool_oracle import leaks
+from tests.public.helpers import HTML_LANG
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +41,7 @@ def test_editor_reads_plays_downloads_stars_archives_and_deletes(
 
     page = new_context(lang, viewport=DESKTOP, accept_downloads=True).new_page()
     sign_in(page, editor)
-    assert page.locator("html").get_attribute("lang") == lang
+    assert page.locator("html").get_attribute("lang") == HTML_LANG[lang]
 
     # Find it by searching the notes, as an editor would.
     page.locator("input[name=q]").fill(marker)
@@ -86,7 +87,7 @@ def test_editor_reads_plays_downloads_stars_archives_and_deletes(
     # Star: the page says so, and the starred view lists it.
     page.locator("form.actions button[value=star]").click()
     expect(page.locator("form.actions button[value=unstar]")).to_be_visible()
-    expect(page.locator(".facts .badge.star")).to_have_text(words(lang, "Starred"))
+    expect(page.locator(".facts .badge.star")).to_have_text(words(lang, "Starred", "badge"))
 
     # Archive: gone from the inbox view, listed under Archived (and still starred).
     page.locator("form.actions button[value=archive]").click()
@@ -95,7 +96,8 @@ def test_editor_reads_plays_downloads_stars_archives_and_deletes(
     assert page.locator(f"a[href$='/inbox/s/{submission_id}']").count() == 0
     _open_from_list(page, f"/inbox/?view=starred&q={marker}", submission_id)
     _open_from_list(page, f"/inbox/?view=archived&q={marker}", submission_id)
-    expect(page.locator(".facts .badge:not(.star)")).to_have_text(words(lang, "Archived"))
+    badge = words(lang, "Archived", "badge")
+    expect(page.locator(".facts .badge:not(.star)")).to_have_text(badge)
     expect(page.locator(".facts .badge.star")).to_be_visible()
     expect(page.locator("form.actions button[value=unarchive]")).to_be_visible()
 

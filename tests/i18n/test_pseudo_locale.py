@@ -34,8 +34,9 @@ from portal import create_app
 from portal.config import Settings
 from portal.errors import ERROR_TEXTS
 from portal.i18n import language_name
-from portal.models import AuditEvent, Editor, StoredFile, db
+from portal.models import AuditEvent, StoredFile, db
 from tests.i18n.catalogues import ASCII_LETTER, pseudo, pseudo_catalogue, save
+from tests.inbox_keys import ensure_inbox, with_inbox_key
 
 PSEUDO = "eo"
 
@@ -44,11 +45,13 @@ NOTE = "Camioneta blanca frente a la bodega, placas XYZ-123"
 LINK = "https://example.org/post/42"
 NOT_A_LINK = "not a link"
 CONTACT = "signal: tipster.42"
+#: a well-formed version 3 onion address (no such service exists)
+ONION = "portalx" + "a" * 45 + "b2cd.onion"
 EDITOR = "ana"
 PASSWORD = "correct horse battery staple"
 
 #: text that is data, not interface: explicit, and only what the fixture itself put in
-USER_DATA = (NOTE, LINK, NOT_A_LINK, CONTACT, EDITOR)
+USER_DATA = (NOTE, LINK, NOT_A_LINK, CONTACT, EDITOR, ONION)
 URL = re.compile(r"https?://\S+")
 #: submission and file ids (portal.models.new_id) and the names generated from them
 GENERATED_ID = re.compile(r"\b[0-9a-f]{32}\b")
@@ -242,18 +245,23 @@ def pseudo_app(tmp_path_factory: pytest.TempPathFactory, fresh_template) -> Iter
         translations_dir=str(root / "tr"),
         default_locale=PSEUDO,
         max_submission_size=400_000,
+        onion_address=ONION,
     )
-    app = create_app(settings)
-    app.config["PROPAGATE_EXCEPTIONS"] = False
-
-    @app.get(f"/{PSEUDO}/_fail/<int:code>")
-    def fail(code: int):
-        abort(code)
-
+    app = with_inbox_key(create_app(settings))
+    add_failing_route(app, PSEUDO)
     yield app
     lock = app.extensions.get("portal_storage_lock")
     if lock is not None:
         lock.close()
+
+
+def add_failing_route(app: Flask, lang: str) -> None:
+    """``/LANG/_fail/CODE`` answers with that HTTP error, for the error pages."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get(f"/{lang}/_fail/<int:code>")
+    def fail(code: int):
+        abort(code)
 
 
 @dataclass
@@ -290,9 +298,17 @@ def crawl(client: FlaskClient, start: str, prefix: str, into: Rendered, limit: i
 
 @pytest.fixture(scope="module")
 def rendered(pseudo_app: Flask) -> Rendered:
+    return render_every_page(pseudo_app, PSEUDO)
+
+
+def render_every_page(app: Flask, lang: str, *, note: str = NOTE) -> Rendered:
+    """Every page, public and inbox, in ``lang``: the form and each of its error
+    states, the receipt, the guide and every page linked from them, error pages
+    (``app`` needs :func:`add_failing_route`), and the inbox with a submission of
+    ``note`` and files in it."""
     out = Rendered()
-    public = pseudo_app.test_client()
-    base = f"/{PSEUDO}/"
+    public = app.test_client()
+    base = f"/{lang}/"
 
     form_page = out.add("public form", public.get(base))
     token = csrf_token(form_page)
@@ -301,13 +317,18 @@ def rendered(pseudo_app: Flask) -> Rendered:
         "public form with validation errors",
         public.post(base, data={"csrf_token": token, "links": NOT_A_LINK}),
     )
+    limit = app.config["PORTAL_SETTINGS"].max_note_length
+    out.add(
+        "public form with a note too long",
+        public.post(base, data={"csrf_token": token, "note": "7" * (limit + 1)}),
+    )
     out.add(
         "public receipt",
         public.post(
             base,
             data={
                 "csrf_token": token,
-                "note": NOTE,
+                "note": note,
                 "links": LINK,
                 "contact": CONTACT,
                 "files": [
@@ -318,7 +339,7 @@ def rendered(pseudo_app: Flask) -> Rendered:
             content_type="multipart/form-data",
         ),
     )
-    out.add("public expired form", public.post(base, data={"note": NOTE}))
+    out.add("public expired form", public.post(base, data={"note": note}))
     out.add(
         "public too large",
         public.post(
@@ -329,19 +350,19 @@ def rendered(pseudo_app: Flask) -> Rendered:
     )
     out.add(
         "public honeypot answer",
-        public.post(base, data={"csrf_token": token, "note": NOTE, "homepage": "bot"}),
+        public.post(base, data={"csrf_token": token, "note": note, "homepage": "bot"}),
     )
-    out.add("public 404", public.get(f"/{PSEUDO}/no-such-page"))
+    out.add("public 404", public.get(f"/{lang}/no-such-page"))
     out.add("public 405", public.delete(base))
     for code in sorted(ERROR_TEXTS):
-        out.add(f"error {code}", public.get(f"/{PSEUDO}/_fail/{code}"))
+        out.add(f"error {code}", public.get(f"/{lang}/_fail/{code}"))
     crawl(public, base, base, out)
 
-    if "inbox" not in pseudo_app.blueprints:
+    if "inbox" not in app.blueprints:
         return out
-    inbox = pseudo_app.test_client()
-    _add_editor(pseudo_app)
-    inbox.get(f"/inbox/language/{PSEUDO}")
+    inbox = app.test_client()
+    _add_editor(app)
+    inbox.get(f"/inbox/language/{lang}")
     sign_in_page = out.add("inbox sign-in", inbox.get("/inbox/login"))
     out.add(
         "inbox sign-in with a wrong password",
@@ -361,7 +382,7 @@ def rendered(pseudo_app: Flask) -> Rendered:
             "csrf_token": csrf_token(inbox.get("/inbox/login").get_data(as_text=True)),
             "name": EDITOR,
             "password": PASSWORD,
-            "code": _totp(pseudo_app),
+            "code": _totp(app),
         },
     )
     assert signed.status_code == 302, "the pseudo-locale editor could not sign in"
@@ -400,7 +421,7 @@ def rendered(pseudo_app: Flask) -> Rendered:
         ),
     )
     out.add("inbox 404", inbox.get("/inbox/no-such-page"))
-    with pseudo_app.app_context():
+    with app.app_context():
         _seed_audit_log()
     out.add("inbox audit log", inbox.get("/inbox/audit"))
     return out
@@ -409,28 +430,20 @@ def rendered(pseudo_app: Flask) -> Rendered:
 def _add_editor(app: Flask) -> None:
     from argon2 import PasswordHasher
 
-    from portal.inbox import credentials
+    from portal.inbox import accounts, credentials
 
     # A cheap hasher keeps this test fast; the app's own strength is tested elsewhere.
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     app.extensions["portal_passwords"] = credentials.PasswordPolicy(fast)
     with app.app_context():
-        db.session.add(
-            Editor(
-                name=EDITOR,
-                password_hash=credentials.hash_password(PASSWORD),
-                totp_secret=credentials.new_totp_secret(),
-            )
-        )
-        db.session.commit()
+        new = accounts.add_editor(EDITOR, PASSWORD, ensure_inbox(app))
+    app.extensions["test_totp_secret"] = new.totp_secret
 
 
 def _totp(app: Flask) -> str:
     import pyotp
 
-    with app.app_context():
-        secret = db.session.execute(db.select(Editor.totp_secret)).scalar_one()
-    return pyotp.TOTP(secret).now()
+    return pyotp.TOTP(app.extensions["test_totp_secret"]).now()
 
 
 def _seed_audit_log() -> None:
@@ -481,7 +494,12 @@ def test_the_checker_finds_an_unmarked_string():
 
 
 def test_pages_were_rendered_in_the_pseudo_locale(rendered: Rendered):
-    expected = {"public form", "public receipt", "public form with validation errors"}
+    expected = {
+        "public form",
+        "public receipt",
+        "public form with validation errors",
+        f"GET /{PSEUDO}/safety",  # the safety guide, linked from the form
+    }
     assert expected <= set(rendered.pages)
     for name, html in rendered.pages.items():
         assert f'lang="{PSEUDO}"' in html, f"{name} is not in the pseudo-locale"

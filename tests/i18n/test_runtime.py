@@ -144,7 +144,7 @@ def test_error_page_follows_the_language_in_the_url(failing_app, code):
     es = client.get(f"/es/_fail/{code}", headers={"Accept-Language": "en"})
     assert es.status_code == code
     assert spanish(title) in es.get_data(as_text=True)
-    assert '<html lang="es"' in es.get_data(as_text=True)
+    assert '<html lang="es-MX"' in es.get_data(as_text=True)
     en = client.get(f"/en/_fail/{code}", headers={"Accept-Language": "es"})
     assert en.status_code == code
     assert title in en.get_data(as_text=True)
@@ -168,4 +168,4 @@ def test_unknown_page_under_a_language_prefix_is_a_404_in_that_language(failing_
 def test_unhandled_exception_is_a_spanish_500_under_es(failing_app):
     page = failing_app.test_client().get("/es/_crash", headers={"Accept-Language": "en"})
     assert page.status_code == 500
-    assert spanish("Something went wrong") in page.get_data(as_text=True)
+    assert spanish("There was an error on the site") in page.get_data(as_text=True)

@@ -24,8 +24,11 @@ from PIL import Image
 
 from portal import create_app, storage
 from portal.config import Settings
-from portal.inbox import credentials
-from portal.models import Editor, StoredFile, Submission, db, new_id
+from portal.crypto import age
+from portal.crypto.keyring import Content, current_key
+from portal.inbox import accounts, credentials
+from portal.models import StoredFile, Submission, db, new_id
+from tests.inbox_keys import ensure_inbox, remember
 
 PASSWORD = "correct horse battery staple"
 #: a cheap Argon2 so that the many sign-ins of the suite stay fast; one test checks
@@ -98,18 +101,15 @@ class EditorAccount:
 
 
 def add_editor(app: Flask, name: str, clock: Clock, timezone: str = "") -> EditorAccount:
-    secret = credentials.new_totp_secret()
+    """An editor with the suite's password, through portal.inbox.accounts as the CLI
+    does: the first one creates the inbox key."""
     with app.app_context():
-        db.session.add(
-            Editor(
-                name=name,
-                password_hash=credentials.hash_password(PASSWORD),
-                totp_secret=secret,
-                timezone=timezone,
-            )
-        )
-        db.session.commit()
-    return EditorAccount(name, PASSWORD, secret, clock)
+        if accounts.inbox_exists():
+            new = accounts.add_editor(name, PASSWORD, ensure_inbox(app), timezone)
+        else:
+            new, recovery = accounts.create_inbox(name, PASSWORD, timezone)
+            remember(recovery)
+    return EditorAccount(name, PASSWORD, new.totp_secret, clock)
 
 
 @pytest.fixture
@@ -221,6 +221,8 @@ class Filed:
     id: str
     file_ids: list[str]
     folder: Path
+    #: each file's plaintext, by file id (the folder holds them encrypted)
+    plain: dict[str, bytes] = field(default_factory=dict)
 
 
 MakeSubmission = Callable[..., Filed]
@@ -228,7 +230,8 @@ MakeSubmission = Callable[..., Filed]
 
 @pytest.fixture
 def make_submission(inbox_app: Flask) -> MakeSubmission:
-    """File a submission as the public side would: files under its folder, then rows."""
+    """File a submission as the public side would: files encrypted to the inbox key
+    under its folder, then rows."""
     data_dir = inbox_app.config["PORTAL_SETTINGS"].data_dir
 
     def make(
@@ -241,12 +244,16 @@ def make_submission(inbox_app: Flask) -> MakeSubmission:
         refused: list[str] | None = None,
         **flags: bool,
     ) -> Filed:
+        with inbox_app.app_context():
+            ensure_inbox(inbox_app)
+            key_id, recipient = current_key()
+        link_list = tuple(line for line in links.splitlines() if line.strip())
         submission = Submission(
             id=new_id(),
             locale=locale,
-            note=note,
-            links=links,
-            contact=contact,
+            sealed=Content(note, link_list, contact).seal(recipient),
+            key_id=key_id,
+            link_count=len(link_list),
             refused=refused or [],
             created_at=created_at or datetime.now(UTC),
             **flags,
@@ -255,8 +262,8 @@ def make_submission(inbox_app: Flask) -> MakeSubmission:
         folder.mkdir(mode=0o700)
         for position, spec in enumerate(files or []):
             file_id = new_id()
-            stored_name = f"{file_id}.{spec.extension}"
-            (folder / stored_name).write_bytes(spec.data)
+            stored_name = f"{file_id}.age"
+            (folder / stored_name).write_bytes(age.encrypt(spec.data, [recipient]))
             submission.files.append(
                 StoredFile(
                     id=file_id,
@@ -267,12 +274,18 @@ def make_submission(inbox_app: Flask) -> MakeSubmission:
                     mime=spec.mime,
                     extension=spec.extension,
                     size=len(spec.data),
+                    key_id=key_id,
                     removed=spec.removed,
                     altered=spec.altered,
                     thumbnail_name=spec.thumbnail_name,
                 )
             )
-        filed = Filed(submission.id, [f.id for f in submission.files], folder)
+        filed = Filed(
+            submission.id,
+            [f.id for f in submission.files],
+            folder,
+            {f.id: spec.data for f, spec in zip(submission.files, files or [], strict=True)},
+        )
         with inbox_app.app_context():
             db.session.add(submission)
             db.session.commit()

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from portal.inbox import credentials
 from portal.models import AuditEvent, Editor, db
-from tests.inbox.conftest import Clock, EditorAccount, add_editor, sign_in
+from tests.inbox.conftest import PASSWORD, Clock, EditorAccount, add_editor, sign_in
 
 NEW_PASSWORD = "a long new passphrase"
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,22 +81,28 @@ def test_add_reads_the_password_from_stdin_and_prints_the_totp(
     parsed = pyotp.parse_uri(uri)
     assert parsed.secret == secret and parsed.name == "maria"
     assert qr_codes(result.output) == [uri]
-    assert "Editor 'maria' created." in result.output
+    assert "Editor 'maria' created, with the inbox's key." in result.output
+    assert re.search(r"RECOVERY KEY.*\n\n    AGE-SECRET-KEY-1[0-9A-Z]{58}\n", result.output)
     row = editors(inbox_app)["maria"]
-    assert row.password_hash.startswith("$argon2id$") and NEW_PASSWORD not in row.password_hash
-    assert row.totp_secret == secret
+    # Neither the password nor the TOTP secret is kept in clear.
+    assert row.private_key and '"kdf": "argon2id"' in row.private_key
+    assert NEW_PASSWORD not in row.private_key
+    assert row.totp_sealed and secret.encode() not in row.totp_sealed
     # The new account signs in with what was printed.
     account = EditorAccount("maria", NEW_PASSWORD, secret, clock)
     assert sign_in(inbox_app.test_client(), account).status_code == 302
 
 
 def test_add_refuses_bad_input(inbox_app: Flask, editor: EditorAccount) -> None:
+    by = f"{PASSWORD}\n"
     cases = [
-        (["add", "maria"], f"{NEW_PASSWORD}\nsomething else entirely\n", "do not match"),
-        (["add", "maria"], "short\nshort\n", "at least"),
-        (["add", "ana"], f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n", "already exists"),
-        (["add", "../x"], f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n", "name"),
-        (["add", "maria", "--timezone", "Mars/Olympus"], f"{NEW_PASSWORD}\n" * 2, "time zone"),
+        (["add", "maria", "--by", "ana"], f"{by}{NEW_PASSWORD}\nsomething else\n", "do not match"),
+        (["add", "maria", "--by", "ana"], f"{by}short\nshort\n", "at least"),
+        (["add", "ana", "--by", "ana"], f"{by}{NEW_PASSWORD}\n{NEW_PASSWORD}\n", "already exists"),
+        (["add", "../x", "--by", "ana"], f"{by}{NEW_PASSWORD}\n{NEW_PASSWORD}\n", "name"),
+        (["add", "maria", "--by", "ana", "--timezone", "Mars/Olympus"], by, "time zone"),
+        (["add", "maria"], f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n", "--recovery-key"),
+        (["add", "maria", "--by", "ana"], "wrong password\n", "password is wrong"),
     ]  # fmt: skip
     for args, stdin, message in cases:
         result = run(inbox_app, *args, input=stdin)
@@ -145,7 +151,8 @@ def test_remove_deletes_the_account_and_ends_its_sessions(
     assert signed_in.get("/inbox/").status_code == 200
     result = run(inbox_app, "remove", "ana")
     assert result.exit_code == 0, result.output
-    assert result.output == "Editor 'ana' removed.\n"
+    assert result.output.startswith("Editor 'ana' removed.\n")
+    assert "flask inbox recover" in result.output  # no one else can sign in
     assert editors(inbox_app) == {}
     assert signed_in.get("/inbox/").status_code == 302
     again = run(inbox_app, "remove", "ana")
@@ -163,7 +170,8 @@ def test_reset_gives_a_new_password_and_secret_and_ends_sessions(
     inbox_app: Flask, signed_in, editor: EditorAccount, clock: Clock
 ) -> None:
     lock(inbox_app, clock)
-    result = run(inbox_app, "reset", "ana", input=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n")
+    stdin = f"{PASSWORD}\n{NEW_PASSWORD}\n{NEW_PASSWORD}\n"  # her own password, then the new
+    result = run(inbox_app, "reset", "ana", "--by", "ana", input=stdin)
     assert result.exit_code == 0, result.output
     assert "Editor 'ana' reset. Their open sessions have ended." in result.output
     secret = secret_from(result.output)
@@ -180,9 +188,7 @@ def test_reset_gives_a_new_password_and_secret_and_ends_sessions(
     # The lock was lifted by the reset, but the failure above started a new count.
     new = EditorAccount("ana", NEW_PASSWORD, secret, clock)
     assert sign_in(inbox_app.test_client(), new).status_code == 302
-    assert (
-        run(inbox_app, "reset", "nobody", input=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n").exit_code != 0
-    )
+    assert run(inbox_app, "reset", "nobody", "--by", "ana", input=stdin).exit_code != 0
 
 
 def test_unlock_lifts_a_lockout(inbox_app: Flask, editor: EditorAccount, clock: Clock) -> None:
@@ -209,15 +215,17 @@ def _read_until(fd: int, wanted: bytes, seen: bytearray, start: int, deadline: f
     return found + len(wanted)
 
 
-def run_on_a_terminal(data_dir: Path, args: list[str], answers: list[tuple[bytes, str]]):
-    """Run ``flask editor ...`` on a pseudo-terminal, answering each prompt in turn;
+def run_on_a_terminal(
+    data_dir: Path, args: list[str], answers: list[tuple[bytes, str]], group: str = "editor"
+):
+    """Run ``flask GROUP ...`` on a pseudo-terminal, answering each prompt in turn;
     return everything the terminal showed and the exit code."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PORTAL_DATA_DIR": str(data_dir),
         "TERM": "dumb",
     }
-    command = [sys.executable, "-m", "flask", "--app", "app", "editor", *args]
+    command = [sys.executable, "-m", "flask", "--app", "app", group, *args]
     pid, fd = pty.fork()
     if pid == 0:  # the child: exec at once, nothing else
         os.chdir(ROOT)
@@ -256,16 +264,16 @@ def test_add_on_a_terminal_asks_twice_without_echo(tmp_path: Path) -> None:
         data_dir,
         ["add", "carla"],
         [
-            (b"Password: ", NEW_PASSWORD),
+            (b"New password: ", NEW_PASSWORD),
             (b"Repeat for confirmation: ", "not the same password"),
-            (b"Password: ", NEW_PASSWORD),
+            (b"New password: ", NEW_PASSWORD),
             (b"Repeat for confirmation: ", NEW_PASSWORD),
         ],
     )
     assert code == 0, output
     assert "do not match" in output  # the first, mistyped confirmation was refused
     assert NEW_PASSWORD not in output and "not the same password" not in output  # no echo
-    assert "Editor 'carla' created." in output
+    assert "Editor 'carla' created, with the inbox's key." in output
     uri = re.search(r"otpauth://\S+", output).group(0)
     assert qr_codes(output) == [uri]
     assert pyotp.parse_uri(uri).secret == secret_from(output)

@@ -5,15 +5,14 @@ cookies are locked down."""
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from portal.inbox import credentials
+from portal.crypto import age, wrapping
+from portal.inbox import credentials, sessions
 from portal.models import AuditEvent, Editor, db
 from tests.inbox.conftest import (
-    FAST_HASHER,
     Clock,
     EditorAccount,
     add_editor,
@@ -118,14 +117,13 @@ def test_unknown_name_gets_the_same_answer_and_a_hash_is_verified(
     inbox_app: Flask, editor: EditorAccount, monkeypatch
 ) -> None:
     verified: list[str] = []
+    real = wrapping.unwrap_with_password
 
-    class SpyHasher(PasswordHasher):
-        def verify(self, stored, password) -> bool:
-            verified.append(stored)
-            return super().verify(stored, password)
+    def spy(wrapped: str, password: str) -> bytes:
+        verified.append(wrapped)
+        return real(wrapped, password)
 
-    policy = inbox_app.extensions["portal_passwords"]
-    monkeypatch.setattr(policy, "hasher", SpyHasher.from_parameters(FAST_HASHER._parameters))
+    monkeypatch.setattr(wrapping, "unwrap_with_password", spy)
     known = sign_in(english_client(inbox_app), editor, password="wrong password here")
     unknown = sign_in(english_client(inbox_app), editor, name="nobody")
     assert known.status_code == unknown.status_code == 401
@@ -135,20 +133,19 @@ def test_unknown_name_gets_the_same_answer_and_a_hash_is_verified(
     # The pages differ only in the form's CSRF token and the echoed name.
     strip = lambda page: page.replace(csrf_from(page), "").replace("nobody", "ana")  # noqa: E731
     assert strip(page_known) == strip(page_unknown)
-    # Both paths verified one Argon2 hash (the unknown one against a dummy hash).
+    # Both paths ran the password KDF once (the unknown one against a dummy secret).
     assert len(verified) == 2
-    assert verified[1].startswith("$argon2id$") and verified[1] != verified[0]
+    assert '"kdf": "argon2id"' in verified[1] and verified[1] != verified[0]
     assert ("", "sign_in_unknown") in audit_actions(inbox_app)
 
 
-def test_default_hasher_is_memory_hard(tmp_path) -> None:
+def test_default_password_kdf_is_memory_hard(tmp_path) -> None:
     app = build_app(tmp_path)
     del app.extensions["portal_passwords"]  # the suite installs a cheap one
     with app.app_context():
-        hashed = credentials.hash_password("some long password")
-    assert hashed.startswith("$argon2id$")
-    params = dict(p.split("=") for p in hashed.split("$")[3].split(","))
-    assert int(params["m"]) >= 64 * 1024  # KiB
+        wrapped = credentials.wrap_private_key(age.Identity.generate(), "some long password")
+    assert '"kdf": "argon2id"' in wrapped
+    assert wrapping.wrapped_cost(wrapped).memory_cost >= 64 * 1024  # KiB
 
 
 def fail(client: FlaskClient, account: EditorAccount, times: int) -> None:
@@ -350,9 +347,11 @@ def test_next_goes_back_inside_the_inbox_only(
         assert response.location == "/inbox/", evil
 
 
-def test_reset_account_version_ends_sessions(signed_in: FlaskClient, inbox_app: Flask) -> None:
+def test_ending_the_server_side_sessions_signs_out(
+    signed_in: FlaskClient, inbox_app: Flask
+) -> None:
     with inbox_app.app_context():
         row = db.session.scalar(select(Editor).where(Editor.name == "ana"))
-        row.session_version += 1
+        sessions.end_all(row.id)
         db.session.commit()
     assert not is_signed_in(signed_in)

@@ -21,8 +21,10 @@ from werkzeug.http import parse_options_header
 
 from portal.cleaning.base import Limits
 from portal.inbox import thumbnails
-from portal.models import Submission, db
+from portal.crypto import age
+from portal.models import StoredFile, Submission, db
 from tests.exiftool_oracle import leaks
+from tests.inbox_keys import ensure_inbox
 from tests.inbox.conftest import FileSpec, MakeSubmission, jpeg_file, pdf_file
 from tests.inbox.test_files import assert_sandboxed
 
@@ -110,7 +112,7 @@ def test_thumbnail_is_a_small_upright_jpeg_without_metadata(
     # oracle skips: check it here.
     assert "comment" not in thumb.info and b"Juan" not in response.data
     # The page's size comes from the header alone and matches what is served.
-    assert thumbnails.thumbnail_size(filed.folder / f"{filed.file_ids[0]}.jpg") == expected
+    assert thumbnails.thumbnail_size(io.BytesIO(filed.plain[filed.file_ids[0]])) == expected
 
 
 def test_thumbnail_answers_carry_the_safe_headers(
@@ -209,7 +211,8 @@ def test_page_shows_thumbnails_sized_and_linked_and_made_once(
     # Filed before thumbnails were stored: each was made once, beside its image,
     # and recorded; asking again writes nothing more.
     made = sorted(set(filed.folder.iterdir()) - set(before))
-    assert len(made) == 2 and all(p.suffix == ".jpg" for p in made)
+    assert len(made) == 2 and all(p.suffix == ".age" for p in made)  # encrypted
+    assert all(p.read_bytes().startswith(age.INTRO) for p in made)
     assert all(p.stat().st_mode & 0o777 == 0o600 for p in made)
     signed_in.get(f"/inbox/s/{filed.id}")
     for number in (0, 1):
@@ -241,13 +244,19 @@ def test_thumbnails_are_made_when_filed_and_then_only_read(
     assert sorted(p.name for p in folder.iterdir()) == sorted([stored_name, thumbnail_name])
     stored = folder / thumbnail_name
     assert stored.stat().st_mode & 0o777 == 0o600
-    assert leaks(stored) == []
-    assert Image.open(stored).size == (360, 480)  # upright
+    assert stored.read_bytes().startswith(age.INTRO)  # encrypted like the file itself
+    with inbox_app.app_context():
+        key_id = db.session.get(StoredFile, file_id).key_id
+        plain = ensure_inbox(inbox_app).decrypt(stored.read_bytes(), key_id)
+    clear = tmp_path / "thumbnail.jpg"
+    clear.write_bytes(plain)
+    assert leaks(clear) == []
+    assert Image.open(clear).size == (360, 480)  # upright
     # The request reads that small file: the full image is not even opened.
     (folder / stored_name).write_bytes(b"not an image any more")
     response = signed_in.get(f"/inbox/s/{submission_id}/f/{file_id}/thumbnail")
     assert response.status_code == 200
-    assert response.data == stored.read_bytes()
+    assert response.data == plain
     page = signed_in.get(f"/inbox/s/{submission_id}").get_data(as_text=True)
     assert 'width="216" height="288"' in page  # from the thumbnail's header
 
@@ -259,7 +268,8 @@ def test_an_image_without_a_possible_thumbnail_is_marked(
     folder.mkdir()
     path = folder / "small.png"
     path.write_bytes(png_bytes(Image.new("RGB", (40, 30), "green")))
-    assert thumbnails.write_thumbnail(path, folder, Limits(max_pixels=1199)) == ""
+    recipient = age.Identity.generate().recipient
+    assert thumbnails.write_thumbnail(path, folder, recipient, Limits(max_pixels=1199)) == ""
     assert [p.name for p in folder.iterdir()] == ["small.png"]  # nothing written
     # Marked so: the page links to the image and never tries again.
     spec = FileSpec(path.read_bytes(), "image", "PNG", "image/png", "png", thumbnail_name="")

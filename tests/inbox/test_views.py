@@ -26,6 +26,7 @@ from tests.inbox.conftest import (
     token,
     wav_file,
 )
+from tests.public.helpers import HTML_LANG
 
 
 def flags(app: Flask, submission_id: str) -> tuple[bool, bool, bool] | None:
@@ -118,6 +119,7 @@ def test_filters_are_kept_across_pages_and_views(
     assert 'name="has_links" value="1" checked' in first and 'value="truck"' in first
 
 
+@pytest.mark.proves("arrival-time")
 def test_row_shows_date_in_editors_zone_language_files_and_first_words(
     inbox_app: Flask, web: FlaskClient, clock: Clock, make_submission: MakeSubmission
 ) -> None:
@@ -146,10 +148,11 @@ def test_row_shows_date_in_editors_zone_language_files_and_first_words(
     )
     web.get("/inbox/language/es")
     page = text(web.get("/inbox/"))
-    assert "15 ene 2026, 12:30:00" in page
+    # Mexican Spanish: a 12-hour clock, "p.m." after a narrow no-break space.
+    assert "15 ene 2026, 12:30:00\u202fp.m." in page
     assert "3 archivos: foto (2) y audio" in page and "Español" in page
     # 06:05 UTC in July is 23:05 the day before in Tijuana (UTC-7, summer time).
-    assert "3 jul 2026, 23:05:00" in page
+    assert "3 jul 2026, 11:05:00\u202fp.m." in page
     assert "1 archivo: audio" in page and "Inglés" in page
 
 
@@ -211,10 +214,14 @@ def test_submission_page_shows_everything_safely(
     # Sizes in plain words (decimal units, one decimal at most).
     for spec in (jpeg_file(), wav_file(), pdf_file()):
         size = len(spec.data)
-        words = f"{size} bytes" if size < 1000 else f"{size / 1000:.1f}".removesuffix(".0") + " kB"
+        words = f"{size}\u00a0bytes" if size < 1000 else f"{size / 1000:.1f}".removesuffix(".0")
+        words += "\u00a0kB" if size >= 1000 else ""
         assert f"{words}</h3>" in page, words
-    assert f"video (MP4), {len(mp4_bytes) / 1000:.1f}".removesuffix(".0") + " kB</h3>" in page
-    assert "Compressed archives" in page  # the refusal reason
+    mp4_size = f"{len(mp4_bytes) / 1000:.1f}".removesuffix(".0")
+    assert f"video (MP4), {mp4_size}\u00a0kB</h3>" in page
+    # The refusal reason, in editors' words (what the file was, not what to do).
+    assert "Compressed archive (ZIP, RAR, 7z or similar)." in page
+    assert "Please send the files inside them" not in page
     assert f"/inbox/s/{filed.id}/files.zip" in page
     for fid in filed.file_ids:
         assert f'href="/inbox/s/{filed.id}/f/{fid}"' in page
@@ -424,7 +431,7 @@ def test_language_switch(
     assert "/inbox/language/es" in page  # the switch offers the other language
     signed_in.get("/inbox/language/es")
     page = text(signed_in.get("/inbox/"))
-    assert '<html lang="es"' in page
+    assert '<html lang="es-MX"' in page
     assert signed_in.get("/inbox/language/xx").status_code == 404
     assert signed_in.get("/inbox/language/en?next=https://evil.example/").location == "/inbox/"
     # The choice is the editor's: it comes back at the next sign-in.
@@ -434,7 +441,7 @@ def test_language_switch(
     clock.advance(seconds=30)
     fresh = inbox_app.test_client()
     fresh.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es"
-    assert '<html lang="es"' in text(fresh.get("/inbox/login"))
+    assert '<html lang="es-MX"' in text(fresh.get("/inbox/login"))
     sign_in(fresh, editor)
     assert '<html lang="en"' in text(fresh.get("/inbox/"))
 
@@ -443,7 +450,7 @@ def test_sign_in_page_can_switch_language(web: FlaskClient) -> None:
     web.get("/inbox/language/en")
     assert '<html lang="en"' in text(web.get("/inbox/login"))
     web.get("/inbox/language/es")
-    assert '<html lang="es"' in text(web.get("/inbox/login"))
+    assert '<html lang="es-MX"' in text(web.get("/inbox/login"))
 
 
 def test_every_page_in_both_languages_has_no_inline_script_or_style(
@@ -461,7 +468,7 @@ def test_every_page_in_both_languages_has_no_inline_script_or_style(
             response = signed_in.get(path)
             assert response.status_code == 200, path
             page = text(response)
-            assert f'<html lang="{code}"' in page
+            assert f'<html lang="{HTML_LANG[code]}"' in page
             assert "<script" not in page and "<style" not in page
             assert " style=" not in page and " onclick=" not in page
 

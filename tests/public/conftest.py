@@ -10,6 +10,7 @@ from flask import Flask
 
 from portal import create_app
 from portal.config import Settings
+from tests.inbox_keys import with_inbox_key
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
 
     def build(**overrides: object) -> Flask:
         settings = Settings(data_dir=tmp_path / "data", secret_key="test-secret-key")
-        app = create_app(settings.with_overrides(**overrides))
+        app = with_inbox_key(create_app(settings.with_overrides(**overrides)))
         app.config["TESTING"] = True
         made.append(app)
         return app

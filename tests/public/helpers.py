@@ -13,6 +13,9 @@ import pytest
 from flask.testing import FlaskClient
 from PIL import Image
 
+#: each language's tag in <html lang>: Spanish pages are Mexican Spanish (portal.i18n)
+HTML_LANG = {"en": "en", "es": "es-MX"}
+
 _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 

@@ -8,8 +8,10 @@ from html import escape, unescape
 import pytest
 
 from portal.models import StoredFile, Submission, db
+from tests.cleaning import docgen, imagegen
 from tests.exiftool_oracle import leaks
-from tests.public.helpers import png_bytes, post_tip, submission_state, tagged_jpeg
+from tests.inbox_keys import content_of, plaintext_of
+from tests.public.helpers import HTML_LANG, png_bytes, post_tip, submission_state, tagged_jpeg
 
 
 def _count(app) -> int:
@@ -21,20 +23,28 @@ def _text(response) -> str:
     return unescape(re.sub(r"\s+", " ", response.get_data(as_text=True)))
 
 
+def _size_words(size: int) -> str:
+    """A file size as the receipt writes it in both languages (as _text shows it)."""
+    return f"{size} bytes" if size < 1000 else f"{size / 1000:.1f}".removesuffix(".0") + " kB"
+
+
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_form_states_limits_kinds_and_safety_before_upload(make_app, lang):
     client = make_app(max_file_size=3 * 10**6, max_submission_size=7 * 10**6, max_files=4)
     page = _text(client.test_client().get(f"/{lang}/"))
-    assert f'<html lang="{lang}"' in page
+    assert f'<html lang="{HTML_LANG[lang]}"' in page
     form_at = page.index("<form")
-    # the limits come before the form
-    assert page.index("3 MB") < form_at and page.index("7 MB") < form_at
-    assert re.search(r"\b4\b", page[:form_at])
+    file_input = page.index('type="file"')
+    # the limits and the kinds of file come before the file is chosen
+    assert page.index("3 MB") < file_input and page.index("7 MB") < file_input
+    assert re.search(r"\b4\b", page[form_at:file_input])
     if lang == "en":
         assert "Send photos, videos, notes, links or information. 100% anonymous." in page
+        # right under the heading: what anonymity depends on, and the guide
+        assert "How anonymous you stay also depends on" in page[:form_at]
         assert "Tor Browser" in page[:form_at]
         assert "work" in page[:form_at]
-        assert "JPEG" in page[:form_at] and "PDF" in page[:form_at]
+        assert "JPEG" in page[form_at:file_input] and "PDF" in page[form_at:file_input]
         assert "(optional)" in page and "less anonymous" in page
 
 
@@ -55,7 +65,7 @@ def test_post_without_csrf_token_is_a_translated_400_and_files_nothing(app, clie
     client.get(f"/{lang}/")
     response = post_tip(client, lang, note="hello", files=[(png_bytes(), "a.png")], token="")
     assert response.status_code == 400
-    assert f'<html lang="{lang}"' in response.get_data(as_text=True)
+    assert f'<html lang="{HTML_LANG[lang]}"' in response.get_data(as_text=True)
     assert _count(app) == 0
     assert submission_state(app.config["PORTAL_SETTINGS"].data_dir) == ([], [])
 
@@ -109,7 +119,7 @@ def _assert_error_page(response, lang, field, message, *, kept=None):
     aria-describedby) and in the summary, and with everything in ``kept`` still typed."""
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert f'<html lang="{lang}"' in page
+    assert f'<html lang="{HTML_LANG[lang]}"' in page
     summary = re.search(r'<div class="error-summary" role="alert".*?</div>', page, re.DOTALL)
     assert summary, "an error summary at the top"
     assert page.index("error-summary") < page.index("<form")
@@ -137,7 +147,7 @@ def test_empty_submission_is_refused_at_the_note(app, client, lang):
 
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_bad_link_keeps_everything_typed_and_asks_for_files_again(app, client, lang):
-    links = "https://example.org/a\nexample.org/nope\njavascript:alert(1)"
+    links = "https://example.org/a\nnot a link\njavascript:alert(1)"
     response = post_tip(
         client,
         lang,
@@ -147,8 +157,8 @@ def test_bad_link_keeps_everything_typed_and_asks_for_files_again(app, client, l
         files=[(png_bytes(), "a.png")],
     )
     message = {
-        "en": "Lines 2, 3 are not web addresses starting with http:// or https://.",
-        "es": "Las líneas 2, 3 no son direcciones web que empiecen con http:// o https://.",
+        "en": "Lines 2 and 3 are not web addresses starting with http:// or https://.",
+        "es": "Las líneas 2 y 3 no son direcciones web que empiecen con http:// o https://.",
     }[lang]
     kept = {"note": "The truck left at 5 <b>", "links": links, "contact": "me@example.net"}
     page = _assert_error_page(response, lang, "links", message, kept=kept)
@@ -213,6 +223,7 @@ def test_too_many_files(make_app, lang, monkeypatch):
     assert _count(app) == 0
 
 
+@pytest.mark.proves("what-you-write")
 def test_links_only_and_contact_are_filed_as_text(app, client):
     response = post_tip(
         client,
@@ -224,12 +235,58 @@ def test_links_only_and_contact_are_filed_as_text(app, client):
     assert "2 links." in _text(response)
     with app.app_context():
         submission = db.session.query(Submission).one()
-        assert submission.link_list == ["https://example.org/a", "http://example.net/b?c=d"]
-        assert submission.contact == "signal: someone"
+        content = content_of(app, submission)
+        assert content.links == ("https://example.org/a", "http://example.net/b?c=d")
+        assert submission.link_count == 2
+        assert content.contact == "signal: someone"
         assert submission.locale == "en"
         assert submission.files == []
 
 
+#: links as people paste them from an app, and how they are filed
+PASTED_LINKS = {
+    "www.facebook.com/groups/123456/posts/789": "https://www.facebook.com/groups/123456/posts/789",
+    "facebook.com/share/v/AbC12": "https://facebook.com/share/v/AbC12",
+    "m.youtube.com/watch?v=dQw4w9WgXcQ&t=3": "https://m.youtube.com/watch?v=dQw4w9WgXcQ&t=3",
+    "t.me/canal_noticias/42": "https://t.me/canal_noticias/42",
+    "WWW.Example.COM.mx": "https://WWW.Example.COM.mx",
+    "example.org:8080/a#b": "https://example.org:8080/a#b",
+    "https://example.org/kept": "https://example.org/kept",
+    "http://example.net/kept": "http://example.net/kept",
+}
+#: lines that are still not web addresses
+NOT_LINKS = [
+    "not a link",
+    "facebook",
+    "tipster@gmail.com",
+    "javascript:alert(1)",
+    "ftp://example.org/file",
+    "12.5",
+    "www.facebook.com/a b",
+    "-bad-.example.com",
+    "example.123",
+    "//example.org",
+]
+
+
+def test_links_pasted_without_https_are_filed_as_addresses(app, client):
+    response = post_tip(client, "en", links="\n".join(PASTED_LINKS))
+    assert response.status_code == 200, _text(response)
+    assert f"{len(PASTED_LINKS)} links." in _text(response)
+    with app.app_context():
+        submission = db.session.query(Submission).one()
+        assert list(content_of(app, submission).links) == list(PASTED_LINKS.values())
+
+
+@pytest.mark.parametrize("line", NOT_LINKS)
+def test_what_is_still_not_a_web_address_gets_the_same_message(app, client, line):
+    response = post_tip(client, "en", links=f"facebook.com/ok\n{line}")
+    message = "Line 2 is not a web address starting with http:// or https://."
+    _assert_error_page(response, "en", "links", message)
+    assert _count(app) == 0
+
+
+@pytest.mark.proves("files-cleaned")
 def test_receipt_lists_removed_metadata_in_plain_words(app, client, tmp_path):
     jpeg = tagged_jpeg(tmp_path)
     response = post_tip(
@@ -242,23 +299,52 @@ def test_receipt_lists_removed_metadata_in_plain_words(app, client, tmp_path):
         "GPS location",
         "camera or phone make and model",
         "author or owner name",
-        "dates, such as the date taken",
+        "dates, such as when the photo was taken",
         "editing software",
     ):
         assert words in text, words
+    # The location, the most dangerous, is named first.
+    removed = re.search(r'<ul class="removed">(.*?)</ul>', response.get_data(as_text=True), re.S)
+    assert removed and re.findall(r"<li>(.*?)</li>", removed.group(1))[0] == "GPS location"
     assert "IMG_2041" not in text
     assert "A note of 23 characters." in text
 
     data_dir = app.config["PORTAL_SETTINGS"].data_dir
     with app.app_context():
-        submission = db.session.query(Submission).one()
+        db.session.query(Submission).one()
         stored = db.session.query(StoredFile).one()
         assert stored.kind == "image" and stored.format == "JPEG"
         assert {"gps", "make_model", "author", "dates", "software"} <= set(stored.removed)
-        path = data_dir / "submissions" / submission.id / stored.stored_name
+        path = tmp_path / "filed.jpg"
+        path.write_bytes(plaintext_of(app, stored))
     assert leaks(path) == []
-    assert re.fullmatch(r"[0-9a-f]{32}\.jpg", stored.stored_name)
+    assert re.fullmatch(r"[0-9a-f]{32}\.age", stored.stored_name)
     assert submission_state(data_dir)[1] == []
+    # The size shown is the cleaned copy's, which editors receive.
+    assert path.stat().st_size != len(jpeg)
+    assert f"File 1: photo (JPEG), {_size_words(path.stat().st_size)}" in text
+
+
+def test_receipt_shows_the_format_and_size_editors_receive(app, client):
+    heic = imagegen.heic_bytes((640, 480), exif=imagegen.identifying_exif())
+    response = post_tip(client, "es", files=[(heic, "IMG_0001.HEIC")])
+    assert response.status_code == 200
+    with app.app_context():
+        stored = db.session.query(StoredFile).one()
+        filed = plaintext_of(app, stored)
+    assert filed[:3] == b"\xff\xd8\xff"  # a HEIC photo is filed as a JPEG
+    assert f"Archivo 1: foto (JPEG), {_size_words(len(filed))}" in _text(response)
+    assert "HEIC" not in _text(response).split("Tus archivos", 1)[1]
+
+
+def test_receipt_names_dates_for_what_the_file_is(app, client, tmp_path):
+    pdf = tmp_path / "informe.pdf"
+    docgen.dirty_pdf(pdf)
+    response = post_tip(client, "en", files=[(pdf.read_bytes(), "informe.pdf")])
+    text = _text(response)
+    assert "File 1: document (PDF)" in text
+    assert "dates, such as when the document was created or last changed" in text
+    assert "photo was taken" not in text
 
 
 @pytest.mark.parametrize(
@@ -266,9 +352,10 @@ def test_receipt_lists_removed_metadata_in_plain_words(app, client, tmp_path):
     [
         (b"MZ\x90\x00\x03" + bytes(200), "Programs and scripts are not accepted."),
         (b"<!doctype html><html><script>alert(1)</script></html>", "Web pages, SVG drawings"),
-        (b"PK\x03\x04" + bytes(100), "Compressed archives"),
+        (b"PK\x03\x04" + bytes(100), "Compressed archives"),  # the tipster's words
     ],
 )
+@pytest.mark.proves("refused-not-kept")
 def test_refused_file_is_explained_and_the_rest_is_filed(app, client, content, reason):
     response = post_tip(
         client,
@@ -291,6 +378,7 @@ def test_refused_file_is_explained_and_the_rest_is_filed(app, client, content, r
     assert submission_state(app.config["PORTAL_SETTINGS"].data_dir)[1] == []
 
 
+@pytest.mark.proves("refused-not-kept")
 def test_only_refused_files_and_nothing_else_files_nothing(app, client):
     response = post_tip(client, "en", files=[(b"\x7fELF" + bytes(64), "x")])
     assert response.status_code == 200
@@ -308,8 +396,11 @@ def test_receipt_is_in_the_tipsters_language_with_local_number_format(make_app, 
     response = post_tip(client, lang, note=note, files=[(png_bytes((300, 300)), "a.png")])
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert f'<html lang="{lang}"' in page
-    assert ("1,234" if lang == "en" else "1234") in page or "1.234" in page
+    assert f'<html lang="{HTML_LANG[lang]}"' in page
+    # Mexico writes thousands as English does (Spain would write "1234" or "1.234").
+    assert "A note of 1,234 characters." in _text(response) or "Una nota de 1,234 caracteres." in (
+        _text(response)
+    )
     # the receipt has no address of its own: it is the POST's response, and it
     # is not stored anywhere a later GET could find it
     assert client.get(f"/{lang}/").get_data(as_text=True).count("1,234") == 0
@@ -329,7 +420,7 @@ RECEIPT_WORDS = {
         "Gracias. Recibimos tu denuncia.",
         "2 archivos. 1 de ellos no se aceptó.",
         "ubicación GPS",
-        "marca y modelo de la cámara o el teléfono",
+        "marca y modelo de la cámara o el celular",
         "nombre del autor o del dueño",
         "Archivo 2, 102 bytes: no se aceptó.",
         "No se aceptan programas ni scripts.",
@@ -350,9 +441,9 @@ def test_receipt_with_removed_metadata_and_a_refused_file_in_each_language(
     text = _text(response)
     for words in RECEIPT_WORDS[lang]:
         assert words in text, words
-    decimal = "," if lang == "es" else "."
+    # Both languages write a decimal point (Mexican Spanish, not Spain's comma).
     kind = "Archivo 1: foto" if lang == "es" else "File 1: photo"
-    assert re.search(rf"{kind} \(JPEG\), \d+(\{decimal}\d)? kB", text)
+    assert re.search(rf"{kind} \(JPEG\), (\d+(\.\d)? kB|\d+ bytes)", text)
 
 
 INVISIBLE_NOTICE = {
@@ -375,10 +466,10 @@ def test_invisible_characters_leave_every_typed_field_and_the_receipt_says_so(ap
     assert response.status_code == 200, response.get_data(as_text=True)
     assert INVISIBLE_NOTICE[lang] in _text(response)
     with app.app_context():
-        submission = db.session.query(Submission).one()
-        assert submission.note == "El camión pasa el martes"
-        assert submission.link_list == ["https://example.org/a", "https://example.net/b"]
-        assert submission.contact == "signal: someone"
+        filed = content_of(app, db.session.query(Submission).one())
+        assert filed.note == "El camión pasa el martes"
+        assert list(filed.links) == ["https://example.org/a", "https://example.net/b"]
+        assert filed.contact == "signal: someone"
 
 
 def test_no_notice_when_nothing_invisible_was_typed(app, client):
@@ -386,7 +477,7 @@ def test_no_notice_when_nothing_invisible_was_typed(app, client):
     assert response.status_code == 200
     assert "invisible" not in _text(response)
     with app.app_context():
-        assert db.session.query(Submission).one().contact == "x y"
+        assert content_of(app, db.session.query(Submission).one()).contact == "x y"
 
 
 ALTERED_WORDS = {
@@ -409,7 +500,13 @@ def test_receipt_says_when_a_stream_was_re_encoded(make_app, lang):
         Kind.AUDIO, "M4A", "audio/mp4", "m4a", altered=frozenset({Alteration.AUDIO_REENCODED})
     )
     copied = Cleaned(Kind.AUDIO, "3GP", "audio/3gpp", "3gp")
-    result = FilingResult(True, (FileOutcome(1, 3000, converted), FileOutcome(2, 3000, copied)))
+    result = FilingResult(
+        True,
+        (
+            FileOutcome(1, 3000, converted, cleaned_size=2900),
+            FileOutcome(2, 3000, copied, cleaned_size=2900),
+        ),
+    )
     with app.test_request_context(f"/{lang}/"):
         app.preprocess_request()  # the language, from the URL, as a request sets it
         page = render_template(

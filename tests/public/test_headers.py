@@ -60,6 +60,7 @@ def test_policy_is_strict():
     assert set(features.values()) == {"()"}
 
 
+@pytest.mark.proves("nothing-that-follows-you")
 def test_pages_have_no_inline_script_style_or_third_party_resource(client):
     for name, response in _responses(client):
         page = response.get_data(as_text=True)
@@ -79,6 +80,7 @@ def test_static_stylesheet_is_served_from_self(client):
     assert "@import" not in response.get_data(as_text=True)
 
 
+@pytest.mark.proves("nothing-that-follows-you")
 def test_form_sets_only_the_session_cookie_httponly_strict(client):
     assert client.get("/", headers={"Accept-Language": "es"}).headers.getlist("Set-Cookie") == []
     cookies = client.get("/es/").headers.getlist("Set-Cookie")
@@ -97,3 +99,21 @@ def test_receipt_sets_no_new_cookie(client, lang):
     response = post_tip(client, lang, note="hello")
     assert response.status_code == 200
     assert response.headers.getlist("Set-Cookie") == []
+
+
+#: a well-formed version 3 onion address (no such service exists)
+ONION = "portalx" + "a" * 45 + "b2cd.onion"
+
+
+def test_onion_location_offers_the_onion_service_for_the_same_page(make_app):
+    client = make_app(onion_address=ONION).test_client()
+    # Tor Browser offers to open the page it is on at the onion service.
+    assert client.get("/es/").headers["Onion-Location"] == f"http://{ONION}/es/"
+    assert client.get("/en/?x=1").headers["Onion-Location"] == f"http://{ONION}/en/?x=1"
+    # Not on the onion service itself, and never on the editors' side.
+    assert "Onion-Location" not in client.get("/es/", headers={"Host": ONION}).headers
+    assert "Onion-Location" not in client.get("/inbox/login").headers
+
+
+def test_no_onion_location_without_an_onion_service(client):
+    assert "Onion-Location" not in client.get("/es/").headers

@@ -12,7 +12,7 @@ import pytest
 
 from portal.models import Submission, db
 from portal.public import views
-from tests.public.helpers import csrf_token, multipart, png_bytes, submission_state
+from tests.public.helpers import HTML_LANG, csrf_token, multipart, png_bytes, submission_state
 
 KB = 1000
 MB = 1000 * KB
@@ -57,13 +57,13 @@ def _post_body(client, lang, body, content_type):
 
 LIMIT_SENTENCES = {
     "en": [
-        "Each file can be up to 200 kB.",
-        "Everything sent together can be up to 1 MB.",
+        "Each file can be up to 200\u00a0kB.",
+        "Everything sent together can be up to 1\u00a0MB.",
         "Up to 3 files at once.",
     ],
     "es": [
-        "Cada archivo puede pesar hasta 200 kB.",
-        "Todo lo que envíes junto puede pesar hasta 1 MB.",
+        "Cada archivo puede pesar hasta 200\u00a0kB.",
+        "Todo lo que envíes junto puede pesar hasta 1\u00a0MB.",
         "Hasta 3 archivos a la vez.",
     ],
 }
@@ -71,7 +71,7 @@ LIMIT_SENTENCES = {
 
 def _assert_names_the_limits(page: str, lang: str) -> None:
     """The friendly 413 page, in the tipster's language, states the three limits."""
-    assert f'<html lang="{lang}"' in page
+    assert f'<html lang="{HTML_LANG[lang]}"' in page
     assert "Request Entity Too Large" not in page
     items = [unescape(item).strip() for item in re.findall(r"<li>(.*?)</li>", page, re.DOTALL)]
     for sentence in LIMIT_SENTENCES[lang]:
@@ -116,7 +116,7 @@ def test_file_over_its_limit_is_stopped_while_streaming(small, monkeypatch, lang
     )
     assert response.status_code == 413
     page = response.get_data(as_text=True)
-    assert f'<html lang="{lang}"' in page
+    assert f'<html lang="{HTML_LANG[lang]}"' in page
     _assert_names_the_limits(page, lang)
     # Detected just past the file's limit, long before the body's end (the
     # multipart parser reads 64 KiB at a time)...

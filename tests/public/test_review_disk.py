@@ -12,7 +12,7 @@ import pytest
 from portal.cleaning import png, registry
 from portal.models import Submission, db
 from portal.public import filing, uploads
-from tests.public.helpers import png_bytes, post_tip, submission_state
+from tests.public.helpers import HTML_LANG, png_bytes, post_tip, submission_state
 
 
 def _disk_full(*args, **kwargs):
@@ -22,9 +22,9 @@ def _disk_full(*args, **kwargs):
 def _assert_honest_and_nothing_kept(app, response, lang: str) -> None:
     assert response.status_code == 503
     text = response.get_data(as_text=True)
-    assert f'<html lang="{lang}"' in text
+    assert f'<html lang="{HTML_LANG[lang]}"' in text
     expected = {
-        "en": "Nothing was saved: not the note, the links nor the files.",
+        "en": "Nothing was saved: not the note, not the links, not the files.",
         "es": "No se guardó nada: ni la nota, ni los enlaces, ni los archivos.",
     }[lang]
     assert expected in " ".join(text.split())

@@ -1,0 +1,96 @@
+"""The database's life: migrations (Flask-Migrate, ``flask db upgrade``), the check
+made at every start, and SQLite's settings.
+
+At start (:func:`prepare`, under a file lock so that gunicorn workers starting
+together do it once): an empty database gets the current tables and is marked as
+being at :data:`HEAD`; one at ``HEAD`` is used as it is; any other (an older
+revision, or tables made before migrations existed) is left untouched and the
+portal answers 503 until ``flask db upgrade`` (and, for an installation made before
+encryption at rest, ``flask inbox encrypt``) has been run. The start never migrates
+by itself: an upgrade is an operator's decision, made with a backup at hand.
+
+SQLite runs with ``secure_delete``, so deleted rows (an ended session's sealed
+keyring, a deleted tip) are overwritten in the database file rather than left in
+free pages.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, abort
+from flask_migrate import Migrate
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Engine
+
+from portal.models import db
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: the newest revision under migrations/versions (a test checks it is Alembic's head)
+HEAD = "0004"
+#: app.extensions key: why the database cannot be used yet ("" when it can)
+_PENDING = "portal_schema_pending"
+
+
+def init_app(app: Flask) -> None:
+    db.init_app(app)
+    Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    app.extensions[_PENDING] = ""
+
+    @app.before_request
+    def refuse_until_upgraded() -> None:
+        if app.extensions[_PENDING]:
+            abort(503)
+
+
+def _sqlite_settings(dbapi_connection: Any, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA secure_delete = ON")
+    cursor.close()
+
+
+def state() -> str:
+    """``"empty"``, ``"current"``, or why the database is not ready."""
+    tables = set(inspect(db.engine).get_table_names())
+    if not tables:
+        return "empty"
+    if "alembic_version" not in tables:
+        return "made before migrations: run flask db upgrade, then flask inbox encrypt"
+    version = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    db.session.rollback()
+    if version == HEAD:
+        return "current"
+    return f"at revision {version}, not {HEAD}: run flask db upgrade"
+
+
+def prepare(app: Flask) -> bool:
+    """Create or check the tables (inside an app context). Returns whether the
+    database is ready; when not, requests get a 503 and the log says what to run."""
+    engine: Engine = db.engine
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_settings):
+        event.listen(engine, "connect", _sqlite_settings)
+    found = state()
+    if found == "empty":
+        db.create_all()
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                    "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+                )
+            )
+            connection.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": HEAD})
+        found = "current"
+    app.extensions[_PENDING] = "" if found == "current" else found
+    if found != "current":
+        log.error("the database is not ready (%s); the portal answers 503 until then", found)
+    return found == "current"
+
+
+def mark_ready(app: Flask) -> None:
+    """After an upgrade run in this process: serve again."""
+    app.extensions[_PENDING] = ""
