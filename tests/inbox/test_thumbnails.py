@@ -20,13 +20,13 @@ from sqlalchemy import select
 from werkzeug.http import parse_options_header
 
 from portal.cleaning.base import Limits
-from portal.inbox import thumbnails
 from portal.crypto import age
+from portal.inbox import thumbnails
 from portal.models import StoredFile, Submission, db
 from tests.exiftool_oracle import leaks
-from tests.inbox_keys import ensure_inbox
 from tests.inbox.conftest import FileSpec, MakeSubmission, jpeg_file, pdf_file
 from tests.inbox.test_files import assert_sandboxed
+from tests.inbox_keys import ensure_inbox
 
 RED, BLUE = (220, 0, 0), (0, 0, 220)
 
