@@ -1,5 +1,11 @@
 """The portal's app factory: settings, database, languages, headers, and the
-blueprints this process serves (``PORTAL_SERVE``: public, inbox or all)."""
+blueprints this process serves (``PORTAL_SERVE``: public, inbox or all).
+
+Importing any module of the package runs this file first, so it imports nothing
+heavy itself: ``flask scrub`` needs the cleaner and ``flask translate`` the catalogue
+tools, not Flask-SQLAlchemy and the blueprints. :func:`create_app` imports what the
+web app needs when it runs.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,23 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
-from portal import database, errors, i18n, logs, security
-from portal.config import Settings, load_secret_key
-from portal.housekeeping import sweep_storage
-from portal.paths import STATIC, TEMPLATES
+    from portal.config import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
+    from flask import Flask
+
+    from portal import database, errors, i18n, labels, logs, security
+    from portal.cli import register_commands
+    from portal.config import Settings, load_secret_key
+    from portal.housekeeping import sweep_storage
+    from portal.paths import STATIC, TEMPLATES
+
     app = Flask(
         __name__,
         template_folder=str(TEMPLATES),
@@ -54,11 +67,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     logs.init_logging()
     database.init_app(app)
     i18n.init_app(app)
+    labels.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-
-    from portal.cli import register_commands
-
     register_commands(app)
 
     if settings.serve in {"all", "public"}:

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 MB = 1024 * 1024
 #: a version 3 onion service's host name (version 2 names are no longer reachable)
@@ -47,7 +48,8 @@ class Settings:
     #: mark cookies Secure on every request; requests that arrive over HTTPS get
     #: Secure cookies whatever this says (security.HttpsAwareSessionInterface)
     secure_cookies: bool = False
-    #: folder of gettext catalogues; empty means the repository's translations/
+    #: folder of gettext catalogues; empty means paths.TRANSLATIONS (the repository's
+    #: translations/, or the copy an installed wheel carries)
     translations_dir: str = ""
     #: the portal's Tor onion service (host name only), shown to tipsters on the form
     #: and the safety guide; empty when the portal has none
@@ -81,7 +83,7 @@ class Settings:
         settings.validate()
         return settings
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         updated = replace(self, **changes)
         updated.validate()
         return updated

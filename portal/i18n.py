@@ -1,4 +1,5 @@
-"""Locale selection, catalogue compilation and the language facts templates need.
+"""Locale selection, the start-up check of the compiled catalogues, and the language
+facts templates need.
 
 The public side carries the language in the URL (``/es/``, ``/en/``) because Tor
 Browser sends no useful ``Accept-Language`` and the public side keeps no cookie for it.
@@ -8,9 +9,13 @@ names a language (``/es/nonexistent`` is a Spanish 404) even though no view ran.
 
 The available languages are the folders under the translations directory plus English,
 the source language: a new catalogue appears in the language switch with no change to
-code. Compiled ``.mo`` files are not committed: :func:`init_app` compiles any that are
-missing or older than their ``.po``, so a fresh clone runs in every language, and in
-debug mode a recompiled catalogue is picked up on the next request.
+code. Compiled ``.mo`` files are not committed and the running portal never writes
+them: ``flask translate compile`` does in a checkout, so does installing (``pip install
+-e .``, see setup.py), and a wheel ships them. :func:`init_app` refuses to start when a
+``.mo`` is missing or older than its ``.po`` and names the command to run, because
+Flask-Babel would otherwise fall back to English without a word. In debug mode the
+compiled catalogues are read afresh for each request, so a translator sees ``flask
+translate compile`` on the next page load without restarting the server.
 
 Numbers, sizes, dates and lists follow a country's conventions, not only a
 language's: the Spanish catalogue is ``es``, but its readers are in Mexico, so the
@@ -21,99 +26,87 @@ catalogue's code (for URLs and the database), :func:`html_lang` the tag pages ca
 
 from __future__ import annotations
 
-import logging
-import os
-import tempfile
 from pathlib import Path
 
 from babel import Locale
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from flask import Flask, current_app, g, request, session
-from flask_babel import Babel, get_babel, get_locale
+from flask_babel import Babel, Domain, get_locale
 
+from portal.config import Settings
 from portal.paths import TRANSLATIONS
 
 SOURCE_LOCALE = "en"
 DOMAIN = "messages"
 _RTL = {"ar", "he", "fa", "ur", "ps", "yi"}
+#: what to run when a catalogue is missing or stale (from the repository's root)
+COMPILE_COMMAND = "flask --app app translate compile"
 #: the country whose conventions a language's numbers, sizes, dates and lists follow,
 #: for a catalogue without a region of its own (see TRANSLATING.md)
 FORMAT_REGIONS = {"es": "MX"}
 
-log = logging.getLogger(__name__)
+
+class CatalogueError(RuntimeError):
+    """A compiled catalogue is missing or older than its source: the portal does not
+    start rather than show a language half in English."""
 
 
-def translations_dir(app: Flask | None = None) -> Path:
-    """The catalogue folder this app uses (a setting, so tests can point elsewhere)."""
-    settings = (app or current_app).config["PORTAL_SETTINGS"]
+def translations_dir(settings: Settings) -> Path:
+    """The catalogue folder (a setting, so tests and operators can point elsewhere)."""
     return Path(settings.translations_dir) if settings.translations_dir else TRANSLATIONS
+
+
+def _language_dirs(directory: Path) -> list[Path]:
+    return sorted(
+        path
+        for path in directory.glob("*/LC_MESSAGES")
+        if not path.parent.name.startswith(("_", "."))
+        and any((path / f"{DOMAIN}{suffix}").is_file() for suffix in (".po", ".mo"))
+    )
 
 
 def catalogue_paths(directory: Path) -> dict[str, Path]:
     """Each language's ``messages.po`` under ``directory``, by language code."""
-    found = {}
-    for path in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
-        code = path.parent.parent.name
-        if not code.startswith(("_", ".")):
-            found[code] = path
-    return found
+    return {
+        path.parent.name: path / f"{DOMAIN}.po"
+        for path in _language_dirs(directory)
+        if (path / f"{DOMAIN}.po").is_file()
+    }
 
 
 def discover_locales(directory: Path = TRANSLATIONS) -> tuple[str, ...]:
-    """Every language with a catalogue, plus the source language, sorted."""
-    return tuple(sorted({*catalogue_paths(directory), SOURCE_LOCALE}))
+    """Every language with a catalogue (source or compiled: a wheel ships only the
+    compiled one), plus the source language, sorted."""
+    return tuple(sorted({path.parent.name for path in _language_dirs(directory)} | {SOURCE_LOCALE}))
 
 
-def compile_stale_catalogues(directory: Path) -> list[Path]:
-    """Compile every ``.po`` whose ``.mo`` is missing or older; return the ``.mo`` written.
-
-    Fuzzy entries are left out, as ``pybabel compile`` does. Each file is written to a
-    temporary name and renamed, so a worker reading it never sees half a catalogue.
-    """
-    written = []
+def catalogue_problems(directory: Path) -> list[str]:
+    """Each ``.po`` whose ``.mo`` is missing or older, in words."""
+    problems = []
     for po_path in catalogue_paths(directory).values():
         mo_path = po_path.with_suffix(".mo")
-        try:
-            if mo_path.stat().st_mtime_ns >= po_path.stat().st_mtime_ns:
-                continue
-        except FileNotFoundError:
-            pass
-        with po_path.open("rb") as fh:
-            catalogue = read_po(fh, locale=po_path.parent.parent.name, domain=DOMAIN)
-        try:
-            fd, tmp_name = tempfile.mkstemp(dir=mo_path.parent, prefix=".", suffix=".mo.part")
-        except OSError as exc:
-            if not mo_path.exists():
-                raise RuntimeError(f"cannot compile {po_path}: {exc}") from exc
-            # A read-only install: serve the catalogue compiled when it was built.
-            log.warning("%s is older than its .po but cannot be rewritten: %s", mo_path, exc)
-            continue
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                write_mo(fh, catalogue)
-            os.replace(tmp_name, mo_path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-        log.info("compiled translation catalogue %s", mo_path)
-        written.append(mo_path)
-    return written
+        if not mo_path.is_file():
+            problems.append(f"{mo_path} is missing")
+        elif mo_path.stat().st_mtime_ns < po_path.stat().st_mtime_ns:
+            problems.append(f"{mo_path} is older than {po_path.name}")
+    return problems
 
 
-def _mo_state(directory: Path) -> tuple[tuple[str, int], ...]:
-    state = []
-    for po_path in catalogue_paths(directory).values():
-        mo_path = po_path.with_suffix(".mo")
-        try:
-            state.append((str(mo_path), mo_path.stat().st_mtime_ns))
-        except FileNotFoundError:
-            state.append((str(mo_path), 0))
-    return tuple(state)
+def check_catalogues(directory: Path) -> None:
+    """Raise :class:`CatalogueError`, saying what to run, unless every catalogue under
+    ``directory`` is compiled and up to date."""
+    problems = catalogue_problems(directory)
+    if problems:
+        raise CatalogueError(
+            "translation catalogues need compiling: "
+            + "; ".join(problems)
+            + f". Run `{COMPILE_COMMAND}` from the repository's root"
+            + " (installing with `pip install -e .` compiles them too)."
+        )
 
 
 def available_locales() -> tuple[str, ...]:
-    return current_app.extensions["portal_locales"]
+    locales: tuple[str, ...] = current_app.extensions["portal_locales"]
+    return locales
 
 
 def negotiate_locale() -> str:
@@ -143,13 +136,13 @@ def html_lang(code: str) -> str:
 def choose_language() -> str:
     """URL (the view's ``g.lang``, or the path for error pages), session, Accept-Language."""
     lang = g.get("lang")
-    if lang in available_locales():
+    if isinstance(lang, str) and lang in available_locales():
         return lang
     from_path = language_in_path(request.path)
     if from_path:
         return from_path
     chosen = session.get("lang") if session else None
-    if chosen in available_locales():
+    if isinstance(chosen, str) and chosen in available_locales():
         return chosen
     return negotiate_locale()
 
@@ -182,31 +175,25 @@ def language_name(code: str) -> str:
 
 def init_app(app: Flask) -> None:
     settings = app.config["PORTAL_SETTINGS"]
-    directory = translations_dir(app)
+    directory = translations_dir(settings)
     locales = discover_locales(directory)
     if settings.default_locale not in locales:
         raise RuntimeError(
             f"default locale {settings.default_locale!r} has no catalogue under "
             f"{directory}; available: {', '.join(locales)}"
         )
-    compile_stale_catalogues(directory)
+    check_catalogues(directory)
     app.extensions["portal_locales"] = locales
     app.config["BABEL_DEFAULT_LOCALE"] = SOURCE_LOCALE
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(directory)
     Babel(app, locale_selector=select_locale)
-    loaded = {"state": _mo_state(directory)}
 
     @app.before_request
-    def reload_changed_catalogues() -> None:
-        # Development only: `flask translate compile` (or an edited .po) shows on the
-        # next request without restarting the server.
-        if not app.debug:
-            return
-        compile_stale_catalogues(directory)
-        state = _mo_state(directory)
-        if state != loaded["state"]:
-            loaded["state"] = state
-            get_babel().instance.domain_instance.cache.clear()
+    def reread_catalogues_in_debug() -> None:
+        # Development only: a Domain of this request's own starts with an empty cache,
+        # so a catalogue compiled while the server runs shows on the next page load.
+        if app.debug:
+            Domain(domain=DOMAIN).as_default()
 
     @app.context_processor
     def language_facts() -> dict[str, object]:

@@ -1,10 +1,13 @@
-"""Plain words for what the cleaner reports, and file sizes in the reader's language.
+"""Plain words for what the cleaner reports, file sizes and language names in the
+reader's language.
 
 The cleaner speaks in codes (:class:`~portal.cleaning.Category`,
 :class:`~portal.cleaning.RefusalCode`, a file's ``kind``). Tipsters (on the receipt)
 and editors (in the inbox) read the labels here instead: the same words for what was
 removed, different words for why a file was refused (a tipster is told what to do, an
 editor what the file was). Every label is a lazy string, translated when it is shown.
+:func:`init_app` makes the functions templates use template globals, the one way both
+sides' templates reach them.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
+from babel import Locale, UnknownLocaleError
 from babel.units import format_unit
+from flask import Flask
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -230,3 +235,27 @@ def format_limit(size: int) -> str:
             return _size_text(size / base**power, unit)
     power, unit = _unit_for(size, 1000)
     return _size_text(size * 10 // 1000**power / 10, unit)
+
+
+def language_label(code: str) -> str:
+    """A language's name in the reader's language ("Spanish" / "español")."""
+    try:
+        name = Locale.parse(code).get_display_name(get_locale()) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:]
+
+
+def init_app(app: Flask) -> None:
+    for function in (
+        category_label,
+        alteration_label,
+        in_display_order,
+        refusal_label,
+        editor_refusal_label,
+        kind_label,
+        filed_format,
+        format_size,
+        language_label,
+    ):
+        app.add_template_global(function)

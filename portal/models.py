@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
@@ -25,6 +26,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:
+    # Flask-SQLAlchemy builds db.Model at run time, out of mypy's sight; it is a
+    # subclass of Base, which is all the type checker needs to know.
+    Model = Base
+else:
+    Model = db.Model
 
 
 def new_id() -> str:
@@ -44,7 +52,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Submission(db.Model):
+class Submission(Model):
     __tablename__ = "submission"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -76,7 +84,7 @@ class Submission(db.Model):
     )
 
 
-class StoredFile(db.Model):
+class StoredFile(Model):
     __tablename__ = "stored_file"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -107,7 +115,7 @@ class StoredFile(db.Model):
     submission: Mapped[Submission] = relationship(back_populates="files")
 
 
-class Editor(db.Model):
+class Editor(Model):
     __tablename__ = "editor"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -132,7 +140,7 @@ class Editor(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class EditorSession(db.Model):
+class EditorSession(Model):
     """A signed-in editor's session. ``sealed`` holds the inbox identities encrypted
     under a random key that only the editor's cookie carries; deleting the row (sign
     out, idle expiry, reset, removal) leaves nothing the cookie could open."""
@@ -146,7 +154,7 @@ class EditorSession(db.Model):
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
-class InboxKey(db.Model):
+class InboxKey(Model):
     """A public key tips are encrypted to. The newest row is the one filing uses; an
     older one stays only while a rotation re-encrypts what was filed under it. The
     private halves are never here: only in editors' keyrings and the recovery key."""
@@ -158,7 +166,7 @@ class InboxKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """What an editor did. Holds editor names and submission ids, never tipster data."""
 
     __tablename__ = "audit_event"

@@ -1,4 +1,11 @@
-"""``flask`` commands: one module per command group, registered here."""
+"""``flask`` commands: one module per command group.
+
+``flask scrub`` and ``flask translate`` work on files and need no app: they are Flask
+plugin commands (``flask.commands`` entry points in pyproject.toml), so they start
+without building one (no database, no blueprints) and ``flask translate compile``
+works while the app refuses to start for want of a compiled catalogue. ``flask
+editor`` and ``flask inbox`` need the database and are registered on the app here.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,7 @@ from flask import Flask
 
 
 def register_commands(app: Flask) -> None:
-    from portal.cli import editor, inbox, scrub, translate
+    from portal.cli import editor, inbox
 
-    app.cli.add_command(scrub.scrub_command)
     app.cli.add_command(editor.editor_group)
     app.cli.add_command(inbox.inbox_group)
-    app.cli.add_command(translate.translate_group)

@@ -4,6 +4,11 @@
 catalogue, ``compile`` builds the ``.mo`` files, ``init LANG`` adds a language. Each
 runs pybabel (Babel's own command line, with this interpreter) from the repository
 root, so locations in the catalogues read ``portal/errors.py:12`` on every machine.
+
+The group is a Flask plugin command (``flask.commands`` in pyproject.toml), not one of
+the app's: it works on files and needs no app, and it must run when the app refuses
+to start because a catalogue is not compiled. The catalogue folder is read from
+``PORTAL_TRANSLATIONS_DIR`` as the app reads it.
 """
 
 from __future__ import annotations
@@ -14,9 +19,8 @@ from pathlib import Path
 
 import click
 from babel import Locale, UnknownLocaleError
-from flask import current_app
-from flask.cli import AppGroup
 
+from portal.config import Settings
 from portal.i18n import DOMAIN, translations_dir
 from portal.paths import ROOT
 
@@ -24,6 +28,21 @@ from portal.paths import ROOT
 SOURCE_DIRS = ("portal", "templates")
 #: Flask-Babel's lazy helpers, on top of pybabel's defaults (_, gettext, ngettext, ...)
 KEYWORDS = ("_l", "lazy_gettext", "lazy_ngettext:1,2", "lazy_pgettext:1c,2", "_ln:1,2")
+
+
+def catalogue_dir() -> Path:
+    """The catalogue folder the portal would use with this environment."""
+    return translations_dir(Settings.from_env(default_data_dir=ROOT / "instance"))
+
+
+def require_checkout() -> None:
+    """Extracting strings reads the source; an installed wheel has compiled catalogues
+    and templates only."""
+    if not (ROOT / "babel.cfg").is_file():
+        raise click.ClickException(
+            "this command works in a checkout of the portal's repository; "
+            f"{ROOT} is an installed copy"
+        )
 
 
 def pybabel(*args: str) -> None:
@@ -58,7 +77,7 @@ def extract(template: Path) -> None:
     )
 
 
-@click.group("translate", cls=AppGroup)
+@click.group("translate")
 def translate_group() -> None:
     """Update, compile and add translation catalogues."""
 
@@ -66,7 +85,8 @@ def translate_group() -> None:
 @translate_group.command("update")
 def update_command() -> None:
     """Extract strings and merge them into every catalogue."""
-    directory = translations_dir(current_app)
+    require_checkout()
+    directory = catalogue_dir()
     template = directory / f"{DOMAIN}.pot"
     extract(template)
     # Not --previous: Babel 2.19 writes a long previous msgid as a broken "#|" comment
@@ -89,7 +109,7 @@ def compile_command() -> None:
     pybabel(
         "compile",
         "--directory",
-        str(translations_dir(current_app)),
+        str(catalogue_dir()),
         "--domain",
         DOMAIN,
         "--statistics",
@@ -104,7 +124,8 @@ def init_command(lang: str) -> None:
         Locale.parse(lang)
     except (ValueError, UnknownLocaleError) as exc:
         raise click.BadParameter(f"{lang!r} is not a language code Babel knows") from exc
-    directory = translations_dir(current_app)
+    require_checkout()
+    directory = catalogue_dir()
     if (directory / lang / "LC_MESSAGES" / f"{DOMAIN}.po").exists():
         raise click.ClickException(f"{lang} already has a catalogue; run `flask translate update`")
     template = directory / f"{DOMAIN}.pot"

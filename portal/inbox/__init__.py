@@ -3,7 +3,9 @@
 Modules: :mod:`credentials` (passwords, TOTP, lockout), :mod:`auth` (sessions and the
 gate every request passes), :mod:`views` (pages and actions), :mod:`files` (file
 responses and zips), :mod:`thumbnails` (small previews of images),
-:mod:`audit` (the log), :mod:`forms`, :mod:`wording`.
+:mod:`audit` (the log), :mod:`actions` (what editors can do to a submission),
+:mod:`forms`. Labels for the cleaner's codes come from :mod:`portal.labels`, as on
+the public side.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, request
+from flask.blueprints import BlueprintSetupState
 from flask_babel import get_babel
 from flask_login import current_user
 
@@ -37,7 +40,7 @@ def make_blueprint(settings: Settings) -> Blueprint:
     bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
     @bp.record_once
-    def choose_timezones(state) -> None:
+    def choose_timezones(state: BlueprintSetupState) -> None:
         get_babel(state.app).timezone_selector = lambda: editor_timezone(settings)
 
     auth.register(bp, settings)

@@ -29,6 +29,8 @@ from flask import (
     session,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf, validate_csrf
@@ -115,7 +117,7 @@ def init_app(app: Flask) -> None:
     manager.user_loader(load_editor)
 
     @manager.unauthorized_handler
-    def send_to_sign_in():
+    def send_to_sign_in() -> ResponseReturnValue:
         # Only a page can be returned to: a form posted while signed out is not replayed.
         back = request.full_path.rstrip("?") if request.method == "GET" else None
         return redirect(url_for("inbox.sign_in", next=back))
@@ -127,7 +129,8 @@ def register(bp: Blueprint, settings: Settings) -> None:
     idle_seconds = settings.editor_idle_timeout
 
     @bp.record_once
-    def setup(state) -> None:
+    def setup(state: BlueprintSetupState) -> None:
+        assert isinstance(state.app, Flask)  # typed as Flask's sans-IO base class
         init_app(state.app)
 
     @bp.context_processor
@@ -135,7 +138,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
         return {"csrf_token": generate_csrf}
 
     @bp.before_request
-    def gate():
+    def gate() -> ResponseReturnValue | None:
         # Before anything reads the body, so that no one, signed in or not, can make
         # the inbox receive or spool gigabytes.
         request.max_content_length = MAX_BODY
@@ -160,11 +163,14 @@ def register(bp: Blueprint, settings: Settings) -> None:
         if not signed_in:
             if request.endpoint in OPEN_ENDPOINTS:
                 return None
-            return current_app.login_manager.unauthorized()
+            # Flask-Login sets app.login_manager, which Flask's type does not declare.
+            manager: LoginManager = current_app.login_manager  # type: ignore[attr-defined]
+            refused: ResponseReturnValue = manager.unauthorized()
+            return refused
         return None
 
     @bp.route("/login", methods=["GET", "POST"])
-    def sign_in():
+    def sign_in() -> ResponseReturnValue:
         if current_user.is_authenticated:
             return redirect(url_for("inbox.index"))
         form = SignInForm()
@@ -201,7 +207,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
         return render_template("inbox/sign_in.html", form=form), status
 
     @bp.post("/logout")
-    def sign_out():
+    def sign_out() -> ResponseReturnValue:
         editor = current_user.editor
         sessions.end_all(editor.id)
         audit.record(editor.name, audit.SIGN_OUT)

@@ -19,11 +19,12 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pyotp
 from argon2 import PasswordHasher
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from portal.crypto import age, wrapping
 from portal.crypto.keyring import Keyring
@@ -86,7 +87,10 @@ def init_app(app: Flask) -> None:
 
 def policy() -> PasswordPolicy:
     # setdefault: `flask editor` works in a process that does not serve the inbox
-    return current_app.extensions.setdefault("portal_passwords", PasswordPolicy())
+    passwords: PasswordPolicy = current_app.extensions.setdefault(
+        "portal_passwords", PasswordPolicy()
+    )
+    return passwords
 
 
 def wrap_private_key(identity: age.Identity, password: str) -> str:
@@ -150,7 +154,8 @@ def wait_after(failures: int) -> timedelta:
     if failures < FREE_FAILURES:
         return timedelta(0)
     if failures < LOCK_AFTER:
-        return FIRST_WAIT * 2 ** (failures - FREE_FAILURES)
+        doublings: int = 2 ** (failures - FREE_FAILURES)
+        return FIRST_WAIT * doublings
     return LOCK_TIME
 
 
@@ -201,11 +206,13 @@ def attempt_sign_in(name: str, password: str, code: str) -> SignedIn | None:
     )
     if step is not None:
         # Claim the step atomically: two requests racing with one code cannot both win.
-        claimed = db.session.execute(
+        claim = db.session.execute(
             update(Editor)
             .where(Editor.id == editor.id, Editor.last_totp_step < step)
             .values(last_totp_step=step, failed_attempts=0, locked_until=None)
-        ).rowcount
+        )
+        # An UPDATE's result is a CursorResult (the session types it as any Result).
+        claimed = cast("CursorResult[Any]", claim).rowcount
         if claimed == 1 and identity is not None:
             assert editor.private_key is not None
             if wrapping.wrapped_cost(editor.private_key) != policy().cost:

@@ -8,18 +8,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length
 
+from portal.inbox.actions import ACTIONS, FLAG_ACTIONS
 from portal.inbox.credentials import MAX_PASSWORD_LENGTH
-
-#: actions on one or many submissions, with the words on the buttons and in the select
-ACTIONS = {
-    "read": _l("Mark as read"),
-    "unread": _l("Mark as unread"),
-    "star": _l("Star"),
-    "unstar": _l("Remove star"),
-    "archive": _l("Archive"),
-    "unarchive": _l("Move back to the inbox"),
-    "delete": _l("Delete…"),
-}
 
 
 class SignInForm(FlaskForm):
@@ -47,7 +37,7 @@ class SignInForm(FlaskForm):
 class ActionForm(FlaskForm):
     """One action on one submission (the submission page's buttons)."""
 
-    action = StringField(validators=[AnyOf([k for k in ACTIONS if k != "delete"])])
+    action = StringField(validators=[AnyOf(FLAG_ACTIONS)])
 
 
 class BulkForm(FlaskForm):

@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlencode
 
 from babel.lists import format_list
@@ -27,22 +28,26 @@ from flask import (
     session,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, exists, func, select, update
 from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
 
-from portal import storage
+from portal import labels, storage
 from portal.cleaning import Kind
 from portal.config import Settings
 from portal.crypto import age
 from portal.crypto.keyring import Content, NoteIndex
 from portal.i18n import available_locales
-from portal.inbox import audit, thumbnails, wording
+from portal.inbox import audit, thumbnails
+from portal.inbox.actions import ACTIONS
 from portal.inbox.auth import current_keyring, safe_next
 from portal.inbox.files import open_plain
-from portal.inbox.forms import ACTIONS, ActionForm, BulkForm, ConfirmForm
+from portal.inbox.forms import ActionForm, BulkForm, ConfirmForm
 from portal.models import AuditEvent, StoredFile, Submission, db, is_id
 
 PER_PAGE = 25
@@ -53,16 +58,6 @@ MAX_QUERY = 200
 
 #: the list's views: which submissions each shows
 VIEWS = ("inbox", "unread", "starred", "archived")
-
-#: what each action sets on a submission
-_CHANGES = {
-    "read": ("is_read", True),
-    "unread": ("is_read", False),
-    "star": ("is_starred", True),
-    "unstar": ("is_starred", False),
-    "archive": ("is_archived", True),
-    "unarchive": ("is_archived", False),
-}
 
 
 def _view_condition(view: str) -> ColumnElement[bool]:
@@ -100,14 +95,16 @@ def files_summary(files: list[StoredFile]) -> str:
         return ""
     kinds = Counter(f.kind for f in files)
     parts = [
-        str(wording.kind_label(kind)) + (f" ({count})" if count > 1 else "")
+        str(labels.kind_label(kind)) + (f" ({count})" if count > 1 else "")
         for kind, count in kinds.items()
     ]
-    return ngettext(
-        "%(num)d file: %(kinds)s",
-        "%(num)d files: %(kinds)s",
-        len(files),
-        kinds=format_list(parts, locale=get_locale()),
+    return str(
+        ngettext(
+            "%(num)d file: %(kinds)s",
+            "%(num)d files: %(kinds)s",
+            len(files),
+            kinds=format_list(parts, locale=get_locale()),
+        )
     )
 
 
@@ -119,33 +116,41 @@ def page_number(raw: str) -> int:
     return 1
 
 
-def _list_state() -> dict[str, object]:
-    """The list's view, filters and page from the query string, normalised."""
-    view = request.args.get("view", "inbox")
-    if view not in VIEWS:
-        view = "inbox"
-    page = request.args.get("page", "1")
-    return {
-        "view": view,
-        "has_files": request.args.get("has_files") == "1",
-        "has_links": request.args.get("has_links") == "1",
-        "q": request.args.get("q", "").replace("\x00", "").strip()[:MAX_QUERY],
-        "page": page_number(page),
-    }
+@dataclass(frozen=True)
+class ListState:
+    """The list's view, filters and page, as read from the query string."""
 
+    view: str = "inbox"
+    has_files: bool = False
+    has_links: bool = False
+    q: str = ""
+    page: int = 1
 
-def _list_url(state: dict[str, object], **changes: object) -> str:
-    merged = {**state, **changes}
-    params = {"view": merged["view"]}
-    if merged["has_files"]:
-        params["has_files"] = "1"
-    if merged["has_links"]:
-        params["has_links"] = "1"
-    if merged["q"]:
-        params["q"] = merged["q"]
-    if merged["page"] != 1:
-        params["page"] = merged["page"]
-    return url_for("inbox.index") + "?" + urlencode(params)
+    @classmethod
+    def from_args(cls, args: MultiDict[str, str]) -> ListState:
+        """Normalised: an unknown view is the inbox, a bad page number is 1."""
+        view = args.get("view", "inbox")
+        return cls(
+            view=view if view in VIEWS else "inbox",
+            has_files=args.get("has_files") == "1",
+            has_links=args.get("has_links") == "1",
+            q=args.get("q", "").replace("\x00", "").strip()[:MAX_QUERY],
+            page=page_number(args.get("page", "1")),
+        )
+
+    def url(self, **changes: Any) -> str:
+        """The list's address with this state, or with ``changes`` made to it."""
+        state = replace(self, **changes)
+        params: dict[str, str | int] = {"view": state.view}
+        if state.has_files:
+            params["has_files"] = "1"
+        if state.has_links:
+            params["has_links"] = "1"
+        if state.q:
+            params["q"] = state.q
+        if state.page != 1:
+            params["page"] = state.page
+        return url_for("inbox.index") + "?" + urlencode(params)
 
 
 @dataclass(frozen=True)
@@ -177,7 +182,7 @@ def open_content(submission: Submission) -> Content:
     return Content.open(submission.sealed, submission.key_id, current_keyring())
 
 
-def matching_ids(stmt: Select[tuple[Submission]], query: str) -> list[str]:
+def matching_ids(stmt: Select[Any], query: str) -> list[str]:
     """Ids of the submissions ``stmt`` selects whose note contains ``query`` (case
     ignored), in ``stmt``'s order, each note decrypted in memory and dropped.
 
@@ -212,7 +217,7 @@ def matching_ids(stmt: Select[tuple[Submission]], query: str) -> list[str]:
     return found
 
 
-def _paginate(stmt: Select[tuple[Submission]], query: str, number: int) -> Page:
+def _paginate(stmt: Select[Any], query: str, number: int) -> Page:
     if not query:
         page = db.paginate(stmt, page=number, per_page=PER_PAGE, error_out=False)
         return Page(list(page.items), page.page, page.pages)
@@ -261,25 +266,21 @@ def delete_submissions(settings: Settings, ids: list[str]) -> int:
 
 
 def register(bp: Blueprint, settings: Settings) -> None:
-    @bp.app_template_global("inbox_words")
-    def inbox_words():
-        return wording
-
     @bp.get("/")
-    def index():
-        state = _list_state()
+    def index() -> ResponseReturnValue:
+        state = ListState.from_args(request.args)
         stmt = (
             select(Submission)
-            .where(_view_condition(state["view"]))
+            .where(_view_condition(state.view))
             .options(selectinload(Submission.files))
             .order_by(Submission.created_at.desc(), Submission.id)
         )
-        if state["has_files"]:
+        if state.has_files:
             stmt = stmt.where(exists().where(StoredFile.submission_id == Submission.id))
-        if state["has_links"]:
+        if state.has_links:
             stmt = stmt.where(Submission.link_count > 0)
-        page = _paginate(stmt, str(state["q"]), page_number(request.args.get("page", "1")))
-        form = BulkForm(back=_list_url(state))
+        page = _paginate(stmt, state.q, state.page)
+        form = BulkForm(back=state.url())
         return render_template(
             "inbox/list.html",
             page=page,
@@ -289,13 +290,13 @@ def register(bp: Blueprint, settings: Settings) -> None:
             views=VIEWS,
             form=form,
             actions=ACTIONS,
-            list_url=lambda **changes: _list_url(state, **changes),
+            max_query=MAX_QUERY,
             excerpt=excerpt,
             files_summary=files_summary,
         )
 
     @bp.post("/bulk")
-    def bulk():
+    def bulk() -> ResponseReturnValue:
         form = BulkForm()
         back = safe_next(form.back.data, url_for("inbox.index"))
         ids = _selected_ids()
@@ -303,6 +304,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
             flash(_("Select at least one submission and an action."), "error")
             return redirect(back)
         action = form.action.data
+        assert action is not None  # validated: one of ACTIONS
         if action == "delete":
             return render_template(
                 "inbox/confirm_delete.html",
@@ -312,11 +314,10 @@ def register(bp: Blueprint, settings: Settings) -> None:
                 action_url=url_for("inbox.bulk_delete"),
                 cancel_url=back,
             )
-        field, value = _CHANGES[action]
         # Only those still there: another editor may have deleted some meanwhile.
         found = db.session.scalars(select(Submission).where(Submission.id.in_(ids))).all()
         for submission in found:
-            setattr(submission, field, value)
+            ACTIONS[action].apply(submission)
         db.session.commit()
         flash(
             ngettext("%(num)d submission changed.", "%(num)d submissions changed.", len(found)),
@@ -325,7 +326,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
         return redirect(back)
 
     @bp.post("/bulk/delete")
-    def bulk_delete():
+    def bulk_delete() -> ResponseReturnValue:
         form = ConfirmForm()
         back = safe_next(form.back.data, url_for("inbox.index"))
         count = delete_submissions(settings, _selected_ids())
@@ -333,7 +334,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
         return redirect(back)
 
     @bp.get("/s/<submission_id>")
-    def submission(submission_id: str):
+    def submission(submission_id: str) -> ResponseReturnValue:
         item = _get_submission(submission_id)
         if not item.is_read:
             item.is_read = True
@@ -361,21 +362,22 @@ def register(bp: Blueprint, settings: Settings) -> None:
         )
 
     @bp.post("/s/<submission_id>/action")
-    def act(submission_id: str):
+    def act(submission_id: str) -> ResponseReturnValue:
         item = _get_submission(submission_id)
         form = ActionForm()
         if not form.validate():
             abort(400)
-        field, value = _CHANGES[form.action.data]
-        setattr(item, field, value)
+        action = form.action.data
+        assert action is not None  # validated: one of FLAG_ACTIONS
+        ACTIONS[action].apply(item)
         db.session.commit()
-        if form.action.data in {"unread", "archive"}:
+        if action in {"unread", "archive"}:
             # Staying on the page would mark it read again / keep an archived item open.
             return redirect(url_for("inbox.index"))
         return redirect(url_for("inbox.submission", submission_id=item.id))
 
     @bp.get("/s/<submission_id>/delete")
-    def confirm_delete(submission_id: str):
+    def confirm_delete(submission_id: str) -> ResponseReturnValue:
         item = _get_submission(submission_id)
         back = url_for("inbox.submission", submission_id=item.id)
         return render_template(
@@ -388,14 +390,14 @@ def register(bp: Blueprint, settings: Settings) -> None:
         )
 
     @bp.post("/s/<submission_id>/delete")
-    def delete(submission_id: str):
+    def delete(submission_id: str) -> ResponseReturnValue:
         item = _get_submission(submission_id)
         delete_submissions(settings, [item.id])
         flash(_("The submission was deleted."), "info")
         return redirect(url_for("inbox.index"))
 
     @bp.get("/audit")
-    def audit_log():
+    def audit_log() -> ResponseReturnValue:
         number = page_number(request.args.get("page", "1"))
         events = db.paginate(
             select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
@@ -411,7 +413,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
         )
 
     @bp.get("/language/<code>")
-    def language(code: str):
+    def language(code: str) -> ResponseReturnValue:
         if code not in available_locales():
             abort(404)
         session["lang"] = code
@@ -426,6 +428,6 @@ def register(bp: Blueprint, settings: Settings) -> None:
     if settings.serve == "inbox":
 
         @bp.record_once
-        def add_root(state) -> None:
+        def add_root(state: BlueprintSetupState) -> None:
             # Without the public side, the site's root leads to the inbox.
             state.app.add_url_rule("/", "inbox_root", lambda: redirect(url_for("inbox.index")))

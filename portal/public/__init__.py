@@ -7,7 +7,10 @@ atomically, :mod:`.views` ties them to URLs.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, g, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 
 from portal.config import Settings
 from portal.i18n import available_locales, current_language, negotiate_locale
@@ -23,19 +26,19 @@ def make_blueprint(settings: Settings) -> Blueprint:
     bp.record_once(lambda state: setattr(state.app, "request_class", UploadRequest))
 
     @bp.url_value_preprocessor
-    def take_language(endpoint, values) -> None:
+    def take_language(endpoint: str | None, values: dict[str, Any] | None) -> None:
         if values and "lang" in values:
             g.lang = values.pop("lang")
             if g.lang not in available_locales():
                 abort(404)
 
     @bp.url_defaults
-    def add_language(endpoint, values) -> None:
+    def add_language(endpoint: str, values: dict[str, Any]) -> None:
         if "lang" not in values and g.get("lang"):
             values["lang"] = g.lang
 
     @bp.get("/")
-    def root():
+    def root() -> ResponseReturnValue:
         return redirect(url_for("public.index", lang=negotiate_locale()), code=302)
 
     @bp.app_context_processor
@@ -57,13 +60,17 @@ def language_versions() -> list[tuple[str, str]]:
             prefix = (other.url_prefix or "").rstrip("/")
             if prefix and (request.path == prefix or request.path.startswith(prefix + "/")):
                 return []
-    keep_view = request.blueprint == "public" and "lang" in request.url_rule.arguments
+    rule = request.url_rule
+    # this page's endpoint, when it can be asked for in another language
+    view = (
+        rule.endpoint if request.blueprint == "public" and rule and "lang" in rule.arguments else ""
+    )
     current = current_language()
     return [
         (
             code,
-            url_for(request.endpoint, **{**(request.view_args or {}), "lang": code})
-            if keep_view
+            url_for(view, **{**(request.view_args or {}), "lang": code})
+            if view
             else url_for("public.index", lang=code),
         )
         for code in available_locales()

@@ -111,6 +111,7 @@ class TipForm(FlaskForm):
         _l("A way to contact you (optional)"),
         filters=[normalise_text],
         validators=[Length(max=MAX_CONTACT_LENGTH)],
+        render_kw={"maxlength": MAX_CONTACT_LENGTH},
         description=_l(
             "Only if you want us to be able to reach you, for example a Signal "
             "username or an email address made just for this. Leaving a way to "
@@ -120,7 +121,7 @@ class TipForm(FlaskForm):
     #: a honeypot: hidden from people (CSS, aria-hidden, not focusable); bots fill it
     homepage = StringField(_l("Leave this field empty"))
 
-    def __init__(self, settings: Settings, *args, **kwargs) -> None:
+    def __init__(self, settings: Settings, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.settings = settings
         #: set by the view when files arrived with the request
@@ -167,7 +168,7 @@ class TipForm(FlaskForm):
             )
 
     def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
-        valid = super().validate(extra_validators)
+        valid: bool = super().validate(extra_validators)
         if not (self.note.data or link_lines(self.links.data or "") or self.files_received):
             # Shown at the note, the first place to fix it.
             self.note.errors = [

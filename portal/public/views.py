@@ -6,9 +6,11 @@ nothing in a cookie points to it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from babel.lists import format_list
 from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,17 +21,7 @@ from portal.config import Settings
 from portal.crypto.keyring import NoInboxKey
 from portal.housekeeping import sweep_stale_tmp
 from portal.i18n import current_language
-from portal.labels import (
-    alteration_label,
-    category_label,
-    filed_format,
-    format_duration,
-    format_limit,
-    format_size,
-    in_display_order,
-    kind_label,
-    refusal_label,
-)
+from portal.labels import format_duration, format_limit
 from portal.public import guide
 from portal.public.filing import FilingFailed, file_submission
 from portal.public.forms import TipForm, web_addresses
@@ -65,17 +57,10 @@ def register(bp: Blueprint, settings: Settings) -> None:
             "show_onion": bool(settings.onion_address)
             and request.host.split(":")[0] != settings.onion_address,
             "format_number": format_decimal,
-            "format_size": format_size,
-            "kind_label": kind_label,
-            "category_label": category_label,
-            "alteration_label": alteration_label,
-            "in_display_order": in_display_order,
-            "filed_format": filed_format,
-            "refusal_label": refusal_label,
         }
 
     @bp.route("/<lang>/", methods=["GET", "POST"])
-    def index():
+    def index() -> ResponseReturnValue:
         if request.method != "POST":  # GET, and HEAD (Flask routes it here too)
             return render_template("public/index.html", form=TipForm(settings), errors=[])
         # Text fields are read from text parts only: a "note" sent as a file part is
@@ -85,37 +70,37 @@ def register(bp: Blueprint, settings: Settings) -> None:
     guide_paths = ", ".join(sorted({*guide.PATHS.values(), guide.DEFAULT_PATH}))
 
     @bp.get(f"/<lang>/<any({guide_paths}):page>")
-    def safety(page: str):
+    def safety(page: str) -> ResponseReturnValue:
         if page != guide.path_for(g.lang):  # /en/seguridad: the English guide's address
             return redirect(url_for("public.safety"), code=302)
         return render_template("public/safety.html", never_kept=guide.NEVER_KEPT, kept=guide.KEPT)
 
     @bp.url_defaults
-    def guide_path(endpoint: str, values: dict) -> None:
+    def guide_path(endpoint: str, values: dict[str, Any]) -> None:
         # Each language's guide has its own address; a link to the guide in another
         # language (the switch, hreflang) gets that language's.
         if endpoint == "public.safety":
             values["page"] = guide.path_for(values.get("lang") or g.lang)
 
     @bp.errorhandler(RequestEntityTooLarge)
-    def too_large(exc: RequestEntityTooLarge):
+    def too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
         if isinstance(request, UploadRequest):
             request.discard_uploads()
         drain(request, DRAIN_FACTOR * settings.max_submission_size)
         return render_template("public/too_large.html"), 413
 
     @bp.errorhandler(OutOfSpace)
-    def out_of_space(exc: OutOfSpace):
+    def out_of_space(exc: OutOfSpace) -> ResponseReturnValue:
         # The rest of the body is read into nothing, so the tipster sees the page.
         drain(request, DRAIN_FACTOR * settings.max_submission_size)
         return _not_saved_page(503)
 
     @bp.errorhandler(CSRFError)
-    def csrf_failed(exc: CSRFError):
+    def csrf_failed(exc: CSRFError) -> ResponseReturnValue:
         return _csrf_page(settings)
 
 
-def _csrf_page(settings: Settings):
+def _csrf_page(settings: Settings) -> tuple[str, int]:
     # "up to 6 hours after you open it": not "it works some hours after", which reads
     # as if the form only started working later.
     valid_for = format_duration(settings.csrf_time_limit)
@@ -135,7 +120,7 @@ def _csrf_page(settings: Settings):
     )
 
 
-def _not_saved_page(code: int):
+def _not_saved_page(code: int) -> tuple[str, int]:
     return (
         render_template(
             "error.html",
@@ -150,7 +135,7 @@ def _not_saved_page(code: int):
     )
 
 
-def _not_open_page():
+def _not_open_page() -> tuple[str, int]:
     # No editor has created the inbox key: there is nothing to encrypt a tip to, and
     # a tip is never stored in clear.
     return (
@@ -167,7 +152,7 @@ def _not_open_page():
     )
 
 
-def _receive(form: TipForm, settings: Settings):
+def _receive(form: TipForm, settings: Settings) -> ResponseReturnValue:
     # Originals a killed worker left behind go now, not at the next restart.
     sweep_stale_tmp(settings.data_dir, settings.csrf_time_limit, settings.temp_dir)
     # Only the parts of the file input are the tipster's files; a file part under any
@@ -236,7 +221,7 @@ def _receive(form: TipForm, settings: Settings):
     )
 
 
-def _form_with_errors(form: TipForm, *, had_files: bool):
+def _form_with_errors(form: TipForm, *, had_files: bool) -> tuple[str, int]:
     if had_files or form.files.errors:
         form.files.errors = [
             *form.files.errors,

@@ -35,7 +35,7 @@ from portal.config import Settings
 from portal.errors import ERROR_TEXTS
 from portal.i18n import language_name
 from portal.models import AuditEvent, StoredFile, db
-from tests.i18n.catalogues import ASCII_LETTER, pseudo, pseudo_catalogue, save
+from tests.i18n.catalogues import ASCII_LETTER, pseudo, pseudo_catalogue, save, translate
 from tests.inbox_keys import ensure_inbox, with_inbox_key
 
 PSEUDO = "eo"
@@ -239,6 +239,8 @@ def pseudo_app(tmp_path_factory: pytest.TempPathFactory, fresh_template) -> Iter
         pseudo_catalogue(fresh_template, PSEUDO),
         root / "tr" / PSEUDO / "LC_MESSAGES" / "messages.po",
     )
+    compiled = translate(root / "tr", "compile")
+    assert compiled.exit_code == 0, compiled.output
     settings = Settings(
         data_dir=root / "data",
         secret_key="pseudo-locale",

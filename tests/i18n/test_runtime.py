@@ -1,10 +1,13 @@
-"""Translations at run time: a fresh clone compiles its catalogues at start, the
-translators' commands work end to end, and error pages follow the URL's language."""
+"""Translations at run time: the portal refuses to start on a catalogue that is not
+compiled and says what to run, the translators' commands work end to end (without an
+app), and error pages follow the URL's language."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,18 +16,27 @@ from flask import abort
 from portal import create_app
 from portal.config import Settings
 from portal.errors import ERROR_TEXTS
-from portal.paths import TRANSLATIONS
-from tests.i18n.catalogues import load, save
+from portal.i18n import COMPILE_COMMAND, CatalogueError
+from portal.paths import ROOT, TRANSLATIONS
+from tests.i18n.catalogues import load, save, translate
 
 PO = Path("es/LC_MESSAGES/messages.po")
 
 
 @pytest.fixture
-def translations(tmp_path: Path) -> Path:
+def fresh_clone(tmp_path: Path) -> Path:
     """A copy of the repository's .po files, without any compiled .mo (a fresh clone)."""
     copy = tmp_path / "translations"
     shutil.copytree(TRANSLATIONS, copy, ignore=shutil.ignore_patterns("*.mo"))
     return copy
+
+
+@pytest.fixture
+def translations(fresh_clone: Path) -> Path:
+    """The fresh clone's catalogues after `flask translate compile`."""
+    result = translate(fresh_clone, "compile")
+    assert result.exit_code == 0, result.output
+    return fresh_clone
 
 
 def make_app(tmp_path: Path, translations: Path, **settings):
@@ -41,21 +53,34 @@ def spanish(msgid: str) -> str:
     return text
 
 
-def test_fresh_clone_renders_spanish_with_no_mo(tmp_path, translations):
-    assert not (translations / PO).with_suffix(".mo").exists()
-    client = make_app(tmp_path, translations).test_client()
-    page = client.get("/es/nonexistent").get_data(as_text=True)
-    assert spanish("Page not found") in page
-    assert (translations / PO).with_suffix(".mo").exists()
+def test_fresh_clone_without_mo_does_not_start_and_says_what_to_run(tmp_path, fresh_clone):
+    mo = (fresh_clone / PO).with_suffix(".mo")
+    with pytest.raises(CatalogueError) as refused:
+        make_app(tmp_path, fresh_clone)
+    assert str(mo) in str(refused.value) and "missing" in str(refused.value)
+    assert COMPILE_COMMAND in str(refused.value)
+    assert not mo.exists(), "the portal must not compile catalogues itself"
+
+    # The command it names, run as a real process (a Flask plugin: no app needed).
+    env = {**os.environ, "PORTAL_TRANSLATIONS_DIR": str(fresh_clone)}
+    command = [sys.executable, "-m", *COMPILE_COMMAND.split()]
+    compiled = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert compiled.returncode == 0, compiled.stderr
+    page = make_app(tmp_path, fresh_clone).test_client().get("/es/nonexistent")
+    assert spanish("Page not found") in page.get_data(as_text=True)
 
 
-def test_stale_mo_is_recompiled_at_start(tmp_path, translations):
-    make_app(tmp_path, translations)
+def test_stale_mo_stops_the_start_until_compiled(tmp_path, translations):
     catalogue = load(translations / PO)
     catalogue.get("Page not found").string = "Aquí no hay página"
     save(catalogue, translations / PO)
     mo = (translations / PO).with_suffix(".mo")
     os.utime(mo, ns=(0, 0))  # older than the edited .po
+    with pytest.raises(CatalogueError, match=r"older than messages\.po") as refused:
+        make_app(tmp_path, translations)
+    assert COMPILE_COMMAND in str(refused.value)
+
+    assert translate(translations, "compile").exit_code == 0
     page = make_app(tmp_path, translations).test_client().get("/es/nonexistent")
     assert "Aquí no hay página" in page.get_data(as_text=True)
 
@@ -71,21 +96,18 @@ def test_translator_edit_shows_after_flask_translate_compile(tmp_path, translati
     catalogue = load(translations / PO)
     catalogue.get("Page not found").string = "Esta página no existe"
     save(catalogue, translations / PO)
-    # The command runs in its own process, i.e. its own app.
-    result = (
-        make_app(tmp_path, translations).test_cli_runner().invoke(args=["translate", "compile"])
-    )
+    result = translate(translations, "compile")
     assert result.exit_code == 0, result.output
 
     assert "Esta página no existe" in client.get("/es/nonexistent").get_data(as_text=True)
 
 
 def test_flask_translate_init_adds_a_language_to_the_switch(tmp_path, translations):
-    app = make_app(tmp_path, translations)
-    result = app.test_cli_runner().invoke(args=["translate", "init", "fr"])
+    result = translate(translations, "init", "fr")
     assert result.exit_code == 0, result.output
     french = load(translations / "fr/LC_MESSAGES/messages.po")
     assert french.get("Page not found") is not None
+    assert translate(translations, "compile").exit_code == 0
 
     page = make_app(tmp_path, translations).test_client().get("/es/").get_data(as_text=True)
     assert 'hreflang="fr"' in page
@@ -93,11 +115,7 @@ def test_flask_translate_init_adds_a_language_to_the_switch(tmp_path, translatio
 
 
 def test_flask_translate_init_refuses_an_unknown_code(tmp_path, translations):
-    result = (
-        make_app(tmp_path, translations)
-        .test_cli_runner()
-        .invoke(args=["translate", "init", "xx-nonsense"])
-    )
+    result = translate(translations, "init", "xx-nonsense")
     assert result.exit_code != 0
     assert not (translations / "xx-nonsense").exists()
 
@@ -106,8 +124,7 @@ def test_flask_translate_update_restores_a_missing_msgid(tmp_path, translations)
     catalogue = load(translations / PO)
     catalogue.delete("Page not found")
     save(catalogue, translations / PO)
-    app = make_app(tmp_path, translations)
-    result = app.test_cli_runner().invoke(args=["translate", "update"])
+    result = translate(translations, "update")
     assert result.exit_code == 0, result.output
     restored = load(translations / PO).get("Page not found")
     assert restored is not None and not restored.string

@@ -8,6 +8,7 @@ from html import escape, unescape
 import pytest
 
 from portal.models import StoredFile, Submission, db
+from portal.public.forms import MAX_CONTACT_LENGTH
 from tests.cleaning import docgen, imagegen
 from tests.exiftool_oracle import leaks
 from tests.inbox_keys import content_of, plaintext_of
@@ -195,6 +196,14 @@ def test_contact_too_long(app, client, lang):
     }[lang]
     _assert_error_page(response, lang, "contact", message, kept={"note": "n", "contact": contact})
     assert _count(app) == 0
+
+
+def test_contact_box_stops_typing_at_the_servers_limit(client):
+    """The browser's maxlength is the server's MAX_CONTACT_LENGTH, not a copy of it."""
+    page = client.get("/en/").get_data(as_text=True)
+    box = re.search(r'<textarea[^>]*id="contact"[^>]*>', page)
+    assert box, page
+    assert f'maxlength="{MAX_CONTACT_LENGTH}"' in box.group(0)
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])

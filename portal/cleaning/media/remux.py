@@ -421,7 +421,7 @@ def _copy_packets(
     payload = 0
     ends: dict[int, int] = {}
 
-    def write(index: int, packets: list[av.Packet]) -> None:  # type: ignore[type-arg]
+    def write(index: int, packets: list[av.Packet]) -> None:
         nonlocal payload
         for packet in packets:
             if index not in encoders:

@@ -436,11 +436,11 @@ def _icc_pass(walk: _Walk, budget: Budget, *, apply: bool) -> set[Category]:
         if device is None:
             raise Refusal(RefusalCode.CLEANING_FAILED, "ICC profile of unusual /N in PDF")
         if isinstance(container, Array):
-            container[key] = device  # type: ignore[index]
+            container[key] = device
         elif key in _DEFAULT_SPACES:
-            del container[key]  # type: ignore[arg-type]
+            del container[key]
         else:
-            container[key] = device  # type: ignore[index]
+            container[key] = device
     for holder in walk.intent_holders:
         intents = holder.get("/OutputIntents")
         kept = Array()
