@@ -72,6 +72,15 @@ def stored_file_path(data_dir: Path, submission_id: str, stored_name: str) -> Pa
     return _inside(submission_dir(data_dir, submission_id), stored_name)
 
 
+def fsync_file(path: Path) -> None:
+    """Make a file's content durable (its name needs :func:`fsync_dir` of its folder)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def fsync_dir(path: Path) -> None:
     """Make a folder's entries (a rename, a new or deleted file) durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)

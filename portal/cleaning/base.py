@@ -88,6 +88,8 @@ class Limits:
 
     max_pixels: int = 100_000_000  # per frame, checked before decoding
     max_frames: int = 5_000  # animation frames
+    # every frame's pixels and the canvas once, in total: what decoding a file costs
+    max_decoded_pixels: int = 400_000_000
     max_expanded_bytes: int = 512 * 1024 * 1024  # zip members, PDF streams, in total
     max_members: int = 5_000  # entries in an office document
     max_compression_ratio: int = 200  # a zip member's expanded/compressed ratio
@@ -145,9 +147,16 @@ class FormatCleaner:
         cannot be understood."""
         raise NotImplementedError
 
+    def reinspect(self, out: Path, limits: Limits) -> set[Category]:
+        """The identifying metadata a cleaned copy still carries, read back from disk
+        as the registry's safety net after :meth:`clean`. As :meth:`inspect` unless a
+        module makes it cheaper: it may skip re-proving compressed data that its clean
+        proved and copied unchanged, never the structure or the metadata."""
+        return self.inspect(out, limits)
+
     def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
         """Write a cleaned copy of ``src`` to ``dst`` (a fresh path in a private
-        folder; the registry renames and fsyncs it). ``depth`` counts how deep in
+        folder; the registry renames it, and fsyncs it if asked). ``depth`` counts how deep in
         nested files we are; pass ``depth + 1`` to :func:`registry.clean_bytes` for
         files found inside this one. Raises Refusal on any doubt."""
         raise NotImplementedError

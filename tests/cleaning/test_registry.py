@@ -511,6 +511,49 @@ def test_no_stray_files_in_the_temp_dir(monkeypatch, tmp_path):
     assert os.listdir(private) == []
 
 
+# --- durability: fsync once, by whoever keeps the file ------------------------------
+
+
+@pytest.fixture
+def fsynced(monkeypatch) -> list[str]:
+    """The paths os.fsync is called on from now on."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    return synced
+
+
+def test_clean_file_is_durable_by_default(dirs, fsynced):
+    """``flask scrub`` keeps its own durability: the file, then its folder."""
+    src_dir, out_dir = dirs
+    clean_file(make_jpeg(src_dir / "a.jpg"), out_dir / "o.jpg")
+    assert len(fsynced) == 2
+    assert Path(fsynced[0]).parent == out_dir and Path(fsynced[0]).name.endswith(".part")
+    assert Path(fsynced[1]) == out_dir
+
+
+def test_clean_file_leaves_durability_to_a_caller_that_asks(dirs, fsynced):
+    src_dir, out_dir = dirs
+    clean_file(make_jpeg(src_dir / "a.jpg"), out_dir / "o.jpg", durable=False)
+    assert (out_dir / "o.jpg").is_file()
+    assert fsynced == []
+
+
+def test_a_nested_file_is_never_fsynced(tmp_path, fsynced):
+    """A file inside a document is read back and deleted: syncing it is waste."""
+    data = make_jpeg(tmp_path / "a.jpg").read_bytes()
+    work = tmp_path / "work"
+    work.mkdir()
+    cleaned, _result = clean_bytes(data, work, Limits(), 1)
+    assert cleaned.startswith(b"\xff\xd8")
+    assert fsynced == []
+
+
 # --- start-up: sniffing needs no heavy library ----------------------------------
 
 _SNIFF_AND_REPORT = """

@@ -197,9 +197,7 @@ class Encoder:
             if isinstance(frame, av.VideoFrame):
                 stream = self.stream
                 pixels = stream.width * stream.height
-                if not budget.allows(Resource.ENCODED_PIXELS, pixels):
-                    raise Refusal(RefusalCode.TOO_COMPLEX, "too much video to re-encode")
-                budget.spend(Resource.ENCODED_PIXELS, pixels, "video to re-encode")
+                budget.spend(Resource.ENCODED_PIXELS, pixels, "too much video to re-encode")
                 fresh = frame.reformat(stream.width, stream.height, "yuv420p")
                 fresh.pts = frame.pts
                 fresh.time_base = frame.time_base or self.source.time_base
