@@ -154,6 +154,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
             if key_id == stored.key_id:
                 with io.BytesIO(data) as image:
                     name = thumbnails.write_thumbnail(image, path.parent, recipient)
+                storage.fsync_dir(path.parent)  # before the row names it
                 stored.thumbnail_name = name
                 db.session.commit()
             return data

@@ -32,7 +32,6 @@ from portal.cleaning.base import Limits
 from portal.crypto import age
 from portal.crypto.files import encrypt_bytes
 from portal.models import new_id
-from portal.storage import fsync_dir
 
 #: the longest side of a thumbnail, in pixels
 MAX_SIDE = 480
@@ -170,12 +169,12 @@ def write_thumbnail(
     """Make the thumbnail of ``image`` (a cleaned image's plaintext) as a new age file
     in ``folder``, encrypted to ``recipient`` (written in full, fsynced and renamed into
     place, mode 0600). Returns its generated name, or "" when the image cannot have
-    one."""
+    one. The folder itself is not fsynced: filing does that once for the whole
+    staging folder; a caller writing into a filed folder must."""
     try:
         data = make_thumbnail(image, limits)
     except NoThumbnail:
         return ""
     name = f"{new_id()}.age"
     encrypt_bytes(data, folder / name, recipient)
-    fsync_dir(folder)
     return name
