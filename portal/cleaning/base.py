@@ -35,6 +35,8 @@ class Category(enum.StrEnum):
     EMBEDDED = "embedded"  # embedded files/attachments/extra streams dropped
     TAGS = "tags"  # audio/video container and stream tags (title, encoder, ...)
     HIDDEN_DATA = "hidden_data"  # data after the end of the file, private chunks
+    FILE_PATHS = "file_paths"  # names of files and folders on the author's computer
+    SCRIPTS = "scripts"  # scripts, macros and actions run on opening
     INVISIBLE_CHARACTERS = "invisible_characters"  # zero-width, direction marks, tags
 
 
@@ -92,6 +94,10 @@ class Limits:
     max_decoded_pixels: int = 400_000_000
     max_expanded_bytes: int = 512 * 1024 * 1024  # zip members, PDF streams, in total
     max_members: int = 5_000  # entries in an office document
+    max_xml_elements: int = 1_000_000  # elements in all XML parts of a document
+    max_xml_depth: int = 200  # elements nested in elements
+    max_pdf_objects: int = 500_000  # PDF objects, and the values walked in them
+    max_pdf_stream_bytes: int = 128 * 1024 * 1024  # one PDF stream read or decoded
     max_compression_ratio: int = 200  # a zip member's expanded/compressed ratio
     max_depth: int = 3  # files inside files inside files
     # video that must be re-encoded (it cannot be copied): about 3 minutes of 1080p

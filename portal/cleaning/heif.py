@@ -159,7 +159,7 @@ class HeifCleaner(FormatCleaner):
                 profile = image.info.get("icc_profile")
                 try:
                     image.load()
-                except (OSError, SyntaxError, ValueError) as exc:
+                except (OSError, SyntaxError, ValueError, RuntimeError) as exc:
                     raise _malformed(exc) from exc
                 result = save_pixels(image, profile, dst, photo=True, source_format="AVIF")
         else:

@@ -56,7 +56,7 @@ def open_image(src: Path, format_name: str) -> Image.Image:
         return Image.open(src, formats=[format_name])
     except Image.DecompressionBombError as exc:
         raise Refusal(RefusalCode.TOO_LARGE, "pillow decompression bomb") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, RuntimeError) as exc:  # AVIF: RuntimeError
         detail = f"not a readable {format_name}: {type(exc).__name__}"
         raise Refusal(RefusalCode.MALFORMED, detail) from exc
 

@@ -5,7 +5,7 @@ are shared by HEIC, AVIF, MP4 and M4A; ZIP by office documents and plain archive
 The name a client gave a file and the type its browser claimed are never consulted.
 
 Importing this module imports every family's cleaner, which is cheap: sniffing reads
-bytes only, and the heavy libraries (PyAV, pikepdf, pillow-heif, defusedxml, ...) are
+bytes only, and the heavy libraries (PyAV, pikepdf, pillow-heif, lxml, ...) are
 imported by a family when it first inspects or cleans a file.
 """
 
@@ -49,7 +49,7 @@ CLEANERS: tuple[FormatCleaner, ...] = (
 )
 
 #: What the families import only once they inspect or clean a file: the libraries
-#: that make starting a process slow (PyAV, pikepdf, defusedxml, pillow-heif).
+#: that make starting a process slow (PyAV, pikepdf, lxml, pillow-heif).
 DEFERRED_MODULES = (
     "portal.cleaning.media.remux",
     "portal.cleaning.pdf.rewrite",

@@ -83,6 +83,7 @@ def file_submission(
     uploads: Sequence[TempUpload],
     limits: Limits | None = None,
     tmp_dir: Path | None = None,
+    work_dir: Path | None = None,
 ) -> FilingResult:
     """Clean ``uploads`` and file everything, encrypted, or nothing.
 
@@ -90,7 +91,9 @@ def file_submission(
     accepted file. Raises :class:`portal.crypto.keyring.NoInboxKey` before touching
     anything when no editor has created the inbox key yet, and
     :class:`FilingFailed` if saving failed; then nothing of this submission remains
-    on disk or in the database.
+    on disk or in the database. The plaintext work folder is made inside
+    ``work_dir`` (the request's locked folder, see :class:`portal.storage.WorkFolder`)
+    when given, else under tmp/.
     """
     limits = limits or Limits()
     try:
@@ -103,7 +106,7 @@ def file_submission(
     work: Path | None = None
     try:
         staging = storage.new_staging_dir(data_dir)
-        work = storage.new_work_dir(data_dir, tmp_dir)
+        work = storage.new_work_dir(data_dir, tmp_dir, within=work_dir)
         outcomes, stored = _clean_all(staging, work, uploads, limits, key_id, recipient)
     except BaseException as exc:
         if staging is not None:

@@ -19,13 +19,16 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.config import Settings
 from portal.crypto.keyring import NoInboxKey
-from portal.housekeeping import sweep_stale_tmp
+from portal.errors import render_cookie_not_returned
+from portal.housekeeping import sweep_abandoned_work, sweep_stale_tmp
 from portal.i18n import current_language
 from portal.labels import format_duration, format_limit
 from portal.public import guide
 from portal.public.filing import FilingFailed, file_submission
 from portal.public.forms import TipForm, web_addresses
 from portal.public.uploads import DRAIN_FACTOR, OutOfSpace, TempUpload, UploadRequest, drain
+from portal.security import session_cookie_missing
+from portal.storage import tmp_root
 
 #: the typed fields as the receipt names them when invisible characters were removed
 INVISIBLE_FIELD_LABELS = {
@@ -100,7 +103,9 @@ def register(bp: Blueprint, settings: Settings) -> None:
         return _csrf_page(settings)
 
 
-def _csrf_page(settings: Settings) -> tuple[str, int]:
+def _csrf_page(settings: Settings) -> ResponseReturnValue:
+    if session_cookie_missing():
+        return render_cookie_not_returned()
     # "up to 6 hours after you open it": not "it works some hours after", which reads
     # as if the form only started working later.
     valid_for = format_duration(settings.csrf_time_limit)
@@ -154,6 +159,7 @@ def _not_open_page() -> tuple[str, int]:
 
 def _receive(form: TipForm, settings: Settings) -> ResponseReturnValue:
     # Originals a killed worker left behind go now, not at the next restart.
+    sweep_abandoned_work(tmp_root(settings.data_dir, settings.temp_dir))
     sweep_stale_tmp(settings.data_dir, settings.csrf_time_limit, settings.temp_dir)
     # Only the parts of the file input are the tipster's files; a file part under any
     # other name was streamed to tmp/ like the others and is deleted with them.
@@ -203,6 +209,7 @@ def _receive(form: TipForm, settings: Settings) -> ResponseReturnValue:
             contact=form.contact.data or "",
             uploads=uploads,
             tmp_dir=settings.temp_dir,
+            work_dir=request.work_folder() if isinstance(request, UploadRequest) else None,
         )
     except NoInboxKey:
         return _not_open_page()

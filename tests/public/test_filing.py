@@ -123,19 +123,26 @@ def test_failure_is_logged_without_the_tipsters_words(app, client, monkeypatch, 
     assert "secret words" not in caplog.text
 
 
-@pytest.mark.parametrize("outcome", ["receipt", "validation", "csrf", "honeypot", "too_large"])
+#: each path a tip with files can take: what it sends, and the answer that shows the
+#: path was taken (status, words on the page)
+PATHS = {
+    "receipt": ({"note": "n"}, 200, "Thank you. Your tip was received."),
+    "validation": ({"note": "n", "links": "not a link"}, 422, "not a web address"),
+    "csrf": ({"note": "n", "token": ""}, 400, "This form has expired"),
+    "honeypot": ({"note": "n", "homepage": "x"}, 200, "Not sent"),
+    "too_large": ({"note": "n"}, 413, "larger than the portal accepts"),
+}
+
+
+@pytest.mark.parametrize("outcome", list(PATHS))
 def test_temporary_originals_are_deleted_on_every_path(make_app, outcome):
     app = make_app(max_file_size=10_000)
     client = app.test_client()
     files = [(png_bytes(), "a.png"), (os.urandom(500), "b.bin")]
-    kwargs = {
-        "receipt": {"note": "n"},
-        "validation": {"note": "n", "links": "not a link"},
-        "csrf": {"note": "n", "token": ""},
-        "honeypot": {"note": "n", "homepage": "x"},
-        "too_large": {"note": "n"},
-    }[outcome]
+    kwargs, status, words = PATHS[outcome]
     if outcome == "too_large":
         files.append((os.urandom(20_000), "c.bin"))
-    post_tip(client, "en", files=files, **kwargs)
+    response = post_tip(client, "en", files=files, **kwargs)
+    assert response.status_code == status
+    assert words in " ".join(response.get_data(as_text=True).split())
     assert submission_state(app.config["PORTAL_SETTINGS"].data_dir)[1] == []
