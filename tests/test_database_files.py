@@ -18,6 +18,7 @@ from sqlalchemy import text
 from portal import create_app
 from portal.config import Settings
 from portal.models import AuditEvent, db
+from tests.apps import MakeApp
 from tests.public.helpers import png_bytes, post_tip
 
 
@@ -35,7 +36,9 @@ def _loose_entries(folder: Path) -> list[str]:
     return loose
 
 
-def test_database_and_every_file_are_private(app, client) -> None:
+def test_database_and_every_file_are_private(make_app: MakeApp) -> None:
+    app = make_app(persistent_database=True)
+    client = app.test_client()
     old = os.umask(0o022)  # what a shell or a service usually has
     try:
         files = [(png_bytes(colour="blue"), "blue.png")]
@@ -47,7 +50,8 @@ def test_database_and_every_file_are_private(app, client) -> None:
     assert _loose_entries(data_dir) == []
 
 
-def test_journal_and_wal_files_are_private_too(app) -> None:
+def test_journal_and_wal_files_are_private_too(make_app: MakeApp) -> None:
+    app = make_app(persistent_database=True)
     data_dir = app.config["PORTAL_SETTINGS"].data_dir
     with app.app_context():
         with db.engine.begin() as conn:
@@ -82,7 +86,7 @@ def test_an_older_installations_database_is_made_private(tmp_path: Path) -> None
 
 
 def test_secure_delete_is_on_and_a_deleted_row_leaves_no_trace(
-    monkeypatch: pytest.MonkeyPatch, settings: Settings
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # Debian builds SQLite with SECURE_DELETE on; other builds (and Python's own
     # bundled one on some systems) do not. Act as such a library would.
@@ -94,7 +98,7 @@ def test_secure_delete_is_on_and_a_deleted_row_leaves_no_trace(
         return connection
 
     monkeypatch.setattr(sqlite3.dbapi2, "connect", connect_without_secure_delete)
-    app = create_app(settings)
+    app = create_app(Settings(data_dir=tmp_path / "data", secret_key="k"))
     database = app.config["PORTAL_SETTINGS"].data_dir / "portal.sqlite3"
     # Tips are encrypted at rest; a row in plain text shows what SQLite leaves behind.
     with app.app_context():
