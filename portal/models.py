@@ -104,6 +104,13 @@ class StoredFile(Model):
     key_id: Mapped[int] = mapped_column(Integer, index=True)
     #: Category values the cleaner removed
     removed: Mapped[list] = mapped_column(JSON, default=list)
+    #: generated name of the image's thumbnail (a small JPEG beside the file, made when
+    #: it was filed); "" when none can be made; NULL for rows filed before thumbnails
+    #: were stored, whose thumbnail the inbox makes on first request
+    thumbnail_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: Alteration values: what of the content itself had to be changed (a stream
+    #: re-encoded); NULL in rows filed before the column existed, read as none
+    altered: Mapped[list | None] = mapped_column(JSON, nullable=True, default=list)
 
     submission: Mapped[Submission] = relationship(back_populates="files")
 

@@ -70,9 +70,13 @@ def rotate(data_dir: Path, keyring: Keyring, progress: Progress | None = None) -
         if progress:
             progress(done, total)
     for stored in files:
-        path = storage.stored_file_path(data_dir, stored.submission_id, stored.stored_name)
-        if path.is_file():
-            reencrypt_file(path, path, both, stored.key_id, identity.recipient)
+        # A file's thumbnail is encrypted to the file's key, and moves with it.
+        for name in (stored.stored_name, stored.thumbnail_name):
+            if not name:
+                continue
+            path = storage.stored_file_path(data_dir, stored.submission_id, name)
+            if path.is_file():
+                reencrypt_file(path, path, both, stored.key_id, identity.recipient)
         stored.key_id = key.id
         db.session.commit()
         done += 1

@@ -339,11 +339,13 @@ def register(bp: Blueprint, settings: Settings) -> None:
         if not item.is_read:
             item.is_read = True
             db.session.commit()
-        # Read from each image's header only, for <img width height> (no layout shift).
+        # Read from each thumbnail's header only, for <img width height> (no layout
+        # shift); from the image's own for those filed before thumbnails were stored.
         thumbnail_sizes = {}
         for f in item.files:
-            if f.kind == Kind.IMAGE:
-                path = storage.stored_file_path(settings.data_dir, item.id, f.stored_name)
+            if f.kind == Kind.IMAGE and f.thumbnail_name != "":
+                name = f.thumbnail_name or f.stored_name
+                path = storage.stored_file_path(settings.data_dir, item.id, name)
                 try:
                     with open_plain(f, path) as plain:
                         size = thumbnails.thumbnail_size(plain)

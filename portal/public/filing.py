@@ -8,6 +8,9 @@ nothing here can decrypt). Filing:
    on a tmpfs: ``PORTAL_TMP_DIR``), then encrypted as an age file into a private
    staging folder under staging/ and fsynced; the original and the plaintext cleaned
    copy are deleted as soon as each file is done, and the work folder on every path;
+   each cleaned image's thumbnail is made from its plaintext and encrypted beside it
+   (:func:`portal.inbox.thumbnails.write_thumbnail`), so the inbox never decodes a
+   full image to preview it;
 2. the staging folder is fsynced and renamed to submissions/<id> in one step (staging/
    and submissions/ are on one filesystem, wherever tmp/ is);
 3. the row, with the note, links and contact sealed, is committed. If the commit
@@ -25,10 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from portal import storage
-from portal.cleaning import Cleaned, Limits, Refusal, RefusalCode, clean_file
+from portal.cleaning import Cleaned, Kind, Limits, Refusal, RefusalCode, clean_file
 from portal.crypto import age
 from portal.crypto.files import encrypt_file
 from portal.crypto.keyring import Content, current_key
+from portal.inbox.thumbnails import write_thumbnail
 from portal.models import StoredFile, Submission, db, new_id
 from portal.public.uploads import TempUpload, is_out_of_space
 
@@ -182,8 +186,11 @@ def _clean_all(
         finally:
             upload.discard()
         name = f"{token}.age"
+        thumbnail = None
         try:
             cleaned_size = encrypt_file(plain, staging / name, recipient)
+            if result.kind == Kind.IMAGE:
+                thumbnail = write_thumbnail(plain, staging, recipient, limits)
         finally:
             plain.unlink(missing_ok=True)
         stored.append(
@@ -197,6 +204,8 @@ def _clean_all(
                 size=cleaned_size,
                 key_id=key_id,
                 removed=sorted(c.value for c in result.removed),
+                altered=sorted(a.value for a in result.altered),
+                thumbnail_name=thumbnail,
             )
         )
         outcomes.append(

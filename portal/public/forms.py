@@ -20,6 +20,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, MultipleFileField, StringField, TextAreaField
 from wtforms.validators import Length, ValidationError
 
+from portal.cleaning.invisible import strip_invisible
 from portal.config import Settings
 
 MAX_LINK_LENGTH = 2000
@@ -28,10 +29,18 @@ MAX_CONTACT_LENGTH = 500
 
 def normalise_text(value: str | None) -> str:
     """Browsers send line breaks as CRLF; count and store them as one character.
-    NUL is dropped: it means nothing in a tip and PostgreSQL refuses it in text."""
+    NUL is dropped: it means nothing in a tip and PostgreSQL refuses it in text.
+    Invisible characters go, as from an uploaded text file (:func:`strip_invisible`):
+    a passage pasted from a leaked document may carry its reader's mark."""
     if not value:
         return ""
-    return value.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    value = value.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
+    return strip_invisible(value)[0].strip()
+
+
+def had_invisible(value: str | None) -> bool:
+    """Whether :func:`normalise_text` removes invisible characters from ``value``."""
+    return bool(value) and strip_invisible(value or "")[1]
 
 
 #: an address as people paste it from an app, without its scheme:
@@ -117,6 +126,16 @@ class TipForm(FlaskForm):
         self.settings = settings
         #: set by the view when files arrived with the request
         self.files_received = 0
+
+    @property
+    def invisible_removed(self) -> list[str]:
+        """The typed fields (note, links, contact) from which invisible characters
+        were removed, as sent."""
+        return [
+            field.name
+            for field in (self.note, self.links, self.contact)
+            if any(had_invisible(raw) for raw in field.raw_data or [])
+        ]
 
     def validate_note(self, field: Field) -> None:
         limit = self.settings.max_note_length

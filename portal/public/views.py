@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from babel.lists import format_list
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, ngettext
@@ -28,6 +29,13 @@ from portal.public.forms import TipForm, web_addresses
 from portal.public.uploads import DRAIN_FACTOR, OutOfSpace, TempUpload, UploadRequest, drain
 from portal.security import session_cookie_missing
 from portal.storage import tmp_root
+
+#: the typed fields as the receipt names them when invisible characters were removed
+INVISIBLE_FIELD_LABELS = {
+    "note": _l("the note"),
+    "links": _l("the links"),
+    "contact": _l("the way to contact you"),
+}
 
 
 @dataclass(frozen=True)
@@ -213,6 +221,10 @@ def _receive(form: TipForm, settings: Settings) -> ResponseReturnValue:
         note_length=len(form.note.data or ""),
         link_count=len(links),
         gave_contact=bool(form.contact.data),
+        invisible_fields=format_list(
+            [str(INVISIBLE_FIELD_LABELS[name]) for name in form.invisible_removed],
+            locale=current_language(),
+        ),
     )
 
 

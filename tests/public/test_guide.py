@@ -82,6 +82,8 @@ STORED = {
         "size": "files-cleaned",
         "key_id": "generated",
         "removed": "files-cleaned",
+        "altered": "files-cleaned",  # which stream was converted, as the receipt says
+        "thumbnail_name": "generated",  # the name of the photo's small encrypted copy
     },
 }
 
