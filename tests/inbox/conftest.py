@@ -28,7 +28,7 @@ from portal.crypto import age
 from portal.crypto.keyring import Content, current_key
 from portal.inbox import accounts, credentials
 from portal.models import StoredFile, Submission, db, new_id
-from tests.inbox_keys import ensure_inbox, remember
+from tests.inbox_keys import cheap_phrases, ensure_inbox, remember
 
 PASSWORD = "correct horse battery staple"
 #: a cheap Argon2 so that the many sign-ins of the suite stay fast; one test checks
@@ -58,7 +58,7 @@ def build_app(data_dir: Path, **overrides: object) -> Flask:
     app = create_app(Settings(data_dir=data_dir, **overrides))  # type: ignore[arg-type]
     app.config.update(TESTING=True)
     app.extensions["portal_passwords"] = credentials.PasswordPolicy(FAST_HASHER)
-    return app
+    return cheap_phrases(app)
 
 
 @pytest.fixture
