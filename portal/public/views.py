@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
@@ -22,10 +23,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from portal.config import Settings
 from portal.crypto.keyring import NoInboxKey
 from portal.crypto.phrase import PhraseKeys
+from portal.followup import sessions as tipster_sessions
 from portal.followup import words
 from portal.housekeeping import sweep_stale_tmp
 from portal.i18n import current_language
 from portal.labels import format_duration, format_limit
+from portal.models import db
 from portal.public import followup, guide
 from portal.public.filing import FilingFailed, file_submission
 from portal.public.forms import ForgetForm, TipForm, web_addresses
@@ -209,6 +212,9 @@ def check_tip_form(form: TipForm, settings: Settings) -> CheckedForm:
 
 
 def _receive(form: TipForm, settings: Settings) -> ResponseReturnValue:
+    # Idle conversations leave the disk at the next tip, too.
+    tipster_sessions.sweep_expired(timedelta(seconds=settings.followup_idle_timeout))
+    db.session.commit()
     checked = check_tip_form(form, settings)
     if checked.answer is not None:
         return checked.answer
