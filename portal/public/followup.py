@@ -2,7 +2,8 @@
 
 One address, no identifier in it: a GET shows the phrase form, or the conversation
 when one is open in this browser; every change is a POST to the same address, its
-``action`` saying which:
+``intent`` saying which (not ``action``, which would hide the form's own ``action``
+from scripts):
 
 * ``open``: the typed phrase is read (:mod:`portal.followup.words`), its keys derived
   (one Argon2id, inside a :class:`~portal.followup.slots.Slots` slot: when every slot
@@ -217,20 +218,20 @@ def register(bp: Blueprint, settings: Settings) -> None:
                 forget_session()
                 return open_page(PhraseForm())
             return thread_page(*live)
-        action = request.form.get("action", "")
-        if action == "open":
+        intent = request.form.get("intent", "")
+        if intent == "open":
             return open_thread()
-        if action == "forget":
+        if intent == "forget":
             return forget_phrase()
-        if action not in {"send", "delete", "leave"}:
+        if intent not in {"send", "delete", "leave"}:
             abort(400)
         if live is None:
             forget_session()
             flash(_("Your conversation was closed. To open it again, type your phrase."))
             return redirect(url_for("public.followup"), code=303)
-        if action == "send":
+        if intent == "send":
             return send_more(*live)
-        if action == "delete":
+        if intent == "delete":
             return delete_reply(*live)
         sessions.end(live[0].session_id)
         db.session.commit()

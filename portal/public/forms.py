@@ -168,6 +168,14 @@ class MessageForm(TipForm):
     """A tipster's later message in their conversation: a note, links and files, as
     in a tip. No contact field: the conversation is the way to reach them."""
 
+    note = TextAreaField(
+        _l("Your message"),
+        filters=[normalise_text],
+        description=_l(
+            "Answer the editors' questions or add what you remembered. Leave out "
+            "anything that could identify you."
+        ),
+    )
     contact = None  # type: ignore[assignment]
 
 

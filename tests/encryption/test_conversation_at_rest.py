@@ -68,7 +68,7 @@ def test_nothing_of_a_conversation_is_readable_on_disk(disk_app: Flask, clock: C
     photo = noisy_jpeg()
     sent = tipster.post(
         FOLLOWUP["es"],
-        data={"csrf_token": conversation_token(tipster, "es"), "action": "send",
+        data={"csrf_token": conversation_token(tipster, "es"), "intent": "send",
               "note": LATER_NOTE, "links": LATER_LINK, "homepage": "",
               "files": [(io.BytesIO(photo), "IMG_2001.jpg")]},
         content_type="multipart/form-data",
@@ -120,7 +120,7 @@ def test_nothing_of_a_conversation_is_readable_on_disk(disk_app: Flask, clock: C
         row = db.session.scalars(select(TipsterSession)).one().sealed
     assert row in (data_dir / "portal.sqlite3").read_bytes()
     tipster.post(
-        FOLLOWUP["es"], data={"csrf_token": conversation_token(tipster, "es"), "action": "leave"}
+        FOLLOWUP["es"], data={"csrf_token": conversation_token(tipster, "es"), "intent": "leave"}
     )
     assert row not in every_byte_under(data_dir)
 
@@ -144,7 +144,7 @@ def test_a_rotation_keeps_replies_readable_by_both(disk_app: Flask, clock: Clock
         ).all()[1]
     tipster.post(
         FOLLOWUP["en"],
-        data={"csrf_token": conversation_token(tipster, "en"), "action": "delete", "reply": gone},
+        data={"csrf_token": conversation_token(tipster, "en"), "intent": "delete", "reply": gone},
     )
     result = disk_app.test_cli_runner().invoke(
         args=["inbox", "rotate", "--by", "ana"], input=f"{editor.password}\n"

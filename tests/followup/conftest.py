@@ -40,7 +40,7 @@ def open_conversation(client: FlaskClient, lang: str, phrase: str) -> TestRespon
     """Type ``phrase`` on the follow-up page (the answer, not followed)."""
     return client.post(
         FOLLOWUP[lang],
-        data={"csrf_token": csrf_token(client, lang), "action": "open", "phrase": phrase},
+        data={"csrf_token": csrf_token(client, lang), "intent": "open", "phrase": phrase},
     )
 
 

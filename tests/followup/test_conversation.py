@@ -54,7 +54,7 @@ def send_more(client: FlaskClient, lang: str, note: str = "", files=(), links: s
         FOLLOWUP[lang],
         data={
             "csrf_token": conversation_token(client, lang),
-            "action": "send",
+            "intent": "send",
             "note": note,
             "links": links,
             "homepage": "",
@@ -138,7 +138,7 @@ def test_a_wrong_phrase_says_nothing_about_whether_a_thread_exists(
     _, declined = send_tip(client, lang)
     forget = client.post(
         FOLLOWUP[lang],
-        data={"csrf_token": conversation_token(client, lang), "action": "forget",
+        data={"csrf_token": conversation_token(client, lang), "intent": "forget",
               "phrase": declined},
     )  # fmt: skip
     assert forget.status_code == 200
@@ -295,7 +295,7 @@ def test_the_tipster_deletes_a_reply_they_have_read(
     assert "a question to delete" in page and f'value="{message_id}"' in page
     deleted = tipster.post(
         FOLLOWUP[lang],
-        data={"csrf_token": conversation_token(tipster, lang), "action": "delete",
+        data={"csrf_token": conversation_token(tipster, lang), "intent": "delete",
               "reply": message_id},
     )  # fmt: skip
     assert deleted.status_code == 303
@@ -327,7 +327,7 @@ def test_an_unread_reply_cannot_be_deleted(
         message_id = db.session.scalars(select(ThreadMessage.id)).one()
     tipster.post(
         FOLLOWUP["en"],
-        data={"csrf_token": tipster_token, "action": "delete", "reply": message_id},
+        data={"csrf_token": tipster_token, "intent": "delete", "reply": message_id},
     )
     with inbox_app.app_context():
         assert db.session.get(ThreadMessage, message_id).deleted_by_tipster is False
@@ -390,7 +390,7 @@ def test_declining_the_phrase_on_the_receipt(
     )
     assert form and form.group(1) == FOLLOWUP[lang]
     fields = dict(re.findall(r'name="(\w+)"[^>]*value="([^"]*)"', form.group(2)))
-    assert fields["action"] == "forget" and fields["phrase"] == shown
+    assert fields["intent"] == "forget" and fields["phrase"] == shown
     answer = tipster.post(FOLLOWUP[lang], data=fields)
     assert answer.status_code == 200
     again = tipster.post(FOLLOWUP[lang], data=fields)
@@ -441,7 +441,7 @@ def test_leaving_forgets_the_conversation(inbox_app: Flask, editor: EditorAccoun
     assert kept is not None
     left = tipster.post(
         FOLLOWUP["en"],
-        data={"csrf_token": conversation_token(tipster, "en"), "action": "leave"},
+        data={"csrf_token": conversation_token(tipster, "en"), "intent": "leave"},
     )
     assert left.status_code == 303
     page = tipster.get(FOLLOWUP["en"]).get_data(as_text=True)
@@ -490,7 +490,7 @@ def test_sending_after_the_conversation_closed_says_so(
     monkeypatch.setattr(sessions, "now", lambda: real_now() + timedelta(seconds=idle + 1))
     response = tipster.post(
         FOLLOWUP["en"],
-        data={"csrf_token": form_token, "action": "send", "note": "late", "homepage": ""},
+        data={"csrf_token": form_token, "intent": "send", "note": "late", "homepage": ""},
         follow_redirects=True,
     )
     assert "Your conversation was closed. To open it again, type your phrase." in text_of(

@@ -29,7 +29,7 @@ def send_files(client, note: str = "more", count: int = 2):
     files = [(io.BytesIO(png_bytes(colour=c)), f"{c}.png") for c in ("red", "blue")[:count]]
     return client.post(
         FOLLOWUP["en"],
-        data={"csrf_token": conversation_token(client, "en"), "action": "send",
+        data={"csrf_token": conversation_token(client, "en"), "intent": "send",
               "note": note, "homepage": "", "files": files},
         content_type="multipart/form-data",
     )  # fmt: skip

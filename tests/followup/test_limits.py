@@ -113,7 +113,7 @@ def guess(base: str, lang: str, typed: str) -> tuple[int, str]:
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
     assert token
     body = urllib.parse.urlencode(
-        {"csrf_token": token.group(1), "action": "open", "phrase": typed}
+        {"csrf_token": token.group(1), "intent": "open", "phrase": typed}
     ).encode()
     try:
         with opener.open(base + FOLLOWUP[lang], data=body, timeout=60) as response:

@@ -462,7 +462,7 @@ def _render_followup(app: Flask, public: FlaskClient, lang: str, shown: str, out
     def open_with(typed: str) -> object:
         if typed:
             out.data.add(typed)  # quoted back in the form: what the tipster typed
-        return public.post(page, data={"csrf_token": token, "action": "open", "phrase": typed})
+        return public.post(page, data={"csrf_token": token, "intent": "open", "phrase": typed})
 
     out.add("public conversation: empty phrase", open_with(""))
     out.add("public conversation: too few words", open_with(" ".join(words_of[:-1])))
@@ -473,13 +473,13 @@ def _render_followup(app: Flask, public: FlaskClient, lang: str, shown: str, out
         out.add("public conversation: too many at once", open_with(shown))
     out.add(
         "public conversation: phrase turned off",
-        public.post(page, data={"csrf_token": token, "action": "forget", "phrase": "wrong " * 8}),
+        public.post(page, data={"csrf_token": token, "intent": "forget", "phrase": "wrong " * 8}),
     )
     assert open_with(shown).status_code == 303
     out.add("public conversation", public.get(page))
     out.add(
         "public conversation: message with errors",
-        public.post(page, data={"csrf_token": token, "action": "send", "links": NOT_A_LINK}),
+        public.post(page, data={"csrf_token": token, "intent": "send", "links": NOT_A_LINK}),
     )
     out.add(
         "public conversation: receipt of a message",
@@ -487,7 +487,7 @@ def _render_followup(app: Flask, public: FlaskClient, lang: str, shown: str, out
             page,
             data={
                 "csrf_token": token,
-                "action": "send",
+                "intent": "send",
                 "note": NOTE,
                 "files": [
                     (io.BytesIO(jpeg_with_camera_tags()), "photo.jpg"),
@@ -523,7 +523,7 @@ def _render_conversation_both_sides(
             page,
             data={
                 "csrf_token": csrf_token(out.pages["public conversation ended"]),
-                "action": "leave",
+                "intent": "leave",
             },
             follow_redirects=True,
         ),
