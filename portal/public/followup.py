@@ -46,6 +46,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_date, format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 
 from portal.config import Settings
 from portal.crypto import phrase
@@ -233,6 +234,9 @@ def register(bp: Blueprint, settings: Settings) -> None:
             return send_more(*live)
         if intent == "delete":
             return delete_reply(*live)
+        leave = LeaveForm()
+        if not leave.validate():
+            return refused(leave)
         sessions.end(live[0].session_id)
         db.session.commit()
         forget_session()
@@ -244,11 +248,19 @@ def register(bp: Blueprint, settings: Settings) -> None:
         with slots_for(settings).hold(wait=CHECK_WAIT):
             return phrase.derive(words.read(typed).canonical, where)
 
+    def refused(form: FlaskForm) -> ResponseReturnValue:
+        """An expired form gets the page that says so; anything else a 400."""
+        from portal.public import views
+
+        if form.csrf_token.errors:
+            return views.csrf_page(settings)
+        abort(400)
+
     def open_thread() -> ResponseReturnValue:
         form = PhraseForm()
         if not form.validate():
             if form.csrf_token.errors:
-                abort(400)
+                return refused(form)
             return open_page(form, _("Please type your phrase."), 422)
         reading = words.read(form.phrase.data or "")
         if not reading.well_formed:
@@ -270,7 +282,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
     def forget_phrase() -> ResponseReturnValue:
         form = ForgetForm()
         if not form.validate():
-            abort(400)
+            return refused(form)
         reading = words.read(form.phrase.data or "")
         if reading.well_formed:
             try:
@@ -328,7 +340,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
     def delete_reply(found: sessions.Opened, thread: Submission) -> ResponseReturnValue:
         form = ReplyForm()
         if not form.validate():
-            abort(400)
+            return refused(form)
         if threads.delete_for_tipster(thread, found.identity, form.reply.data or ""):
             db.session.commit()
             flash(_("The reply was deleted from this page."))

@@ -101,10 +101,10 @@ def register(bp: Blueprint, settings: Settings) -> None:
 
     @bp.errorhandler(CSRFError)
     def csrf_failed(exc: CSRFError) -> ResponseReturnValue:
-        return _csrf_page(settings)
+        return csrf_page(settings)
 
 
-def _csrf_page(settings: Settings) -> tuple[str, int]:
+def csrf_page(settings: Settings) -> tuple[str, int]:
     # "up to 6 hours after you open it": not "it works some hours after", which reads
     # as if the form only started working later.
     valid_for = format_duration(settings.csrf_time_limit)
@@ -186,7 +186,7 @@ def check_tip_form(form: TipForm, settings: Settings) -> CheckedForm:
     form.files_received = len(uploads)
     valid = form.validate()
     if form.csrf_token.errors:
-        return CheckedForm(uploads, [], False, _csrf_page(settings))
+        return CheckedForm(uploads, [], False, csrf_page(settings))
     if form.homepage.data:
         # A bot filled the hidden field. Say nothing about why.
         bot = render_template(

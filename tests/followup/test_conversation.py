@@ -519,3 +519,22 @@ def test_a_forged_cookie_opens_no_conversation(inbox_app: Flask, editor: EditorA
 
 def test_the_phrase_cost_is_memory_hard_by_default() -> None:
     assert phrase.DEFAULT_COST.memory_cost >= 32 * 1024 and phrase.DEFAULT_COST.time_cost >= 2
+
+
+def test_every_change_needs_the_forms_token(inbox_app: Flask, editor: EditorAccount) -> None:
+    tipster = english_client(inbox_app)
+    _, shown = send_tip(tipster, "en")
+    # An expired or missing token: the page that says the form expired, nothing done.
+    expired = tipster.post(FOLLOWUP["en"], data={"intent": "open", "phrase": shown})
+    assert expired.status_code == 400
+    assert "This form has expired" in expired.get_data(as_text=True)
+    assert open_conversation(tipster, "en", shown).status_code == 303
+    for intent in ("leave", "delete", "send"):
+        answer = tipster.post(FOLLOWUP["en"], data={"intent": intent, "reply": "x"})
+        assert answer.status_code == 400, intent
+    forget = tipster.post(FOLLOWUP["en"], data={"intent": "forget", "phrase": shown})
+    assert forget.status_code == 400
+    # Still open, and the phrase still works.
+    assert "Replies from the editors" in tipster.get(FOLLOWUP["en"]).get_data(as_text=True)
+    with inbox_app.app_context():
+        assert db.session.scalars(select(Submission.tipster_key)).one() is not None
