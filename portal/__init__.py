@@ -5,6 +5,13 @@ Importing any module of the package runs this file first, so it imports nothing
 heavy itself: ``flask scrub`` needs the cleaner and ``flask translate`` the catalogue
 tools, not Flask-SQLAlchemy and the blueprints. :func:`create_app` imports what the
 web app needs when it runs.
+
+A serving process (gunicorn, ``flask run``, the tests) creates the data folder on
+first start, its tables, and sweeps what a crash left. Any other ``flask`` command
+touches no data folder when the app is made: those that need one call
+:func:`open_data_folder`, which refuses a folder that does not exist, so a command
+run without the server's ``PORTAL_DATA_DIR`` fails instead of quietly making a
+second installation.
 """
 
 from __future__ import annotations
@@ -25,10 +32,10 @@ if TYPE_CHECKING:
 def create_app(settings: Settings | None = None) -> Flask:
     from flask import Flask
 
-    from portal import database, errors, i18n, labels, logs, notify, security
+    from portal import database, errors, health, i18n, labels, logs, notify, security
     from portal.cli import register_commands
     from portal.config import Settings, load_secret_key
-    from portal.housekeeping import sweep_storage
+    from portal.housekeeping import start_sweeper
     from portal.paths import STATIC, TEMPLATES
 
     app = Flask(
@@ -41,12 +48,15 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings = Settings.from_env(default_data_dir=Path(app.instance_path))
     data_dir = Path(settings.data_dir).resolve()
     settings = settings.with_overrides(data_dir=data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(data_dir, 0o700)
+    serving = not _loaded_by_a_command()
+    if serving:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(data_dir, 0o700)
 
     app.config.update(
         PORTAL_SETTINGS=settings,
-        SECRET_KEY=load_secret_key(settings),
+        # Commands sign nothing: they neither need the key nor may create its file.
+        SECRET_KEY=load_secret_key(settings) if serving else settings.secret_key or None,
         SQLALCHEMY_DATABASE_URI=settings.database_uri,
         MAX_CONTENT_LENGTH=settings.max_submission_size,
         MAX_FORM_MEMORY_SIZE=settings.max_note_length * 4 + 64 * 1024,
@@ -71,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     notify.init_app(app, settings)
+    health.init_app(app)
     register_commands(app)
 
     if settings.serve in {"all", "public"}:
@@ -82,13 +93,54 @@ def create_app(settings: Settings | None = None) -> Flask:
 
         app.register_blueprint(make_inbox(settings))
 
-    with app.app_context():
-        with _exclusive(data_dir / "init.lock"):
-            # gunicorn workers start at once: one creates the tables
-            ready = database.prepare(app)
-        if ready:
-            sweep_storage(app)
+    if serving:
+        _prepare_data_folder(app)
+        if settings.serve in {"all", "public"}:
+            # uploads arrive here: sweep what dead workers left (setting the event stops it)
+            app.extensions["portal_sweeper"] = start_sweeper(app)
     return app
+
+
+def open_data_folder(app: Flask) -> None:
+    """For a ``flask`` command: use the existing data folder (tables created if
+    missing), or stop with an error that names the folder and the setting."""
+    import click
+
+    data_dir: Path = app.config["PORTAL_SETTINGS"].data_dir
+    if not data_dir.is_dir():
+        raise click.ClickException(
+            f"There is no data folder at {data_dir}. Set PORTAL_DATA_DIR to the folder "
+            "the server uses (export PORTAL_DATA_DIR=...), or start the server once "
+            "to create it."
+        )
+    with app.app_context():
+        _prepare_database(app)
+
+
+def _prepare_data_folder(app: Flask) -> None:
+    from portal.housekeeping import sweep_storage
+
+    with app.app_context():
+        if _prepare_database(app):
+            sweep_storage(app)
+
+
+def _prepare_database(app: Flask) -> bool:
+    """Create or check the tables (:func:`portal.database.prepare`); whether ready."""
+    from portal import database
+
+    database.create_file(app)
+    with _exclusive(app.config["PORTAL_SETTINGS"].data_dir / "init.lock"):
+        # gunicorn workers start at once: one creates the tables
+        return database.prepare(app)
+
+
+def _loaded_by_a_command() -> bool:
+    """Whether a ``flask`` command other than ``flask run`` is making the app."""
+    import click
+
+    context = click.get_current_context(silent=True)
+    return context is not None and context.info_name != "run"
 
 
 @contextmanager

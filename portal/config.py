@@ -90,7 +90,15 @@ class Settings:
 
     @property
     def database_uri(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'portal.sqlite3'}"
+        """The SQLAlchemy URL. A bare ``postgresql://`` (or ``postgres://``) means
+        psycopg 3, the driver of the ``postgres`` extra, whatever SQLAlchemy's
+        default (before 2.1 it was psycopg2, which the extra does not install)."""
+        if not self.database_url:
+            return f"sqlite:///{self.data_dir / 'portal.sqlite3'}"
+        scheme, sep, rest = self.database_url.partition("://")
+        if sep and scheme in {"postgresql", "postgres"}:
+            return f"postgresql+psycopg://{rest}"
+        return self.database_url
 
     @classmethod
     def from_env(cls, default_data_dir: Path, env: Mapping[str, str] | None = None) -> Settings:

@@ -9,21 +9,26 @@ portal answers 503 until ``flask db upgrade`` (and, for an installation made bef
 encryption at rest, ``flask inbox encrypt``) has been run. The start never migrates
 by itself: an upgrade is an operator's decision, made with a backup at hand.
 
-SQLite runs with ``secure_delete``, so deleted rows (an ended session's sealed
-keyring, a deleted tip) are overwritten in the database file rather than left in
-free pages.
+SQLite runs with ``secure_delete`` on every connection, in every process
+(commands included), so deleted rows (an ended session's sealed keyring, a deleted
+tip) are overwritten in the database file rather than left in free pages, whatever
+the SQLite build's default. The SQLite file is created (or, from an older
+installation, changed to) mode 0600 before SQLite first opens it
+(:func:`create_file`); SQLite gives its -journal, -wal and -shm files the database
+file's own mode, so they are private too.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort
 from flask_migrate import Migrate
 from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from portal.models import db
 
@@ -36,10 +41,30 @@ HEAD = "0004"
 _PENDING = "portal_schema_pending"
 
 
+def sqlite_path(database_uri: str) -> Path | None:
+    """The file of a SQLite URL, or None (another database, or one in memory)."""
+    url = make_url(database_uri)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def create_file(app: Flask) -> None:
+    """Create the SQLite file 0600 (or make an existing one so) before SQLite opens it."""
+    path = sqlite_path(app.config["SQLALCHEMY_DATABASE_URI"])
+    if path is not None:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
+
+
 def init_app(app: Flask) -> None:
     db.init_app(app)
     Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     app.extensions[_PENDING] = ""
+    with app.app_context():
+        engine: Engine = db.engine
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_settings)
 
     @app.before_request
     def refuse_until_upgraded() -> None:

@@ -37,6 +37,22 @@ ERROR_TEXTS = {
 }
 
 
+COOKIE_NOT_RETURNED = (
+    _l("Your browser did not send back this site's cookie"),
+    _l(
+        "This form works only if your browser keeps the one cookie this site sets to "
+        "protect it, and sends it back with the form. Nothing was saved. If you block "
+        "cookies, allow them for this site, open the form again and send it once more."
+    ),
+)
+
+
+def render_cookie_not_returned() -> ResponseReturnValue:
+    """The page for a form posted without the session cookie its page had set."""
+    title, message = COOKIE_NOT_RETURNED
+    return render_template("error.html", code=400, title=title, message=message), 400
+
+
 def render_error(code: int) -> ResponseReturnValue:
     """The error page for ``code`` (an unknown code gets the 500 text)."""
     title, message = ERROR_TEXTS.get(code, ERROR_TEXTS[500])

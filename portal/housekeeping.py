@@ -7,10 +7,20 @@ row, or (a tipster's later message) files in a submission's folder with no row.
 removes all of those, but only when no other portal process is using the same data
 folder: each process holds a shared lock on ``portal.lock`` for its lifetime (kept in
 ``app.extensions["portal_storage_lock"]``), so a restarting worker never deletes
-another worker's upload in progress. A worker killed mid-request while others serve
-leaves its originals under tmp/; :func:`sweep_stale_tmp` removes those once they are
-older than the form's CSRF lifetime (no live request can still use them), at each
-worker start and at each tip received.
+another worker's upload in progress.
+
+Each request keeps its plaintext (its uploads and the folder they are cleaned in)
+in a :class:`~portal.storage.WorkFolder` under tmp/, locked by the process serving
+it.
+A worker killed mid-request (SIGKILL, the OOM killer, gunicorn's timeout) leaves
+its folder unlocked: :func:`sweep_abandoned_work` removes every such folder. It runs
+when a worker starts, at each tip received, and every :data:`SWEEP_INTERVAL`
+seconds in a thread of every process that serves the public side
+(:func:`start_sweeper`), so the original of an upload does not outlive its worker
+by more than a few seconds while any other worker lives. :func:`sweep_stale_tmp`
+removes anything else under tmp/ and staging/ untouched for the form's CSRF
+lifetime (a killed worker's encrypted staging folder, entries left by older
+versions, a folder whose creation was cut short).
 """
 
 from __future__ import annotations
@@ -20,7 +30,10 @@ import fcntl
 import logging
 import os
 import shutil
+import threading
 import time
+import weakref
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask
@@ -30,10 +43,26 @@ from portal.models import StoredFile, Submission, db
 
 log = logging.getLogger(__name__)
 
+#: seconds between two sweeps of abandoned request folders in a serving process
+SWEEP_INTERVAL = 3.0
 
-def sweep_storage(app: Flask) -> None:
-    """At start: remove everything under tmp/ and every submission folder without a
-    database row, unless another portal process is using this data folder.
+
+@dataclass(frozen=True)
+class Swept:
+    """What one sweep removed."""
+
+    #: whether this process was the only one using the data folder (a full sweep)
+    alone: bool
+    #: entries removed under tmp/ (everything when alone; else abandoned and stale)
+    temporary: int
+    #: folders under submissions/ without a database row (only swept when alone)
+    unfiled: int
+
+
+def sweep_storage(app: Flask) -> Swept:
+    """At start, and by ``flask housekeeping``: remove everything under tmp/ and
+    every submission folder without a database row when no other portal process is
+    using this data folder; otherwise only what ended processes left.
 
     Call inside an app context, after the tables exist.
     """
@@ -47,8 +76,9 @@ def sweep_storage(app: Flask) -> None:
     except BlockingIOError:
         # Another process is serving: its uploads in progress are not leftovers.
         fcntl.flock(lock, fcntl.LOCK_SH)
-        sweep_stale_tmp(data_dir, settings.csrf_time_limit, settings.temp_dir)
-        return
+        abandoned = sweep_abandoned_work(storage.tmp_root(data_dir, settings.temp_dir))
+        stale = sweep_stale_tmp(data_dir, settings.csrf_time_limit, settings.temp_dir)
+        return Swept(alone=False, temporary=abandoned + stale, unfiled=0)
     try:
         removed = storage.clear_tmp(data_dir, settings.temp_dir)
         known = set(db.session.scalars(db.select(Submission.id)))
@@ -65,6 +95,7 @@ def sweep_storage(app: Flask) -> None:
                 len(orphans),
                 stray,
             )
+        return Swept(alone=True, temporary=removed, unfiled=len(orphans) + stray)
     finally:
         fcntl.flock(lock, fcntl.LOCK_SH)
 
@@ -92,6 +123,63 @@ def _remove_unfiled_files(data_dir: Path, submission_ids: list[str]) -> int:
             storage.fsync_dir(folder)
         removed += len(stray)
     return removed
+
+
+def sweep_abandoned_work(root: Path) -> int:
+    """Remove every request folder under ``root`` whose process has ended.
+
+    A folder's lock is free only when no process holds it: its owner finished (and
+    removed it) or died. Safe at any time, from any process. Returns how many
+    folders were removed.
+    """
+    removed = 0
+    for entry in root.iterdir():
+        if not entry.name.startswith(storage.WORK_PREFIX):
+            continue
+        try:
+            fd = os.open(entry, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            continue  # gone meanwhile (its request ended), or not a folder
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue  # a live process is using it
+        try:
+            shutil.rmtree(entry)
+            removed += 1
+        except FileNotFoundError:
+            pass  # its owner removed it just before releasing it
+        except OSError:
+            log.error("could not remove an abandoned request folder")
+        finally:
+            os.close(fd)
+    if removed:
+        storage.fsync_dir(root)
+        log.warning("removed %d request folders of ended processes", removed)
+    return removed
+
+
+def start_sweeper(app: Flask, interval: float = SWEEP_INTERVAL) -> threading.Event:
+    """Sweep abandoned request folders every ``interval`` seconds in a daemon thread
+    of this process, for as long as ``app`` exists. Returns the event that stops it."""
+    settings = app.config["PORTAL_SETTINGS"]
+    root = storage.tmp_root(settings.data_dir, settings.temp_dir)
+    stop = threading.Event()
+    weakref.finalize(app, stop.set)  # the thread holds no reference to the app
+    thread = threading.Thread(
+        target=_sweep_until, args=(root, stop, interval), name="portal-sweeper", daemon=True
+    )
+    thread.start()
+    return stop
+
+
+def _sweep_until(root: Path, stop: threading.Event, interval: float) -> None:
+    while not stop.wait(interval):
+        try:
+            sweep_abandoned_work(root)
+        except Exception as exc:  # never let the thread die: the next round may work
+            log.error("sweeping request folders failed: %s", type(exc).__name__)
 
 
 def sweep_stale_tmp(data_dir: Path, max_age: float, tmp_dir: Path | None = None) -> int:

@@ -41,7 +41,9 @@ CATEGORY_LABELS: dict[Category, LazyString] = {
     Category.REVISIONS: _l("earlier versions and tracked changes"),
     Category.EMBEDDED: _l("files hidden inside the file"),
     Category.TAGS: _l("titles, encoder and other recording tags"),
-    Category.HIDDEN_DATA: _l("hidden data after the end of the file"),
+    Category.HIDDEN_DATA: _l("hidden data that the file does not show"),
+    Category.FILE_PATHS: _l("names of files and folders on the computer that made the file"),
+    Category.SCRIPTS: _l("scripts and actions that run when the file is opened"),
 }
 
 #: what "dates" means for each kind of file (a PDF has no "date taken")

@@ -14,12 +14,14 @@ Invariants:
   mail server that is down, slow or refusing only costs the notification (logged by
   the exception's type, never its text).
 * **One clock for every worker and host.** The ``notification`` row in the shared
-  database holds whether activity is waiting and when the last email went. Whoever
-  sends first claims the row with one conditional UPDATE (``pending`` and the
-  interval elapsed), so two workers never both send; activity within the interval
-  leaves ``pending`` set, and a timer in the process that saw it sends when the
-  interval ends. Activity left waiting by a process that stopped is sent with the
-  next activity.
+  database holds whether activity is waiting and when the last email went. Every
+  process records activity there, whether or not it has SMTP settings; a process that
+  has them sends, claiming the row with one conditional UPDATE (``pending`` and the
+  interval elapsed), so two workers never both send. Activity within the interval
+  leaves ``pending`` set; every sending process looks again every :data:`POLL`
+  seconds, so it is announced soon after the interval ends, and activity recorded by
+  another process (the public side, which need not reach any mail server) is
+  announced by the inbox's.
 * A failed send leaves ``pending`` set: the next attempt comes after the interval.
 """
 
@@ -45,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: seconds SMTP may take to answer (in the background; never in a request)
 SMTP_TIMEOUT = 20
+#: seconds between two looks at the notification row in a process that sends
+POLL = 60
 _ROW = 1
 
 
@@ -60,9 +64,10 @@ class Notifier:
         self.app = app
         self.settings = settings
         self.interval = timedelta(minutes=settings.smtp_interval)
-        self._timer: threading.Timer | None = None
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
         self._lock = threading.Lock()
-        #: background threads started, for tests to wait on
+        #: background threads started for sending, for tests to wait on
         self.threads: list[threading.Thread] = []
 
     @property
@@ -70,22 +75,37 @@ class Notifier:
         return bool(self.settings.smtp_host)
 
     def activity(self) -> None:
-        """Something arrived (call after its commit): note it, and send in the
-        background if the interval allows."""
-        if not self.enabled:
-            return
+        """Something arrived (call after its commit): note it for whichever process
+        sends, and, if this one does, send in the background if the interval allows."""
         try:
             _mark_pending()
         except Exception as exc:  # the tip is filed; a notice is not worth a 500
             db.session.rollback()
             log.error("could not record activity for notification: %s", type(exc).__name__)
             return
-        self._start(self.try_send)
+        if self.enabled:
+            self.start_polling()
+            thread = threading.Thread(target=self.try_send, name="portal-notify", daemon=True)
+            self.threads.append(thread)
+            thread.start()
 
-    def _start(self, work: object) -> None:
-        thread = threading.Thread(target=work, name="portal-notify", daemon=True)  # type: ignore[arg-type]
-        self.threads.append(thread)
-        thread.start()
+    def start_polling(self) -> None:
+        """Look at the notification row every :data:`POLL` seconds, in a daemon
+        thread of this process, until :meth:`cancel` (once per process)."""
+        with self._lock:
+            if not self.enabled or self._poller is not None or self._stop.is_set():
+                return
+            self._poller = threading.Thread(
+                target=self._poll, name="portal-notify-poll", daemon=True
+            )
+            self._poller.start()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(POLL):
+            try:
+                self.try_send()
+            except Exception as exc:  # a database hiccup: look again next time
+                log.error("notification check failed: %s", type(exc).__name__)
 
     def try_send(self) -> bool:
         """Send if activity is waiting and the interval has passed (in a background
@@ -106,27 +126,14 @@ class Notifier:
             )
             db.session.commit()
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                self._wake_after(self.interval)
                 return False
             try:
                 self._send()
             except Exception as exc:
                 log.error("notification not sent: %s", type(exc).__name__)
                 _mark_pending()
-                self._wake_after(self.interval)
                 return False
             return True
-
-    def _wake_after(self, delay: timedelta) -> None:
-        pending = db.session.get(Notification, _ROW)
-        if pending is None or not pending.pending:
-            return
-        with self._lock:
-            if self._timer is not None and self._timer.is_alive():
-                return
-            self._timer = threading.Timer(delay.total_seconds() + 1, self.try_send)
-            self._timer.daemon = True
-            self._timer.start()
 
     def message(self) -> EmailMessage:
         """The notification, in the portal's default language; always the same."""
@@ -161,9 +168,8 @@ class Notifier:
             client.send_message(self.message())
 
     def cancel(self) -> None:
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
+        """Stop looking (the app is going away)."""
+        self._stop.set()
 
 
 def _mark_pending() -> None:
@@ -184,4 +190,9 @@ def _mark_pending() -> None:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    app.extensions["portal_notifier"] = Notifier(app, settings)
+    notifier = Notifier(app, settings)
+    app.extensions["portal_notifier"] = notifier
+    if notifier.enabled:
+        # A process that sends looks at the row from its first request on (not at
+        # start: `flask` commands build the app too, and send nothing).
+        app.before_request(notifier.start_polling)

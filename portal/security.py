@@ -4,7 +4,9 @@ pages."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, has_request_context, request
+import logging
+
+from flask import Flask, Response, current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -37,6 +39,8 @@ PERMISSIONS_POLICY = ", ".join(
     )
 )
 
+log = logging.getLogger(__name__)
+
 BASE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "Referrer-Policy": "no-referrer",
@@ -56,6 +60,25 @@ class HttpsAwareSessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+
+def session_cookie_missing() -> bool:
+    """Whether this POST carries a form's CSRF token but not the session cookie that
+    the form's page set: the browser did not keep it or did not send it back. Says
+    why in the log (without anything about the visitor) when the reason is ours."""
+    if not request.form.get("csrf_token"):
+        return False
+    if current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
+        return False
+    if current_app.config["SESSION_COOKIE_SECURE"] and not request.is_secure:
+        log.warning(
+            "a form came back without its session cookie: the cookie is marked Secure "
+            "(PORTAL_SECURE_COOKIES) but the request arrived over plain HTTP, and "
+            "browsers do not keep Secure cookies from such pages"
+        )
+    else:
+        log.info("a form came back without its session cookie")
+    return True
 
 
 def init_app(app: Flask) -> None:

@@ -6,7 +6,8 @@ Layout under the data folder (mode 0700)::
     staging/                                    encrypted submissions being assembled
     tmp/                                        plaintext: uploads being received and
                                                 cleaned (``PORTAL_TMP_DIR`` moves it,
-                                                to a tmpfs for instance)
+                                                to a tmpfs for instance), one
+                                                request-<pid>-<random>/ folder per request
 
 Plaintext only ever exists under tmp/, for the length of the request that needs it.
 staging/ is always inside the data folder, so publishing a submission stays one
@@ -17,13 +18,15 @@ of a path.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
 
-_SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _SAFE_EXTENSION = re.compile(r"[a-z0-9]{1,10}")
 
 
@@ -54,7 +57,7 @@ def staging_root(data_dir: Path) -> Path:
 
 
 def _inside(root: Path, name: str) -> Path:
-    if not _SAFE_NAME.match(name):
+    if not _SAFE_NAME.fullmatch(name):
         raise ValueError("unsafe stored name")
     path = (root / name).resolve()
     if path.parent != root.resolve():
@@ -70,6 +73,15 @@ def submission_dir(data_dir: Path, submission_id: str) -> Path:
 def stored_file_path(data_dir: Path, submission_id: str, stored_name: str) -> Path:
     """The cleaned file an editor may download."""
     return _inside(submission_dir(data_dir, submission_id), stored_name)
+
+
+def fsync_file(path: Path) -> None:
+    """Make a file's content durable (its name needs :func:`fsync_dir` of its folder)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def fsync_dir(path: Path) -> None:
@@ -89,14 +101,50 @@ def delete_submission_files(data_dir: Path, submission_id: str) -> None:
         fsync_dir(folder.parent)
 
 
+#: names of request folders under tmp/ (see :class:`WorkFolder`)
+WORK_PREFIX = "request-"
+#: a request folder is made under this prefix, locked, then renamed to its real name
+NEW_WORK_PREFIX = ".new-"
+
+
+class WorkFolder:
+    """A private folder under ``root`` (tmp/) for one request's plaintext: its
+    uploads and the work folder its files are cleaned in.
+
+    The process that makes it holds an exclusive ``flock`` on the folder until
+    :meth:`remove`. The kernel drops the lock when the process ends, however it ends
+    (a SIGKILL, the OOM killer), so any other process can tell an abandoned folder
+    from one in use (:func:`portal.housekeeping.sweep_abandoned_work`) without
+    trusting a process id that may have been reused. The folder is locked before it
+    gets its ``request-`` name, so no sweeper ever sees it unlocked while it lives.
+    """
+
+    def __init__(self, root: Path) -> None:
+        new = Path(tempfile.mkdtemp(prefix=NEW_WORK_PREFIX, dir=root))
+        self._fd: int | None = os.open(new, os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self.path = root / f"{WORK_PREFIX}{os.getpid()}-{secrets.token_hex(8)}"
+        os.rename(new, self.path)
+
+    def remove(self) -> None:
+        """Delete the folder and all in it, then release it (safe to call twice)."""
+        if self._fd is None:
+            return
+        shutil.rmtree(self.path, ignore_errors=True)
+        os.close(self._fd)
+        self._fd = None
+
+
 def new_staging_dir(data_dir: Path) -> Path:
     """A fresh private folder under staging/ in which a submission is assembled."""
     return Path(tempfile.mkdtemp(prefix="staging-", dir=staging_root(data_dir)))
 
 
-def new_work_dir(data_dir: Path, tmp_dir: Path | None = None) -> Path:
-    """A fresh private folder under tmp/ for one request's plaintext."""
-    return Path(tempfile.mkdtemp(prefix="work-", dir=tmp_root(data_dir, tmp_dir)))
+def new_work_dir(data_dir: Path, tmp_dir: Path | None = None, within: Path | None = None) -> Path:
+    """A fresh private folder for one request's plaintext: inside ``within`` (the
+    request's :class:`WorkFolder`) when given, else under tmp/."""
+    parent = within or tmp_root(data_dir, tmp_dir)
+    return Path(tempfile.mkdtemp(prefix="work-", dir=parent))
 
 
 def publish_staging(data_dir: Path, staging: Path, submission_id: str) -> Path:

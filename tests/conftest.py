@@ -1,37 +1,113 @@
-"""Shared fixtures: an app on a fresh data folder, and a test client for it.
+"""Shared fixtures: the one way a test builds an app (``make_app``), the database
+every app uses, and a default app and client; and, for every test, a check that each
+PDF it cleans renders as its original did.
 
-Folders of tests add their own fixtures in their own conftest.py; keep this small.
+Folders of tests add their own fixtures in their own conftest.py; helpers (functions
+and classes a test imports) live in helper modules, never here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 
-from portal import create_app
-from portal.config import Settings
-from tests.inbox_keys import with_inbox_key
+# Helper modules that assert: pytest rewrites asserts only in test modules and
+# conftest.py unless told, and a bare `assert x == y` failing there says nothing.
+pytest.register_assert_rewrite(
+    "tests.apps",
+    "tests.corpus",
+    "tests.exiftool_oracle",
+    "tests.headers",
+    "tests.inbox_keys",
+    "tests.pdf_rendering",
+    "tests.browser.helpers",
+    "tests.cleaning.byte_search",
+    "tests.cleaning.docgen",
+    "tests.cleaning.helpers",
+    "tests.cleaning.imagegen",
+    "tests.cleaning.mediagen",
+    "tests.encryption.helpers",
+    "tests.followup.helpers",
+    "tests.i18n.catalogues",
+    "tests.inbox.helpers",
+    "tests.inbox.terminal",
+    "tests.public.helpers",
+)
+
+from collections.abc import Iterator  # noqa: E402 (after the rewrite registration)
+from contextlib import ExitStack  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from flask import Flask  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
+
+from portal.cleaning.pdf import PdfCleaner  # noqa: E402
+from tests.apps import DatabaseUrls, MakeApp, running_app  # noqa: E402
+from tests.pdf_rendering import rendering_difference  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def database_urls() -> DatabaseUrls:
+    """The one place the suite chooses its database (see :class:`tests.apps.DatabaseUrls`).
+
+    Session-scoped so that module-scoped apps use it too.
+    """
+    return DatabaseUrls()
+
+
+@pytest.fixture(autouse=True)
+def cleaned_pdfs_render_the_same(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Compare the rendered pages of every PDF the test cleans, in whatever way it
+    does, with its original's (tests/pdf_rendering.py); fail the test on a
+    difference. Checked inside the cleaner, before its output is renamed, and
+    reported at the end (an exception inside would be taken for a refusal).
+    A test marked ``pdf_renders_differently(reason)`` is exempt, for the reason
+    given."""
+    if request.node.get_closest_marker("pdf_renders_differently") is not None:
+        yield
+        return
+    differences: list[str] = []
+    clean = PdfCleaner.clean
+
+    def clean_and_compare(self, src, dst, limits, depth):  # type: ignore[no-untyped-def]
+        result = clean(self, src, dst, limits, depth)
+        difference = rendering_difference(Path(src), Path(dst))
+        if difference is not None:
+            differences.append(f"{Path(src).name}: {difference}")
+        return result
+
+    monkeypatch.setattr(PdfCleaner, "clean", clean_and_compare)
+    yield
+    assert differences == [], "cleaned PDFs render differently"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", secret_key="test-secret-key")
+def make_app(tmp_path: Path, database_urls: DatabaseUrls) -> Iterator[MakeApp]:
+    """``make_app(**settings)``: an app on ``tmp_path/data`` (or ``data_dir=``) with
+    some settings changed. Its database is SQLite in memory, private to that app;
+    ``persistent_database=True`` puts it in a file in the data folder instead, for
+    tests in which a restarted app must find the rows of the one before, or which
+    search every file the portal wrote. The app has an inbox key, as once the first
+    editor exists, so that the form files tips; ``inbox_key=False`` leaves the first
+    editor to make it. Every app made is closed when the test ends."""
+    with ExitStack() as stack:
+
+        def build(
+            *, persistent_database: bool = False, inbox_key: bool = True, **overrides: object
+        ) -> Flask:
+            data_dir = Path(overrides.pop("data_dir", tmp_path / "data"))  # type: ignore[arg-type]
+            url = database_urls.url(data_dir, persistent=persistent_database)
+            return stack.enter_context(
+                running_app(data_dir, database_url=url, inbox_key=inbox_key, **overrides)
+            )
+
+        yield build
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
-    app = with_inbox_key(create_app(settings))
-    app.config["TESTING"] = True
-    yield app
-    # The storage lock stands for this process serving the data folder (see
-    # portal.housekeeping.sweep_storage); a finished test no longer does.
-    lock = app.extensions.get("portal_storage_lock")
-    if lock is not None:
-        lock.close()
+def app(make_app: MakeApp) -> Flask:
+    return make_app()
 
 
 @pytest.fixture

@@ -75,11 +75,10 @@ def plaintext_of(app: Flask, stored: StoredFile) -> bytes:
 
 def prepare_data_dir(data_dir: Path) -> None:
     """Give a data folder (SQLite inside it) an inbox key before a server starts on it."""
-    from portal import create_app
     from portal.config import Settings
+    from tests.apps import running_app
 
-    app = create_app(Settings(data_dir=data_dir, secret_key="prepare"))
-    with_inbox_key(app)
-    lock = app.extensions.get("portal_storage_lock")
-    if lock is not None:
-        lock.close()
+    # The database the server will use: its own default, a file in the data folder.
+    database_url = Settings(data_dir=data_dir).database_uri
+    with running_app(data_dir, database_url=database_url, secret_key="prepare"):
+        pass  # running_app gives the inbox its key

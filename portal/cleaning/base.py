@@ -35,6 +35,8 @@ class Category(enum.StrEnum):
     EMBEDDED = "embedded"  # embedded files/attachments/extra streams dropped
     TAGS = "tags"  # audio/video container and stream tags (title, encoder, ...)
     HIDDEN_DATA = "hidden_data"  # data after the end of the file, private chunks
+    FILE_PATHS = "file_paths"  # names of files and folders on the author's computer
+    SCRIPTS = "scripts"  # scripts, macros and actions run on opening
 
 
 class Kind(enum.StrEnum):
@@ -79,8 +81,14 @@ class Limits:
 
     max_pixels: int = 100_000_000  # per frame, checked before decoding
     max_frames: int = 5_000  # animation frames
+    # every frame's pixels and the canvas once, in total: what decoding a file costs
+    max_decoded_pixels: int = 400_000_000
     max_expanded_bytes: int = 512 * 1024 * 1024  # zip members, PDF streams, in total
     max_members: int = 5_000  # entries in an office document
+    max_xml_elements: int = 1_000_000  # elements in all XML parts of a document
+    max_xml_depth: int = 200  # elements nested in elements
+    max_pdf_objects: int = 500_000  # PDF objects, and the values walked in them
+    max_pdf_stream_bytes: int = 128 * 1024 * 1024  # one PDF stream read or decoded
     max_compression_ratio: int = 200  # a zip member's expanded/compressed ratio
     max_depth: int = 3  # files inside files inside files
     chunk_size: int = 1024 * 1024  # streaming copy unit
@@ -131,9 +139,16 @@ class FormatCleaner:
         cannot be understood."""
         raise NotImplementedError
 
+    def reinspect(self, out: Path, limits: Limits) -> set[Category]:
+        """The identifying metadata a cleaned copy still carries, read back from disk
+        as the registry's safety net after :meth:`clean`. As :meth:`inspect` unless a
+        module makes it cheaper: it may skip re-proving compressed data that its clean
+        proved and copied unchanged, never the structure or the metadata."""
+        return self.inspect(out, limits)
+
     def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
         """Write a cleaned copy of ``src`` to ``dst`` (a fresh path in a private
-        folder; the registry renames and fsyncs it). ``depth`` counts how deep in
+        folder; the registry renames it, and fsyncs it if asked). ``depth`` counts how deep in
         nested files we are; pass ``depth + 1`` to :func:`registry.clean_bytes` for
         files found inside this one. Raises Refusal on any doubt."""
         raise NotImplementedError

@@ -9,9 +9,13 @@ extension, unknown extensions, and anything after the trailer.
 GIF pixels are palette indices, so a device colour profile is converted away by
 converting the colour tables (global and local) to sRGB: the LZW data stays byte for
 byte, and viewers assume sRGB once the profile is gone. A standard profile is dropped
-as it is. As for every image rebuilt from an allow-list
-(:mod:`portal.cleaning.rebuilt`), the cleaned copy is decoded once to prove its copied
-LZW data whole.
+as it is.
+
+As for every image rebuilt from an allow-list (:mod:`portal.cleaning.rebuilt`), the
+copied LZW data is proven whole by decoding it, frame by frame: each frame becomes a
+GIF of its own (the frame alone on a screen of its size) for Pillow, so a one-pixel
+frame on a 10000x10000 screen costs a one-pixel decode. Every frame's pixels and the
+screen once are spent from the file's pixel budget while parsing, before any decode.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from PIL import Image
 
 from portal.cleaning import icc
 from portal.cleaning.base import Category, Limits, Refusal, RefusalCode
-from portal.cleaning.pixels import check_pixels
+from portal.cleaning.budget import Budget, Resource
+from portal.cleaning.pixels import check_pixels, verify_decodes
 from portal.cleaning.rebuilt import RebuiltImageCleaner
 
 _HEADERS = (b"GIF87a", b"GIF89a")
@@ -71,6 +76,17 @@ class _Reader:
 
 
 @dataclass
+class _Frame:
+    """Where one image's parts sit in the original file, to decode it on its own."""
+
+    width: int
+    height: int
+    packed: int  # the image descriptor's flags (interlace, local table)
+    table: tuple[int, int]  # its local colour table's span (empty without one)
+    pixels: tuple[int, int]  # its LZW code size and data sub-blocks, terminator included
+
+
+@dataclass
 class _Parsed:
     output: bytearray
     categories: set[Category] = field(default_factory=set)
@@ -78,10 +94,17 @@ class _Parsed:
     # Where each colour table sits in ``output`` (start, end).
     tables: list[tuple[int, int]] = field(default_factory=list)
     device_profile: bytes | None = None  # the first non-standard ICC profile
+    screen: bytes = b""  # the logical screen descriptor, as in the original
+    global_table: tuple[int, int] = (13, 13)
+    images: list[_Frame] = field(default_factory=list)
 
 
 def _colour_table_size(packed: int) -> int:
     return 3 << ((packed & 0x07) + 1) if packed & 0x80 else 0
+
+
+def _spend_pixels(budget: Budget, width: int, height: int) -> None:
+    budget.spend(Resource.DECODED_PIXELS, width * height, "pixels in all frames")
 
 
 def _parse(data: bytes, limits: Limits) -> _Parsed:
@@ -92,8 +115,10 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
     screen = reader.take(7)
     width, height = struct.unpack("<HH", screen[:4])
     check_pixels(width, height, limits)
+    budget = Budget(limits)
+    _spend_pixels(budget, width, height)  # the canvas every viewer composes on
     out = bytearray(header + screen + reader.take(_colour_table_size(screen[4])))
-    parsed = _Parsed(out)
+    parsed = _Parsed(out, screen=screen, global_table=(13, reader.pos))
     if len(out) > 13:
         parsed.tables.append((13, len(out)))
     control: bytes | None = None  # a graphic control block waiting for its image
@@ -111,12 +136,24 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
             parsed.frames += 1
             if parsed.frames > limits.max_frames:
                 raise Refusal(RefusalCode.TOO_LARGE, "too many frames")
+            _spend_pixels(budget, w, h)
             descriptor[8] &= 0xE7  # two reserved bits
+            table_start = reader.pos
             table = reader.take(_colour_table_size(descriptor[8]))
+            code_start = reader.pos
             code_size = reader.take(1)
             if not 1 <= code_size[0] <= 11:
                 raise _malformed("LZW code size")
             pixels = reader.skip_sub_blocks()
+            parsed.images.append(
+                _Frame(
+                    w,
+                    h,
+                    descriptor[8],
+                    (table_start, code_start),
+                    (code_start, reader.pos),
+                )
+            )
             out += (control or b"") + b"\x2c" + descriptor
             if table:
                 parsed.tables.append((len(out), len(out) + len(table)))
@@ -206,8 +243,21 @@ class GifCleaner(RebuiltImageCleaner[_Parsed]):
     def sniff(self, head: bytes, path: Path) -> bool:
         return head[:6] in _HEADERS
 
-    def parse(self, data: bytes, limits: Limits) -> _Parsed:
+    def parse(self, data: bytes, limits: Limits, *, prove_pixels: bool = True) -> _Parsed:
         return _parse(data, limits)
+
+    def prove_decodes(self, data: bytes, parsed: _Parsed, limits: Limits) -> None:
+        global_table = data[slice(*parsed.global_table)]
+        for frame in parsed.images:
+            if not frame.width or not frame.height:
+                continue  # nothing to decode, nothing a viewer shows
+            screen = struct.pack("<HH", frame.width, frame.height) + parsed.screen[4:]
+            descriptor = struct.pack("<HHHHB", 0, 0, frame.width, frame.height, frame.packed)
+            alone = (
+                b"GIF89a" + screen + global_table + b"\x2c" + descriptor
+                + data[slice(*frame.table)] + data[slice(*frame.pixels)] + b"\x3b"
+            )  # fmt: skip
+            verify_decodes(alone, "GIF")
 
     def rebuild(self, data: bytes, parsed: _Parsed, limits: Limits) -> bytes:
         _convert_colour_tables(parsed)

@@ -37,7 +37,7 @@ from portal.cleaning.base import (
     read_head,
 )
 from portal.cleaning.exif import exif_categories, xmp_categories
-from portal.cleaning.pixels import check_size, open_image, save_pixels
+from portal.cleaning.pixels import bare_image, check_size, open_image, save_pixels
 
 if TYPE_CHECKING:
     import pillow_heif
@@ -159,7 +159,7 @@ class HeifCleaner(FormatCleaner):
                 profile = image.info.get("icc_profile")
                 try:
                     image.load()
-                except (OSError, SyntaxError, ValueError) as exc:
+                except (OSError, SyntaxError, ValueError, RuntimeError) as exc:
                     raise _malformed(exc) from exc
                 result = save_pixels(image, profile, dst, photo=True, source_format="AVIF")
         else:
@@ -168,7 +168,13 @@ class HeifCleaner(FormatCleaner):
             primary = heif[heif.primary_index]
             profile = primary.info.get("icc_profile")
             try:
-                image = primary.to_pillow()
+                # Decoded once (libheif applies the crop, rotation and mirroring), then
+                # wrapped without a copy and without the info pillow-heif fills in.
+                pixels = primary.data
+                if primary.mode in ("L", "RGB", "RGBA"):
+                    image = bare_image(primary.mode, primary.size, pixels, primary.stride)
+                else:
+                    image = primary.to_pillow()
             except (OSError, ValueError, RuntimeError) as exc:
                 raise _malformed(exc) from exc
             result = save_pixels(image, profile, dst, photo=True, source_format="HEIC")

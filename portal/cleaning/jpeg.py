@@ -25,6 +25,7 @@ EXIF and XMP are judged by :mod:`portal.cleaning.exif`, as in every image module
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -64,6 +65,8 @@ _APP14 = 0xEE
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC9, 0xCA, 0xCB}
 _TABLES = {_DQT, _DHT, _DAC, _DRI}
 
+# 0xFF followed by anything but a stuffed zero or a restart marker ends a scan.
+_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")
 _MAX_SCANS = 1000  # progressive files use ~10; thousands are a decoder DoS
 _ICC_MAGIC = b"ICC_PROFILE\x00"
 _ICC_CHUNK = 65519 - 14 - 2  # room left in one APP2 after magic and sequence bytes
@@ -121,26 +124,27 @@ class _Stream:
 
     def copy_scan(self, write: Callable[[bytes], object]) -> int:
         """Pass entropy-coded bytes (with stuffed zeros and restart markers) to
-        ``write`` and return the code of the marker that ends the scan."""
-        start = search = self._pos
+        ``write`` and return the code of the marker that ends the scan. Every byte is
+        looked at, by a regular expression that skips stuffed zeros and restart
+        markers in C: the scan is not decoded, only walked."""
+        start = self._pos
         while True:
-            i = self._buf.find(b"\xff", search)
-            if i < 0 or i + 1 >= len(self._buf):
-                end = len(self._buf) if i < 0 else i
+            found = _SCAN_END.search(self._buf, self._pos)
+            if found is None:
+                # No marker in what is buffered; a last 0xFF waits for its partner.
+                end = len(self._buf) - (1 if self._buf.endswith(b"\xff") else 0)
                 write(self._buf[start:end])
                 self._pos = end
                 if not self._fill(2):
                     raise _malformed("scan data truncated")
-                start = search = self._pos
+                start = self._pos
                 continue
-            code = self._buf[i + 1]
-            if code == 0 or 0xD0 <= code <= 0xD7:
-                search = i + 2
-                continue
+            i = found.start()
             write(self._buf[start:i])
+            code = self._buf[i + 1]
             if code == 0xFF:  # fill byte before a marker
                 self._pos = i + 1
-                start = search = self._pos
+                start = self._pos
                 continue
             self._pos = i + 2
             return code
@@ -334,10 +338,12 @@ class JpegCleaner(FormatCleaner):
             out.write(b"\xff\xd8")
             parse = _walk(stream, limits, out.write, lambda p: out.write(_rebuilt_headers(p)))
             removed = parse.found | _trailing_categories(stream)
-        verify_decodes(dst, "JPEG", reduced=True)
         profile = _icc_profile(parse)
         if profile is not None and not icc.is_standard_profile(profile):
+            # Its full decode proves the scans, as the reduced one would.
             _convert_to_srgb(dst, profile, parse.orientation)
+        else:
+            verify_decodes(dst, "JPEG", reduced=True)
         return Cleaned(Kind.IMAGE, "JPEG", "image/jpeg", "jpg", frozenset(removed))
 
 
@@ -346,10 +352,14 @@ def _convert_to_srgb(path: Path, profile: bytes, orientation: int) -> None:
     device ``profile`` to sRGB: the one case where the scan data cannot be kept, as
     dropping the profile alone would shift the colours. The original's quantisation
     tables and subsampling are reused, so the loss is one careful re-encode. A profile
-    littleCMS cannot use is simply dropped (already the case in the copy)."""
+    littleCMS cannot use is simply dropped (already the case in the copy). The copy is
+    decoded in full here, so scans that do not decode are refused as malformed."""
     with Image.open(path, formats=["JPEG"]) as image:
         assert isinstance(image, JpegImagePlugin.JpegImageFile)  # as the formats say
-        image.load()
+        try:
+            image.load()
+        except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
+            raise _malformed(f"image data does not decode: {exc}") from exc
         qtables, sampling = image.quantization, JpegImagePlugin.get_sampling(image)
         progressive = bool(image.info.get("progressive"))
         try:

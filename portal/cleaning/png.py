@@ -11,13 +11,19 @@ its canonical copy; a non-standard one (which can name a device) forces the one
 re-encode in this module: every frame is decoded, converted to sRGB and written
 again by Pillow, and that output goes through the same allow-list.
 
-Every chunk's CRC is checked, sizes are checked before anything is decoded, and each
-compressed image stream is inflated only as far as the image can hold, so a
-decompression bomb is refused rather than expanded.
+Every chunk's CRC is checked, and sizes are checked before anything is decoded: each
+frame's pixels are spent from the file's budget (:mod:`portal.cleaning.budget`) as its
+header is met, so an animation of many large frames is refused as too complex before
+its data is inflated, and a small file cannot make the cleaner decode gigapixels.
 
 The compressed pixels are copied unchanged, so a corrupt image stream would otherwise
-pass through: every cleaned frame is decoded once and a failure refused as malformed.
-That shape of a clean is shared with WebP and GIF (:mod:`portal.cleaning.rebuilt`).
+pass through. The one pass over the original proves every stream decodes: each is
+inflated once, streaming, in bounded steps, and must yield exactly the bytes its image
+holds (no more: a decompression bomb is refused rather than expanded) with a valid
+filter type at the start of every row. Unfiltering cannot fail after that, so this is
+all a PNG decoder checks, without composing any frame on the canvas. The re-inspection
+of the cleaned copy (:meth:`PngCleaner.reinspect`) re-reads every chunk and its CRC
+but does not inflate the streams proven here again.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from PIL import Image
 
 from portal.cleaning import icc
 from portal.cleaning.base import Category, Limits, Refusal, RefusalCode
+from portal.cleaning.budget import Budget, Resource
 from portal.cleaning.exif import embedded_exif
 from portal.cleaning.pixels import check_pixels
 from portal.cleaning.rebuilt import RebuiltImageCleaner
@@ -90,19 +97,22 @@ class _Header:
     colour: int
     interlaced: bool
 
-    def stream_size(self, width: int, height: int) -> int:
-        """Bytes one image of this size inflates to: filter byte plus packed row."""
+    def rows(self, width: int, height: int) -> list[tuple[int, int]]:
+        """How one image of this size inflates: (row length, row count) for each pass
+        (one pass unless interlaced); a row is a filter byte plus the packed pixels."""
         bits = self.depth * _CHANNELS[self.colour]
-
-        def size(w: int, h: int) -> int:
-            return h * (1 + (w * bits + 7) // 8) if w and h else 0
-
         if not self.interlaced:
-            return size(width, height)
-        return sum(
-            size((width - x0 + dx - 1) // dx, (height - y0 + dy - 1) // dy)
-            for x0, y0, dx, dy in _ADAM7
-        )
+            passes = [(width, height)]
+        else:
+            passes = [
+                ((width - x0 + dx - 1) // dx, (height - y0 + dy - 1) // dy)
+                for x0, y0, dx, dy in _ADAM7
+            ]
+        return [(1 + (w * bits + 7) // 8, h) for w, h in passes if w > 0 and h > 0]
+
+    def stream_size(self, width: int, height: int) -> int:
+        """Bytes one image of this size inflates to."""
+        return sum(length * count for length, count in self.rows(width, height))
 
 
 @dataclass
@@ -115,14 +125,38 @@ class _Parsed:
     frames: int = 1
 
 
+_FILTER_TYPES = bytes(range(5))  # None, Sub, Up, Average, Paeth
+
+
 class _StreamCheck:
     """Inflate one image stream (IDAT or one frame's fdAT data) in steps, refusing as
-    soon as it yields more than the image can hold or anything follows its end."""
+    soon as it yields more than the image can hold, anything follows its end, or a row
+    starts with an unknown filter type. Nothing inflated is kept."""
 
-    def __init__(self, expected: int) -> None:
-        self.expected = expected
+    def __init__(self, rows: list[tuple[int, int]]) -> None:
+        self.expected = sum(length * count for length, count in rows)
+        # (first byte, row length, end) of each pass within the stream
+        self.passes: list[tuple[int, int, int]] = []
+        offset = 0
+        for length, count in rows:
+            self.passes.append((offset, length, offset + length * count))
+            offset += length * count
         self.inflated = 0
         self.inflater = zlib.decompressobj()
+
+    def _check_filters(self, out: bytes) -> None:
+        """The filter-type bytes that fall in ``out``, the inflated bytes from offset
+        ``self.inflated`` on, must all be known ones."""
+        begin, end = self.inflated, self.inflated + len(out)
+        for first, length, stop in self.passes:
+            if stop <= begin or first >= end:
+                continue
+            row = first + -(-(max(begin, first) - first) // length) * length
+            if row >= min(end, stop):
+                continue
+            filters = out[row - begin : min(end, stop) - begin : length]
+            if filters.translate(None, _FILTER_TYPES):
+                raise _malformed("unknown filter type")
 
     def feed(self, data: bytes) -> None:
         if self.inflater.eof:
@@ -138,9 +172,10 @@ class _StreamCheck:
                     out = self.inflater.decompress(pending, _INFLATE_STEP)
                 except zlib.error as exc:
                     raise _malformed("corrupt image stream") from exc
-                self.inflated += len(out)
-                if self.inflated > self.expected:
+                if self.inflated + len(out) > self.expected:
                     raise Refusal(RefusalCode.TOO_LARGE, "image stream inflates beyond its size")
+                self._check_filters(out)
+                self.inflated += len(out)
                 pending = self.inflater.unconsumed_tail
                 if self.inflater.eof:
                     if pending or self.inflater.unused_data or start + _INPUT_SLICE < len(view):
@@ -244,10 +279,13 @@ def _iter_chunks(data: bytes) -> Iterator[tuple[bytes, bytes, int]]:
 
 
 class _Checker:
-    """Walks the chunks once, validating structure and sorting kept from dropped."""
+    """Walks the chunks once, validating structure and sorting kept from dropped.
+    With ``prove_pixels`` every image stream is inflated and checked as it comes."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, prove_pixels: bool) -> None:
         self.limits = limits
+        self.prove_pixels = prove_pixels
+        self.budget = Budget(limits)
         self.header: _Header | None = None
         self.palette_entries = 0
         self.seen: set[bytes] = set()
@@ -267,7 +305,8 @@ class _Checker:
 
     def _close_stream(self) -> None:
         if self.stream is not None:
-            self.stream.finish()
+            if self.prove_pixels:
+                self.stream.finish()
             self.stream = None
 
     def check(self, ctype: bytes, payload: bytes) -> None:
@@ -276,6 +315,8 @@ class _Checker:
             if ctype != b"IHDR":
                 raise _malformed("IHDR is not first")
             self.header = _parse_header(payload, self.limits)
+            # The default image (IDAT) fills the canvas, whether or not it is a frame.
+            self._spend_pixels(self.header.width, self.header.height)
             self.seen.add(ctype)
             self.last = ctype
             return
@@ -325,6 +366,9 @@ class _Checker:
         self.seen.add(ctype)
         self.last = ctype
 
+    def _spend_pixels(self, width: int, height: int) -> None:
+        self.budget.spend(Resource.DECODED_PIXELS, width * height, "pixels in all frames")
+
     def _frame_control(self, payload: bytes) -> None:
         header = self.header
         assert header is not None
@@ -343,6 +387,8 @@ class _Checker:
         self.frame_controls += 1
         if self.frame_controls > self.frames_declared:
             raise _malformed("more frames than acTL declares")
+        if b"IDAT" in self.seen:  # a frame before IDAT is the default image, counted
+            self._spend_pixels(w, h)
         self.pending_frame = (w, h)
 
     def _image_data(self, ctype: bytes, data: bytes) -> None:
@@ -354,17 +400,18 @@ class _Checker:
                     raise _malformed("IDAT chunks not consecutive")
                 if self.pending_frame is not None:
                     self.pending_frame = None
-                expected = header.stream_size(header.width, header.height)
+                rows = header.rows(header.width, header.height)
             else:
                 if b"IDAT" not in self.seen:
                     raise _malformed("fdAT before IDAT")
                 if self.pending_frame is None:
                     raise _malformed("fdAT without fcTL")
-                expected = header.stream_size(*self.pending_frame)
+                rows = header.rows(*self.pending_frame)
                 self.pending_frame = None
-            self.stream = _StreamCheck(expected)
+            self.stream = _StreamCheck(rows)
             self.stream_type = ctype
-        self.stream.feed(data)
+        if self.prove_pixels:
+            self.stream.feed(data)
 
     def _finish(self, payload: bytes) -> None:
         if payload:
@@ -380,10 +427,10 @@ class _Checker:
             raise _malformed("frame count does not match acTL")
 
 
-def _parse(data: bytes, limits: Limits) -> _Parsed:
+def _parse(data: bytes, limits: Limits, *, prove_pixels: bool = True) -> _Parsed:
     if not data.startswith(SIGNATURE):
         raise _malformed("not a PNG")
-    checker = _Checker(limits)
+    checker = _Checker(limits, prove_pixels)
     kept: list[tuple[bytes, bytes]] = []
     categories: set[Category] = set()
     profile: bytes | None = None
@@ -496,8 +543,11 @@ class PngCleaner(RebuiltImageCleaner[_Parsed]):
     def sniff(self, head: bytes, path: Path) -> bool:
         return head.startswith(SIGNATURE)
 
-    def parse(self, data: bytes, limits: Limits) -> _Parsed:
-        return _parse(data, limits)
+    def parse(self, data: bytes, limits: Limits, *, prove_pixels: bool = True) -> _Parsed:
+        return _parse(data, limits, prove_pixels=prove_pixels)
+
+    def prove_decodes(self, data: bytes, parsed: _Parsed, limits: Limits) -> None:
+        """Nothing left to do: the parse inflated and checked every stream."""
 
     def rebuild(self, data: bytes, parsed: _Parsed, limits: Limits) -> bytes:
         parsed, profile = icc.policy_for_copied_image(

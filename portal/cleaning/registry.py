@@ -5,7 +5,7 @@ are shared by HEIC, AVIF, MP4 and M4A; ZIP by office documents and plain archive
 The name a client gave a file and the type its browser claimed are never consulted.
 
 Importing this module imports every family's cleaner, which is cheap: sniffing reads
-bytes only, and the heavy libraries (PyAV, pikepdf, pillow-heif, defusedxml, ...) are
+bytes only, and the heavy libraries (PyAV, pikepdf, pillow-heif, lxml, ...) are
 imported by a family when it first inspects or cleans a file.
 """
 
@@ -31,7 +31,7 @@ from portal.cleaning.base import (
     RefusalCode,
     read_head,
 )
-from portal.storage import fsync_dir
+from portal.storage import fsync_dir, fsync_file
 
 #: Every format family, in the order their sniffers are tried.
 CLEANERS: tuple[FormatCleaner, ...] = (
@@ -49,7 +49,7 @@ CLEANERS: tuple[FormatCleaner, ...] = (
 )
 
 #: What the families import only once they inspect or clean a file: the libraries
-#: that make starting a process slow (PyAV, pikepdf, defusedxml, pillow-heif).
+#: that make starting a process slow (PyAV, pikepdf, lxml, pillow-heif).
 DEFERRED_MODULES = (
     "portal.cleaning.media.remux",
     "portal.cleaning.pdf.rewrite",
@@ -154,16 +154,25 @@ def _guarded(call: Callable[..., _T], *args: object) -> _T:
 
 
 def clean_file(
-    src: Path, dst: Path, limits: Limits | None = None, *, depth: int = 0, durable: bool = True
+    src: Path,
+    dst: Path,
+    limits: Limits | None = None,
+    *,
+    depth: int = 0,
+    durable: bool = True,
 ) -> Cleaned:
     """Clean ``src`` into ``dst``.
 
-    On success ``dst`` holds the cleaned bytes, fsynced (unless ``durable`` is False:
-    a temporary output that is encrypted and deleted next need not reach the disk),
-    and was written by rename so it is never seen half-written. On refusal ``dst``
-    does not exist and a :class:`Refusal` is raised. The cleaned output is checked
-    once more by the module that recognises it; anything still identifying turns the
-    result into a refusal.
+    On success ``dst`` holds the cleaned bytes and was written by rename so it is
+    never seen half-written. On refusal ``dst`` does not exist and a
+    :class:`Refusal` is raised. The cleaned output is checked once more by the module
+    that recognises it; anything still identifying turns the result into a refusal.
+
+    ``durable`` (the default) fsyncs the cleaned file and then its folder, for a
+    caller that does nothing more to make it last (``flask scrub``). A caller that
+    does passes False, so nothing is fsynced twice or for nothing: filing encrypts the
+    plaintext output into a file it fsyncs and deletes the output next, and a file
+    nested in another is read back and deleted at once.
     """
     src, dst = Path(src), Path(dst)
     limits = limits or Limits()
@@ -177,8 +186,7 @@ def clean_file(
             raise Refusal(RefusalCode.CLEANING_FAILED, f"{cleaner.family} wrote nothing")
         _verify(part, limits)
         if durable:
-            with open(part, "rb+") as fh:
-                os.fsync(fh.fileno())
+            fsync_file(part)
         os.replace(part, dst)
         if durable:
             fsync_dir(dst.parent)
@@ -189,9 +197,11 @@ def clean_file(
 
 def _verify(out: Path, limits: Limits) -> None:
     """Re-read a cleaned file as if it had been uploaded: it must be recognised and
-    carry nothing identifying."""
+    carry nothing identifying. The module that recognises it reads it again from
+    disk (:meth:`FormatCleaner.reinspect`), sharing nothing with the clean."""
     try:
-        _family, remaining = inspect_file(out, limits)
+        cleaner = identify(out)
+        remaining = _guarded(cleaner.reinspect, out, limits)
     except Refusal as exc:
         raise Refusal(RefusalCode.CLEANING_FAILED, f"output not re-readable: {exc}") from exc
     if remaining:
@@ -229,7 +239,7 @@ def clean_bytes(data: bytes, workdir: Path, limits: Limits, depth: int) -> tuple
     with _nested_copy(data, workdir) as nested_in:
         nested_out = nested_in.with_suffix(".out")
         try:
-            result = clean_file(nested_in, nested_out, limits, depth=depth)
+            result = clean_file(nested_in, nested_out, limits, depth=depth, durable=False)
             return nested_out.read_bytes(), result
         finally:
             nested_out.unlink(missing_ok=True)

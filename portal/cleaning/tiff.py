@@ -59,6 +59,8 @@ def _pages(image: TiffImagePlugin.TiffImageFile, limits: Limits) -> list[bool]:
             image.seek(index)
         except EOFError:
             return reduced
+        except (OSError, ValueError, TypeError) as exc:  # TypeError: no width or height
+            raise Refusal(RefusalCode.MALFORMED, f"unreadable page: {exc}") from exc
 
 
 def _page_categories(image: TiffImagePlugin.TiffImageFile) -> set[Category]:

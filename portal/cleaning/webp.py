@@ -11,8 +11,12 @@ Colour profiles follow :mod:`portal.cleaning.icc` as in the PNG module: a standa
 profile is replaced by its canonical copy; a non-standard one forces a re-encode of
 every frame in sRGB (lossless when the source was lossless, otherwise at high
 quality, so this one branch is lossy), whose output goes through the same allow-list.
+
 As for every image rebuilt from an allow-list (:mod:`portal.cleaning.rebuilt`), the
-cleaned copy is decoded once to prove its copied bitstreams whole.
+copied bitstreams are proven whole by decoding them. An animation is decoded frame by
+frame, each frame's bitstream (with its alpha) as a WebP of its own, never composed on
+the canvas; every frame's pixels and the canvas once are spent from the file's pixel
+budget while parsing, before any decode.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from PIL import Image
 
 from portal.cleaning import icc
 from portal.cleaning.base import Category, Limits, Refusal, RefusalCode
+from portal.cleaning.budget import Budget, Resource
 from portal.cleaning.exif import embedded_exif
-from portal.cleaning.pixels import check_pixels
+from portal.cleaning.pixels import check_pixels, verify_decodes
 from portal.cleaning.rebuilt import RebuiltImageCleaner
 
 _FLAG_ANIMATION, _FLAG_XMP, _FLAG_EXIF, _FLAG_ALPHA, _FLAG_ICC = 0x02, 0x04, 0x08, 0x10, 0x20
@@ -87,10 +92,26 @@ class _Parsed:
     orientation: bytes | None = None
     frames: int = 1
     lossless: bool = False
+    # An animation's frames, each as a WebP file of its own (none for a still).
+    images: list[bytes] = field(default_factory=list)
+
+
+def _spend_pixels(budget: Budget, size: tuple[int, int]) -> None:
+    budget.spend(Resource.DECODED_PIXELS, size[0] * size[1], "pixels in all frames")
+
+
+def _alone(bitstream: tuple[bytes, bytes], alpha: bytes | None, size: tuple[int, int]) -> bytes:
+    """One frame's bitstream (and its ALPH chunk) as a still WebP of its own."""
+    chunks = b""
+    if alpha is not None:
+        dims = (size[0] - 1).to_bytes(3, "little") + (size[1] - 1).to_bytes(3, "little")
+        chunks = _chunk(b"VP8X", bytes([_FLAG_ALPHA, 0, 0, 0]) + dims) + _chunk(b"ALPH", alpha)
+    body = b"WEBP" + chunks + _chunk(*bitstream)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
 def _filter_frame(
-    payload: bytes, parsed: _Parsed, limits: Limits, canvas: tuple[int, int]
+    payload: bytes, parsed: _Parsed, limits: Limits, canvas: tuple[int, int], budget: Budget
 ) -> bytes:
     if len(payload) < 16:
         raise _malformed("ANMF header")
@@ -102,12 +123,18 @@ def _filter_frame(
     header[15] &= 0x03  # blending and disposal; the rest is reserved
     kept = []
     bitstreams = 0
+    alpha: bytes | None = None
     for fourcc, body in _chunks(payload, 16, len(payload)):
         if fourcc in _FRAME_CHUNKS:
             if fourcc in _BITSTREAMS:
                 bitstreams += 1
                 parsed.lossless |= fourcc == b"VP8L"
-                check_pixels(*_bitstream_size(fourcc, body), limits)
+                size = _bitstream_size(fourcc, body)
+                check_pixels(*size, limits)
+                _spend_pixels(budget, size)
+                parsed.images.append(_alone((fourcc, body), alpha, size))
+            elif alpha is None:
+                alpha = body
             kept.append(_chunk(fourcc, body))
         else:
             parsed.categories.add(Category.HIDDEN_DATA)
@@ -131,7 +158,9 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
         parsed.categories.add(Category.HIDDEN_DATA)
     first, first_payload = chunks[0]
     if first in _BITSTREAMS:
-        check_pixels(*_bitstream_size(first, first_payload), limits)
+        size = _bitstream_size(first, first_payload)
+        check_pixels(*size, limits)
+        _spend_pixels(Budget(limits), size)
         parsed.lossless = first == b"VP8L"
         parsed.chunks.append(chunks[0])
         if len(chunks) > 1:
@@ -142,6 +171,8 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
     parsed.flags = first_payload[0]
     canvas = _u24(first_payload[4:7]) + 1, _u24(first_payload[7:10]) + 1
     check_pixels(*canvas, limits)
+    budget = Budget(limits)
+    _spend_pixels(budget, canvas)  # the canvas every viewer composes on
     parsed.chunks.append(chunks[0])
     animated = bool(parsed.flags & _FLAG_ANIMATION)
     frames = bitstreams = 0
@@ -171,7 +202,8 @@ def _parse(data: bytes, limits: Limits) -> _Parsed:
             frames += 1
             if frames > limits.max_frames:
                 raise Refusal(RefusalCode.TOO_LARGE, "too many frames")
-            parsed.chunks.append((fourcc, _filter_frame(payload, parsed, limits, canvas)))
+            kept = _filter_frame(payload, parsed, limits, canvas, budget)
+            parsed.chunks.append((fourcc, kept))
         elif not animated and fourcc in _FRAME_CHUNKS:
             if fourcc in _BITSTREAMS:
                 bitstreams += 1
@@ -239,8 +271,13 @@ class WebpCleaner(RebuiltImageCleaner[_Parsed]):
     def sniff(self, head: bytes, path: Path) -> bool:
         return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
 
-    def parse(self, data: bytes, limits: Limits) -> _Parsed:
+    def parse(self, data: bytes, limits: Limits, *, prove_pixels: bool = True) -> _Parsed:
         return _parse(data, limits)
+
+    def prove_decodes(self, data: bytes, parsed: _Parsed, limits: Limits) -> None:
+        # A still is proven as it will be written (without its colour profile).
+        for image in parsed.images or [_write(parsed, None)]:
+            verify_decodes(image, "WEBP")
 
     def rebuild(self, data: bytes, parsed: _Parsed, limits: Limits) -> bytes:
         parsed, profile = icc.policy_for_copied_image(

@@ -4,7 +4,8 @@
 plugin commands (``flask.commands`` entry points in pyproject.toml), so they start
 without building one (no database, no blueprints) and ``flask translate compile``
 works while the app refuses to start for want of a compiled catalogue. ``flask
-editor`` and ``flask inbox`` need the database and are registered on the app here.
+editor``, ``flask inbox`` and ``flask housekeeping`` need the database and are
+registered on the app here.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from flask import Flask
 
 
 def register_commands(app: Flask) -> None:
-    from portal.cli import editor, inbox
+    from portal.cli import editor, housekeeping, inbox
 
     app.cli.add_command(editor.editor_group)
     app.cli.add_command(inbox.inbox_group)
+    app.cli.add_command(housekeeping.housekeeping_command)

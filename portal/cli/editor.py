@@ -22,15 +22,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 import segno
-from flask.cli import AppGroup
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from portal import open_data_folder
 from portal.crypto.keyring import Keyring
 from portal.inbox import accounts, credentials
 from portal.inbox.accounts import AccountError, NewCredentials
 from portal.models import Editor, db
 
-editor_group = AppGroup("editor", help="Manage editors' accounts.")
+
+@click.group("editor", cls=AppGroup)
+@with_appcontext
+def editor_group() -> None:
+    """Manage editors' accounts."""
+    open_data_folder(current_app)
+
 
 by_option = click.option(
     "--by",

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
-from portal import database
+from portal import database, open_data_folder
 from portal.cli.editor import (
     authorise,
     by_option,
@@ -29,7 +29,12 @@ from portal.cli.editor import (
 from portal.inbox import accounts, legacy, rotation
 from portal.inbox.accounts import AccountError
 
-inbox_group = AppGroup("inbox", help="The inbox key: recovery, rotation, upgrade.")
+
+@click.group("inbox", cls=AppGroup)
+@with_appcontext
+def inbox_group() -> None:
+    """The inbox key: recovery, rotation, upgrade."""
+    open_data_folder(current_app)
 
 
 def _progress(label: str) -> rotation.Progress:

@@ -38,10 +38,12 @@ from wtforms.validators import ValidationError
 
 from portal.config import Settings
 from portal.crypto.keyring import Keyring
+from portal.errors import render_cookie_not_returned
 from portal.followup import sessions as tipster_sessions
 from portal.inbox import audit, credentials, sessions
 from portal.inbox.forms import SignInForm
 from portal.models import Editor, db
+from portal.security import session_cookie_missing
 
 #: endpoints reachable without signing in
 OPEN_ENDPOINTS = {"inbox.sign_in", "inbox.language"}
@@ -148,6 +150,10 @@ def register(bp: Blueprint, settings: Settings) -> None:
             try:
                 validate_csrf(request.form.get("csrf_token"))
             except ValidationError:
+                if session_cookie_missing():
+                    # A page, not a redirect: a flashed message would be kept in the
+                    # same cookie the browser is not sending back.
+                    return render_cookie_not_returned()
                 if request.endpoint == "inbox.sign_in":
                     flash(_("The page had expired. Please try again."), "error")
                     return redirect(url_for("inbox.sign_in"))

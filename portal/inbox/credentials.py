@@ -41,6 +41,7 @@ LOCK_TIME = timedelta(minutes=15)
 #: TOTP codes of the previous and next 30-second step are accepted (clock drift)
 TOTP_DRIFT_STEPS = 1
 
+_CODE = re.compile(r"[0-9]{6}", re.ASCII)
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
@@ -139,12 +140,15 @@ def matching_totp_step(secret: str, code: str, moment: datetime, after_step: int
     """The time step ``code`` belongs to, if it is valid around ``moment`` and newer
     than ``after_step`` (the last step already used); otherwise None."""
     code = code.strip().replace(" ", "")
-    if not re.fullmatch(r"\d{6}", code):
+    # ASCII digits only: \d would let other scripts' digits through, and
+    # compare_digest raises on non-ASCII text (a 500 only when the password was right).
+    if not _CODE.fullmatch(code):
         return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(moment)
     for step in range(current - TOTP_DRIFT_STEPS, current + TOTP_DRIFT_STEPS + 1):
-        if step > after_step and hmac.compare_digest(totp.generate_otp(step), code):
+        expected = totp.generate_otp(step).encode("ascii")
+        if step > after_step and hmac.compare_digest(expected, code.encode("ascii")):
             return step
     return None
 

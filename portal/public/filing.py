@@ -84,16 +84,19 @@ def _clean_into_staging(
     uploads: Sequence[TempUpload],
     limits: Limits,
     tmp_dir: Path | None,
+    work_dir: Path | None,
     key_id: int,
     recipient: age.Recipient,
 ) -> tuple[Path, list[FileOutcome], list[StoredFile]]:
     """Clean and encrypt ``uploads`` into a new staging folder; on failure nothing
-    is left (the uploads, the plaintext work folder and the staging folder go)."""
+    is left (the uploads, the plaintext work folder and the staging folder go). The
+    plaintext work folder is made inside ``work_dir`` (the request's locked folder,
+    see :class:`portal.storage.WorkFolder`) when given, else under tmp/."""
     staging: Path | None = None
     work: Path | None = None
     try:
         staging = storage.new_staging_dir(data_dir)
-        work = storage.new_work_dir(data_dir, tmp_dir)
+        work = storage.new_work_dir(data_dir, tmp_dir, within=work_dir)
         outcomes, stored = _clean_all(staging, work, uploads, limits, key_id, recipient)
     except BaseException as exc:
         if staging is not None:
@@ -127,6 +130,7 @@ def file_submission(
     uploads: Sequence[TempUpload],
     limits: Limits | None = None,
     tmp_dir: Path | None = None,
+    work_dir: Path | None = None,
     phrase: PhraseKeys | None = None,
 ) -> FilingResult:
     """Clean ``uploads`` and file everything, encrypted, or nothing.
@@ -136,12 +140,13 @@ def file_submission(
     follow-up phrase those keys came from. Raises
     :class:`portal.crypto.keyring.NoInboxKey` before touching anything when no editor
     has created the inbox key yet, and :class:`FilingFailed` if saving failed; then
-    nothing of this submission remains on disk or in the database.
+    nothing of this submission remains on disk or in the database. ``work_dir``: see
+    :func:`_clean_into_staging`.
     """
     limits = limits or Limits()
     key_id, recipient = _inbox_key(uploads)
     staging, outcomes, stored = _clean_into_staging(
-        data_dir, uploads, limits, tmp_dir, key_id, recipient
+        data_dir, uploads, limits, tmp_dir, work_dir, key_id, recipient
     )
     if not (note or links or stored):
         storage.remove_tree(staging)
@@ -191,6 +196,7 @@ def file_message(
     uploads: Sequence[TempUpload],
     limits: Limits | None = None,
     tmp_dir: Path | None = None,
+    work_dir: Path | None = None,
 ) -> FilingResult:
     """A tipster's later message in thread ``submission_id``, filed as a tip is:
     cleaned, encrypted to the inbox key, all of it or nothing. Its files join the
@@ -201,7 +207,7 @@ def file_message(
     limits = limits or Limits()
     key_id, recipient = _inbox_key(uploads)
     staging, outcomes, stored = _clean_into_staging(
-        data_dir, uploads, limits, tmp_dir, key_id, recipient
+        data_dir, uploads, limits, tmp_dir, work_dir, key_id, recipient
     )
     if not (note or links or stored):
         storage.remove_tree(staging)

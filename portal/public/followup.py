@@ -321,6 +321,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
                 links=checked.links,
                 uploads=checked.uploads,
                 tmp_dir=settings.temp_dir,
+                work_dir=views.work_folder(),
             )
         except NoInboxKey:
             return views.not_open_page()

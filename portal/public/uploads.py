@@ -7,12 +7,17 @@ file under ``tmp/`` with a generated name, and its bytes are counted as they arr
 * one file larger than ``max_file_size`` stops the parse at once
   (:class:`FileTooLarge`, a 413);
 * the whole body is capped by ``MAX_CONTENT_LENGTH`` (Werkzeug checks the declared
-  length before reading and counts while streaming);
+  length before reading and counts while streaming), and any body that is not
+  ``multipart/form-data`` by ``MAX_FORM_MEMORY_SIZE``: Werkzeug reads a form-encoded
+  body whole into memory, so only multipart bodies, parsed as they stream, may be
+  large;
 * files beyond ``max_files`` are not written anywhere and the form reports it.
 
 The client's file name is looked at only to tell "a file was chosen" from "the
 empty part a browser sends for an unused file input"; it is never stored.
-Every temporary file is deleted when the request ends, whatever happened.
+The files of one request live in its own :class:`~portal.storage.WorkFolder`, which
+is deleted when the request ends, whatever happened; if the process dies instead,
+the folder's lock goes with it and :mod:`portal.housekeeping` removes the folder.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUna
 from werkzeug.wsgi import LimitedStream
 
 from portal.config import Settings
-from portal.storage import tmp_root
+from portal.storage import WorkFolder, tmp_root
 
 #: read unit when throwing away the rest of a refused body
 _DRAIN_CHUNK = 1024 * 1024
@@ -131,6 +136,26 @@ class UploadRequest(Request):
         #: more file parts arrived than ``max_files``; the extra ones were dropped
         self.too_many_files = False
         self._file_parts = 0
+        self._work: WorkFolder | None = None
+
+    def work_folder(self) -> Path:
+        """This request's private folder under tmp/ (made on first use)."""
+        if self._work is None:
+            settings: Settings = current_app.config["PORTAL_SETTINGS"]
+            self._work = WorkFolder(tmp_root(settings.data_dir, settings.temp_dir))
+        return self._work.path
+
+    @property
+    def max_content_length(self) -> int | None:
+        limit: int | None = Request.max_content_length.fget(self)  # type: ignore[attr-defined]
+        if self.mimetype == "multipart/form-data":
+            return limit
+        small: int = current_app.config["MAX_FORM_MEMORY_SIZE"]
+        return small if limit is None else min(limit, small)
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        Request.max_content_length.fset(self, value)  # type: ignore[attr-defined]
 
     def _get_file_stream(
         self,
@@ -146,13 +171,15 @@ class UploadRequest(Request):
         if self._file_parts > settings.max_files:
             self.too_many_files = True
             return _Discard()  # type: ignore[return-value]
-        upload = TempUpload(tmp_root(settings.data_dir, settings.temp_dir), settings.max_file_size)
+        upload = TempUpload(self.work_folder(), settings.max_file_size)
         self.uploads.append(upload)
         return upload  # type: ignore[return-value]
 
     def _load_form_data(self) -> None:
         try:
             super()._load_form_data()
+            if self.mimetype != "multipart/form-data":
+                _refuse_if_cut(self.stream)
         except Exception as exc:
             # Never parse again from a half-read body: later readers see an empty form.
             self.__dict__.setdefault("form", self.parameter_storage_class())
@@ -171,6 +198,15 @@ class UploadRequest(Request):
             super().close()
         finally:
             self.discard_uploads()
+            if self._work is not None:
+                self._work.remove()
+
+
+def _refuse_if_cut(stream: IO[bytes]) -> None:
+    """Werkzeug reads a chunked form-encoded body up to the limit and quietly parses
+    what it got; one byte more means the body was longer than allowed (a 413)."""
+    if isinstance(stream, LimitedStream) and stream.is_exhausted:
+        stream.read(1)  # raises RequestEntityTooLarge when the limit is a maximum
 
 
 def drain(request: Request, limit: int) -> bool:

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
@@ -23,9 +24,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from portal.config import Settings
 from portal.crypto.keyring import NoInboxKey
 from portal.crypto.phrase import PhraseKeys
+from portal.errors import render_cookie_not_returned
 from portal.followup import sessions as tipster_sessions
 from portal.followup import words
-from portal.housekeeping import sweep_stale_tmp
+from portal.housekeeping import sweep_abandoned_work, sweep_stale_tmp
 from portal.i18n import current_language
 from portal.labels import format_duration, format_limit
 from portal.models import db
@@ -33,6 +35,8 @@ from portal.public import followup, guide
 from portal.public.filing import FilingFailed, file_submission
 from portal.public.forms import ForgetForm, TipForm, web_addresses
 from portal.public.uploads import DRAIN_FACTOR, OutOfSpace, TempUpload, UploadRequest, drain
+from portal.security import session_cookie_missing
+from portal.storage import tmp_root
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +108,9 @@ def register(bp: Blueprint, settings: Settings) -> None:
         return csrf_page(settings)
 
 
-def csrf_page(settings: Settings) -> tuple[str, int]:
+def csrf_page(settings: Settings) -> ResponseReturnValue:
+    if session_cookie_missing():
+        return render_cookie_not_returned()
     # "up to 6 hours after you open it": not "it works some hours after", which reads
     # as if the form only started working later.
     valid_for = format_duration(settings.csrf_time_limit)
@@ -172,9 +178,15 @@ class CheckedForm:
         return bool(self.uploads)
 
 
+def work_folder() -> Path | None:
+    """This request's locked folder for plaintext (see portal.storage.WorkFolder)."""
+    return request.work_folder() if isinstance(request, UploadRequest) else None
+
+
 def check_tip_form(form: TipForm, settings: Settings) -> CheckedForm:
     """Validate a posted tip or message form the same way for both."""
     # Originals a killed worker left behind go now, not at the next restart.
+    sweep_abandoned_work(tmp_root(settings.data_dir, settings.temp_dir))
     sweep_stale_tmp(settings.data_dir, settings.csrf_time_limit, settings.temp_dir)
     # Only the parts of the file input are the tipster's files; a file part under any
     # other name was streamed to tmp/ like the others and is deleted with them.
@@ -241,6 +253,7 @@ def _receive(form: TipForm, settings: Settings) -> ResponseReturnValue:
             contact=form.contact.data or "",
             uploads=checked.uploads,
             tmp_dir=settings.temp_dir,
+            work_dir=work_folder(),
             phrase=keys,
         )
     except NoInboxKey:

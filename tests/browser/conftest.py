@@ -30,7 +30,14 @@ from babel.messages.pofile import read_po
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.browser.helpers import PHONE, ROOT, LiveServer, PublicPageFiles, Upload
+from tests.browser.helpers import (
+    PHONE,
+    ROOT,
+    LiveServer,
+    PublicPageFiles,
+    Upload,
+    require_chromium,
+)
 from tests.cleaning import imagegen, mediagen
 from tests.corpus import corpus_file
 
@@ -152,8 +159,7 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium package")
+    require_chromium(CHROMIUM)
     browser = playwright.chromium.launch(
         executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
     )

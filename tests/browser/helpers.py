@@ -3,6 +3,7 @@ upload, and the steps of filling and sending the tip form and signing in."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyotp
+import pytest
 from playwright.sync_api import Page
 
 from tests.exiftool_oracle import read_tags
@@ -21,6 +23,24 @@ LANGUAGES = ("en", "es")
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 EDITOR_PASSWORD = "browser test passphrase, long enough"
+
+
+def running_in_ci(environ: dict[str, str] | None = None) -> bool:
+    """Whether this is a CI run: ``CI`` set to true, as CI services and .ci/run do."""
+    value = (os.environ if environ is None else environ).get("CI", "")
+    return value.strip().lower() in {"1", "true", "yes"}
+
+
+def require_chromium(path: Path, environ: dict[str, str] | None = None) -> None:
+    """Skip the browser tests, saying why, when Chromium is not at ``path`` on a
+    developer's machine; fail them in CI, where a skipped browser suite would pass a
+    run that checked no page in a browser."""
+    if path.exists():
+        return
+    message = f"{path} is missing: .ci/run installs Debian's chromium package"
+    if running_in_ci(environ):
+        pytest.fail(f"{message} (CI=true: the browser tests must run)")
+    pytest.skip(f"{message}; browser tests skip without it here, and fail in CI (CI=true)")
 
 
 @dataclass

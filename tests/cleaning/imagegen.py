@@ -278,6 +278,25 @@ def scan_data(jpeg: bytes) -> list[bytes]:
     raise ValueError("no end of image")
 
 
+def mean_difference(a: Image.Image, b: Image.Image) -> float:
+    pairs = zip(a.convert("RGB").tobytes(), b.convert("RGB").tobytes(), strict=True)
+    return sum(abs(x - y) for x, y in pairs) / (a.width * a.height * 3)
+
+
+def swapped_primaries_profile() -> bytes:
+    """A camera-style RGB profile whose red and blue primaries are swapped: converting
+    through it visibly changes colours, dropping it does not."""
+    profile = bytearray(icc_profile_named("ZetaCam wide gamut", device_class=b"scnr"))
+    (count,) = struct.unpack(">I", profile[128:132])
+    entries = {bytes(profile[132 + 12 * i : 136 + 12 * i]): 132 + 12 * i for i in range(count)}
+    red, blue = entries[b"rXYZ"], entries[b"bXYZ"]
+    profile[red + 4 : red + 12], profile[blue + 4 : blue + 12] = (
+        profile[blue + 4 : blue + 12],
+        profile[red + 4 : red + 12],
+    )
+    return bytes(profile)
+
+
 # --- helpers shared by the image test files ----------------------------------------
 
 

@@ -26,7 +26,7 @@ from PIL import ImageCms
 
 from portal.cleaning import Category, Limits, clean_file, icc, identify
 from tests.cleaning import imagegen, mediagen
-from tests.cleaning.test_corpus import encodings, expand
+from tests.cleaning.byte_search import encodings, expand
 from tests.exiftool_oracle import leaks, read_tags
 
 pillow_heif.register_heif_opener()
@@ -189,9 +189,7 @@ def test_exiftool_rotation_survives_the_cleaning(case: str, tmp_path: Path) -> N
 def test_device_profile_is_converted_in_re_encoded_families(fmt, name, tmp_path):
     from PIL import Image
 
-    from tests.cleaning.test_jpeg import mean_difference, swapped_primaries_profile
-
-    profile = swapped_primaries_profile()
+    profile = imagegen.swapped_primaries_profile()
     src = tmp_path / name
     imagegen.pattern().save(src, fmt, icc_profile=profile)
     out = tmp_path / "cleaned.bin"
@@ -205,5 +203,5 @@ def test_device_profile_is_converted_in_re_encoded_families(fmt, name, tmp_path)
             ImageCms.ImageCmsProfile(io.BytesIO(profile)),
             ImageCms.createProfile("sRGB"),
         )
-        assert mean_difference(cleaned, original) > 20  # the swap is visible
-        assert mean_difference(cleaned, expected) < 8
+        assert imagegen.mean_difference(cleaned, original) > 20  # the swap is visible
+        assert imagegen.mean_difference(cleaned, expected) < 8

@@ -162,6 +162,56 @@ def test_avif_with_metadata(tmp_path):
     assert imagegen.found_values(out.read_bytes()) == []
 
 
+def test_avif_whose_pixels_do_not_decode_is_malformed(tmp_path):
+    """Found by the fuzz test: Pillow's AVIF decoder raises RuntimeError for damaged
+    AV1 data, which crashed the cleaner instead of refusing the file as damaged."""
+    buffer = io.BytesIO()
+    imagegen.pattern((40, 30)).save(buffer, "AVIF")
+    data = buffer.getvalue()
+    start = data.index(b"mdat") + 4
+    damaged = None
+    for position in range(start, len(data)):  # the first flip the decoder rejects
+        candidate = bytearray(data)
+        candidate[position] ^= 0xFF
+        try:
+            with Image.open(io.BytesIO(candidate)) as image:
+                image.load()
+        except RuntimeError:
+            damaged = bytes(candidate)
+            break
+        except OSError:
+            continue
+    assert damaged is not None, "no flipped byte made the AV1 decoder fail"
+    src = write(tmp_path, damaged, "in.avif")
+    with pytest.raises(Refusal) as refused:
+        clean_file(src, tmp_path / "out")
+    assert refused.value.code is RefusalCode.MALFORMED, refused.value
+
+
+def test_avif_whose_structure_the_decoder_rejects_is_malformed(tmp_path):
+    """Found by the long fuzz run: Pillow raises RuntimeError ("Missing or empty
+    image item") from Image.open itself for a damaged AVIF header."""
+    buffer = io.BytesIO()
+    imagegen.pattern((40, 30)).save(buffer, "AVIF")
+    data = buffer.getvalue()
+    damaged = None
+    for position in range(data.index(b"mdat")):  # the first flip Image.open rejects so
+        candidate = bytearray(data)
+        candidate[position] ^= 0x01
+        try:
+            Image.open(io.BytesIO(candidate), formats=["AVIF"]).close()
+        except RuntimeError:
+            damaged = bytes(candidate)
+            break
+        except Exception:  # noqa: S112 (other damage: not the case under test)
+            continue
+    assert damaged is not None, "no flipped byte made the AVIF decoder fail to open"
+    src = write(tmp_path, damaged, "in.avif")
+    with pytest.raises(Refusal) as refused:
+        clean_file(src, tmp_path / "out")
+    assert refused.value.code is RefusalCode.MALFORMED, refused.value
+
+
 def test_dimensions_are_checked_before_decoding(tmp_path, monkeypatch):
     src = write(tmp_path, imagegen.heic_bytes((48, 32)))
 

@@ -61,11 +61,6 @@ def displayed_in_srgb(path: Path, profile: bytes) -> Image.Image:
     )
 
 
-def mean_difference(a: Image.Image, b: Image.Image) -> float:
-    pairs = zip(a.convert("RGB").tobytes(), b.convert("RGB").tobytes(), strict=True)
-    return sum(abs(x - y) for x, y in pairs) / (a.width * a.height * 3)
-
-
 def assert_displays_the_same(src: Path, out: Path) -> None:
     """Upright, ``out`` shows ``src``'s pixels exactly, or, when ``src`` has a device
     colour profile (converted by the cleaner), what a colour-managed viewer shows."""
@@ -75,7 +70,7 @@ def assert_displays_the_same(src: Path, out: Path) -> None:
     if profile is None:
         assert after.tobytes() == before.tobytes()
     else:
-        assert mean_difference(after, displayed_in_srgb(src, profile)) < 3
+        assert imagegen.mean_difference(after, displayed_in_srgb(src, profile)) < 3
 
 
 def identifying_strings(original: Path) -> set[str]:
@@ -247,23 +242,9 @@ def test_device_profile_is_dropped_and_reported(tmp_path):
         assert "icc_profile" not in image.info
 
 
-def swapped_primaries_profile() -> bytes:
-    """A camera-style RGB profile whose red and blue primaries are swapped: converting
-    through it visibly changes colours, dropping it does not."""
-    profile = bytearray(imagegen.icc_profile_named("ZetaCam wide gamut", device_class=b"scnr"))
-    (count,) = struct.unpack(">I", profile[128:132])
-    entries = {bytes(profile[132 + 12 * i : 136 + 12 * i]): 132 + 12 * i for i in range(count)}
-    red, blue = entries[b"rXYZ"], entries[b"bXYZ"]
-    profile[red + 4 : red + 12], profile[blue + 4 : blue + 12] = (
-        profile[blue + 4 : blue + 12],
-        profile[red + 4 : red + 12],
-    )
-    return bytes(profile)
-
-
 @pytest.mark.parametrize("orientation", [1, 6])
 def test_device_profile_colours_are_converted_then_dropped(orientation, tmp_path):
-    profile = swapped_primaries_profile()
+    profile = imagegen.swapped_primaries_profile()
     assert not icc.is_standard_profile(profile)
     exif = Image.Exif()
     exif[0x0112] = orientation
@@ -282,8 +263,8 @@ def test_device_profile_colours_are_converted_then_dropped(orientation, tmp_path
             ImageCms.ImageCmsProfile(io.BytesIO(profile)),
             ImageCms.createProfile("sRGB"),
         )
-        assert mean_difference(cleaned, original) > 20  # red and blue really swapped
-        assert mean_difference(cleaned, expected) < 8  # one re-encode of a tiny picture
+        assert imagegen.mean_difference(cleaned, original) > 20  # red and blue really swapped
+        assert imagegen.mean_difference(cleaned, expected) < 8  # one re-encode of a tiny picture
         assert cleaned.size == original.size
 
 
@@ -419,3 +400,49 @@ def test_segments_between_scans_are_dropped(tmp_path):
     cleaned = out.read_bytes()
     assert b"CommentBetweenScans" not in cleaned and b"c2pa" not in cleaned
     assert imagegen.scan_data(cleaned) == imagegen.scan_data(data)
+
+
+# --- shortcuts: scans walked by a regular expression, one decode where one is needed --
+
+
+def _without_quantisation_tables(jpeg: bytes) -> bytes:
+    """``jpeg`` with every DQT segment removed: its frame names tables that do not
+    exist, which the segment walk does not check and libjpeg refuses to decode."""
+    out, pos = bytearray(jpeg[:2]), 2
+    while True:
+        code, length = jpeg[pos + 1], struct.unpack(">H", jpeg[pos + 2 : pos + 4])[0]
+        if code == 0xDA:
+            return bytes(out + jpeg[pos:])
+        if code != 0xDB:
+            out += jpeg[pos : pos + 2 + length]
+        pos += 2 + length
+
+
+@pytest.mark.parametrize("profile", ["none", "device"])
+def test_scans_that_libjpeg_cannot_decode_are_malformed(profile, tmp_path):
+    """With a device profile the full decode of the colour conversion is the proof;
+    without, the reduced (1/8 scale) decode. Either refuses what libjpeg cannot read."""
+    options = {"icc_profile": imagegen.swapped_primaries_profile()} if profile == "device" else {}
+    src = write(tmp_path, _without_quantisation_tables(imagegen.jpeg_bytes((64, 48), **options)))
+    with pytest.raises(Refusal) as caught:
+        clean_file(src, tmp_path / "out.jpg")
+    assert caught.value.code == RefusalCode.MALFORMED
+    assert not (tmp_path / "out.jpg").exists()
+
+
+def test_fill_bytes_and_buffer_edges_inside_scans(tmp_path):
+    """Fill bytes (0xFF 0xFF ...) before a marker, and 0xFF pairs split across the
+    reader's buffer, leave the scan data byte for byte; a file cut inside a scan is
+    refused whatever the buffer size."""
+    original = imagegen.jpeg_bytes((640, 480), progressive=True)
+    marker = original.index(b"\xff\xda", original.index(b"\xff\xda") + 2)  # second scan
+    padded = original[:marker] + b"\xff\xff\xff" + original[marker:]
+    for chunk_size in (4096, 4097, 5000):
+        src = write(tmp_path, padded)
+        out = tmp_path / f"out-{chunk_size}.jpg"
+        clean_file(src, out, Limits(chunk_size=chunk_size))
+        assert imagegen.scan_data(out.read_bytes()) == imagegen.scan_data(original)
+        cut = write(tmp_path, padded[: marker - 100] + b"\xff", "cut.jpg")
+        with pytest.raises(Refusal) as caught:
+            clean_file(cut, tmp_path / "cut-out.jpg", Limits(chunk_size=chunk_size))
+        assert caught.value.code == RefusalCode.MALFORMED

@@ -135,16 +135,19 @@ def test_zip_bomb_member_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "limits",
-    [Limits(max_members=5), Limits(max_expanded_bytes=2000)],
+    ("limits", "code"),
+    [
+        (Limits(max_members=5), RefusalCode.TOO_COMPLEX),
+        (Limits(max_expanded_bytes=2000), RefusalCode.TOO_LARGE),
+    ],
     ids=["members", "expanded"],
 )
-def test_package_limits(limits: Limits, tmp_path: Path) -> None:
+def test_package_limits(limits: Limits, code: RefusalCode, tmp_path: Path) -> None:
     src = tmp_path / "dirty.docx"
     docgen.dirty_docx(src)
     with pytest.raises(Refusal) as info:
         clean_file(src, tmp_path / "out", limits)
-    assert info.value.code == RefusalCode.TOO_LARGE
+    assert info.value.code == code
 
 
 @pytest.mark.parametrize(
@@ -178,6 +181,40 @@ def test_external_entities_are_refused(tmp_path: Path) -> None:
     with pytest.raises(Refusal) as info:
         clean_file(src, tmp_path / "out")
     assert info.value.code == RefusalCode.MALFORMED
+
+
+def test_member_whose_deflate_data_is_broken_is_malformed(tmp_path: Path) -> None:
+    """Found by the fuzz test: zlib's own error (an invalid deflate block type)
+    crashed the cleaner instead of refusing the document as damaged."""
+    src = tmp_path / "dirty.docx"
+    docgen.dirty_docx(src)
+    data = bytearray(src.read_bytes())
+    with zipfile.ZipFile(src) as zf:
+        info = zf.getinfo("word/document.xml")
+    assert info.compress_type == zipfile.ZIP_DEFLATED
+    header = info.header_offset
+    name_length = int.from_bytes(data[header + 26 : header + 28], "little")
+    extra_length = int.from_bytes(data[header + 28 : header + 30], "little")
+    # The first deflate block: final, of type 3, which does not exist.
+    data[header + 30 + name_length + extra_length] = 0b111
+    src.write_bytes(data)
+    with pytest.raises(Refusal) as refused:
+        clean_file(src, tmp_path / "out")
+    assert refused.value.code == RefusalCode.MALFORMED, refused.value
+
+
+def test_zip_of_a_version_zipfile_cannot_read_is_malformed(tmp_path: Path) -> None:
+    """Found by the long fuzz run: a central directory asking for ZIP version 8.4
+    made zipfile raise NotImplementedError, a crash instead of a refusal."""
+    src = tmp_path / "dirty.docx"
+    docgen.dirty_docx(src)
+    data = bytearray(src.read_bytes())
+    entry = data.index(b"PK\x01\x02")  # the first central directory entry
+    data[entry + 6 : entry + 8] = (84).to_bytes(2, "little")  # version needed: 8.4
+    src.write_bytes(data)
+    with pytest.raises(Refusal) as refused:
+        clean_file(src, tmp_path / "out")
+    assert refused.value.code == RefusalCode.MALFORMED, refused.value
 
 
 def test_plain_zip_is_an_archive(tmp_path: Path) -> None:

@@ -74,8 +74,7 @@ def test_generated_pdf_is_cleaned_and_keeps_its_page(dirty: Path, tmp_path: Path
         assert str(annots[0].Contents) == docgen.NOTE  # the note's text is content
         assert "/T" not in annots[0] and "/M" not in annots[0]
         assert str(annots[1].A.URI) == "https://example.org/report"
-        assert "/OpenAction" not in pdf.Root
-        assert not set(pdf.Root.Names.keys()) & {"/EmbeddedFiles", "/JavaScript"}
+        assert set(pdf.Root.keys()) == {"/Type", "/Pages"}  # no actions, names, files
         assert not pdf.attachments
     assert CLEANER.inspect(out, Limits()) == set()
 
@@ -131,6 +130,41 @@ def test_truncated_pdf_is_refused(tmp_path: Path) -> None:
     with pytest.raises(Refusal) as info:
         clean_file(path, tmp_path / "out.pdf")
     assert info.value.code in {RefusalCode.MALFORMED, RefusalCode.CLEANING_FAILED}
+
+
+@pytest.mark.parametrize("ids", [b"[null null]", b"[1 2]", b"[<00> null]", b"[]"])
+def test_a_document_id_that_is_not_two_strings_is_replaced(ids: bytes, tmp_path: Path) -> None:
+    """Found by the fuzz test: an /ID of nulls crashed the cleaner instead of being
+    replaced like any other document id."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(200, 200))
+    pdf.save(tmp_path / "plain.pdf", deterministic_id=True)
+    data = (tmp_path / "plain.pdf").read_bytes()
+    # The trailer follows the cross-reference table: its length moves no offset.
+    src = tmp_path / "odd-id.pdf"
+    src.write_bytes(re.sub(rb"/ID \[<[0-9a-f]+><[0-9a-f]+>\]", b"/ID " + ids, data))
+    assert b"/ID " + ids in src.read_bytes()
+    result = clean_file(src, tmp_path / "out.pdf")
+    if ids != b"[]":
+        assert Category.SERIAL in result.removed
+    with pikepdf.open(tmp_path / "out.pdf") as cleaned:
+        assert [bytes(i) for i in cleaned.trailer.ID] == [STATIC_ID, STATIC_ID]
+
+
+def test_a_filter_name_that_is_not_utf8_is_malformed(tmp_path: Path) -> None:
+    """Found by the long fuzz run: a content stream's /Filter name holding the byte
+    0xE3 made str() of the name raise UnicodeDecodeError, a crash."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(200, 200))
+    pdf.pages[0].obj.Contents = pdf.make_stream(b"BT ET", Filter=pikepdf.Name("/FlateDecodeX"))
+    pdf.save(tmp_path / "plain.pdf", deterministic_id=True, compress_streams=False)
+    data = (tmp_path / "plain.pdf").read_bytes()
+    assert data.count(b"/FlateDecodeX") == 1
+    src = tmp_path / "odd-filter.pdf"
+    src.write_bytes(data.replace(b"/FlateDecodeX", b"/FlateDec#E3X"))  # same length
+    with pytest.raises(Refusal) as refused:
+        clean_file(src, tmp_path / "out.pdf")
+    assert refused.value.code == RefusalCode.MALFORMED, refused.value
 
 
 def test_decompressed_streams_count_against_the_limit(tmp_path: Path) -> None:
@@ -213,6 +247,9 @@ def test_device_icc_profiles_become_device_colour_spaces(tmp_path: Path) -> None
     assert leaks(out) == []
 
 
+@pytest.mark.pdf_renders_differently(
+    "the generated file is inconsistent on purpose: an RGB profile declared with /N 1 or 4"
+)
 def test_grey_and_cmyk_device_profiles_map_by_component_count(tmp_path: Path) -> None:
     for components, device in ((1, "/DeviceGray"), (4, "/DeviceCMYK")):
         src = tmp_path / f"n{components}.pdf"
@@ -241,8 +278,7 @@ def test_standard_profile_is_replaced_by_its_canonical_copy(tmp_path: Path) -> N
         space = pdf.pages[0].Resources.XObject.Im1.ColorSpace
         assert str(space[0]) == "/ICCBased"
         assert space[1].read_bytes() == srgb_profile()
-        intent = pdf.Root.OutputIntents[0]
-        assert intent.DestOutputProfile.read_bytes() == srgb_profile()
+        assert "/OutputIntents" not in pdf.Root  # for printing: not needed to show
 
 
 def _inline_images(path: Path) -> list[pikepdf.PdfInlineImage]:

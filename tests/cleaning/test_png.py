@@ -356,3 +356,94 @@ def test_nonstandard_profile_on_apng_keeps_frames(tmp_path: Path) -> None:
         assert image.info["icc_profile"] == icc.srgb_profile()
         durations = [f.info["duration"] for f in ImageSequence.Iterator(image)]
     assert durations == [40, 50, 60]
+
+
+# --- one inflate proves the pixels; the re-inspection does not inflate again -------
+
+
+def _png(width: int, height: int, rows: bytes, *, interlaced: bool = False) -> bytes:
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, int(interlaced))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_unknown_filter_type_in_any_row_is_malformed(tmp_path: Path) -> None:
+    """The stream inflates to exactly the right size, but the last row starts with
+    filter type 5: no decoder can unfilter it. Only the single inflate finds this now."""
+    rows = bytearray(b"\x01" + b"\x10" * 32) * 32
+    clean_file(_write(tmp_path / "ok.png", _png(32, 32, bytes(rows))), tmp_path / "ok-out.png")
+    rows[31 * 33] = 5
+    assert refusal(_png(32, 32, bytes(rows)), tmp_path) == RefusalCode.MALFORMED
+
+
+def test_unknown_filter_type_in_a_later_interlace_pass_is_malformed(tmp_path: Path) -> None:
+    size = 16
+    rows = bytearray(sum((1 + w) * h for w, h in _adam7(size)))
+    clean_file(_write(tmp_path / "i.png", _png(size, size, bytes(rows), interlaced=True)),
+               tmp_path / "i-out.png")  # fmt: skip
+    rows[-(1 + size)] = 7  # the first byte of the last row of the last pass
+    data = _png(size, size, bytes(rows), interlaced=True)
+    assert refusal(data, tmp_path) == RefusalCode.MALFORMED
+
+
+def test_unknown_filter_type_in_an_apng_frame_is_malformed(tmp_path: Path) -> None:
+    header = struct.pack(">IIBBBBB", 8, 8, 8, 0, 0, 0, 0)
+    good = zlib.compress(b"\x00" * 9 * 8)
+    bad = zlib.compress(b"\x00" * 9 * 7 + b"\x09" + b"\x00" * 8)
+    control = struct.pack(">IIIIIHHBB", 1, 8, 8, 0, 0, 1, 10, 0, 0)
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"acTL", struct.pack(">II", 2, 0))
+        + chunk(b"fcTL", struct.pack(">IIIIIHHBB", 0, 8, 8, 0, 0, 1, 10, 0, 0))
+        + chunk(b"IDAT", good)
+        + chunk(b"fcTL", control)
+        + chunk(b"fdAT", struct.pack(">I", 2) + bad)
+        + chunk(b"IEND", b"")
+    )
+    assert refusal(data, tmp_path) == RefusalCode.MALFORMED
+
+
+def test_reinspection_without_inflating_still_reads_every_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The safety net stays: a rebuild that smuggled a text chunk through, or wrote a
+    broken CRC, is caught by the re-inspection of what was written."""
+    src = _write(tmp_path / "src.png", small_png())
+    real = type(CLEANER).rebuild
+
+    def smuggling(self, data, parsed, limits):  # type: ignore[no-untyped-def]
+        return insert_before_iend(
+            real(self, data, parsed, limits), chunk(b"tEXt", b"Author\x00Jane")
+        )
+
+    monkeypatch.setattr(type(CLEANER), "rebuild", smuggling)
+    with pytest.raises(Refusal) as caught:
+        clean_file(src, tmp_path / "out.png")
+    assert caught.value.code == RefusalCode.CLEANING_FAILED
+
+    def breaking(self, data, parsed, limits):  # type: ignore[no-untyped-def]
+        out = bytearray(real(self, data, parsed, limits))
+        out[-20] ^= 0xFF  # inside the last IDAT's CRC or payload
+        return bytes(out)
+
+    monkeypatch.setattr(type(CLEANER), "rebuild", breaking)
+    with pytest.raises(Refusal) as caught:
+        clean_file(src, tmp_path / "out.png")
+    assert caught.value.code == RefusalCode.CLEANING_FAILED
+    assert not (tmp_path / "out.png").exists()
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _adam7(size: int) -> list[tuple[int, int]]:
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4),
+              (1, 0, 2, 2), (0, 1, 1, 2)]  # fmt: skip
+    return [((size - x0 + dx - 1) // dx, (size - y0 + dy - 1) // dy) for x0, y0, dx, dy in passes]

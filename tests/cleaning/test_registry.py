@@ -16,7 +16,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from portal.cleaning import registry
 from portal.cleaning.base import (
@@ -28,66 +27,8 @@ from portal.cleaning.base import (
     RefusalCode,
 )
 from portal.cleaning.registry import clean_bytes, clean_file, identify
+from tests.cleaning.helpers import assert_no_secrets, make_gif, make_jpeg, make_png
 from tests.exiftool_oracle import leaks
-
-# Identifying values written into generated files; none may survive cleaning.
-SECRETS = {
-    "Make": "PortalTestMake",
-    "Model": "Tipster-Phone-9000",
-    "Artist": "Jane Q. Tipster",
-    "Software": "SecretEditor 7.3",
-    "SerialNumber": "SN-4815162342",
-}
-
-
-def exiftool_write(path: Path, *args: str) -> None:
-    """Write tags with exiftool, which goes by the file name: work on a correctly
-    named copy and move it back."""
-    fmt = Image.open(path).format.lower()
-    named = path.with_name(f".exiftool-{path.name}.{fmt}")
-    os.replace(path, named)
-    subprocess.run(
-        ["exiftool", "-q", "-overwrite_original", *args, "--", str(named)],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    os.replace(named, path)
-
-
-def make_jpeg(path: Path, size: tuple[int, int] = (64, 48)) -> Path:
-    """A small JPEG carrying GPS, make, model, artist, software and a serial."""
-    Image.new("RGB", size, (200, 40, 40)).save(path, "JPEG", quality=85)
-    exiftool_write(
-        path,
-        "-GPSLatitude=25.6866",
-        "-GPSLatitudeRef=N",
-        "-GPSLongitude=100.3161",
-        "-GPSLongitudeRef=W",
-        "-DateTimeOriginal=2024:05:01 12:00:00",
-        f"-Make={SECRETS['Make']}",
-        f"-Model={SECRETS['Model']}",
-        f"-Artist={SECRETS['Artist']}",
-        f"-Software={SECRETS['Software']}",
-        f"-SerialNumber={SECRETS['SerialNumber']}",
-    )
-    return path
-
-
-def make_png(path: Path) -> Path:
-    Image.new("RGB", (32, 32), (10, 120, 10)).save(path, "PNG")
-    exiftool_write(path, f"-Artist={SECRETS['Artist']}", f"-Software={SECRETS['Software']}")
-    return path
-
-
-def make_gif(path: Path) -> Path:
-    Image.new("P", (16, 16), 3).save(path, "GIF", comment=SECRETS["Artist"].encode())
-    return path
-
-
-def assert_no_secrets(data: bytes) -> None:
-    for value in SECRETS.values():
-        assert value.encode() not in data, value
 
 
 def only_entries(folder: Path) -> set[str]:
@@ -214,22 +155,23 @@ HTML_TAIL = b"<html><script>document.location='http://evil.example/'</script></h
     ids=["jpeg+zip", "jpeg+html", "png+zip", "png+html", "gif+zip", "gif+html"],
 )
 def test_polyglot_loses_its_appended_part(maker, tail, dirs):
+    """The image is cleaned, not refused, and what was appended is gone: the output is
+    byte for byte the cleaned image without the tail, and the cleaner says it removed
+    hidden data."""
     src_dir, out_dir = dirs
-    src = maker(src_dir / "img")
-    with open(src, "ab") as fh:
-        fh.write(tail)
-    out = out_dir / "out"
-    try:
-        clean_file(src, out)
-    except Refusal:
-        # refusing a polyglot is also safe; then nothing may be left behind
-        assert only_entries(out_dir) == set()
-        return
-    data = out.read_bytes()
-    assert b"PK\x03\x04" not in data
-    assert b"PK\x05\x06" not in data
+    plain = maker(src_dir / "plain")
+    src = src_dir / "img"
+    src.write_bytes(plain.read_bytes() + tail)
+    result = clean_file(src, out_dir / "out")
+    without_tail = clean_file(plain, out_dir / "plain-out")
+    data = (out_dir / "out").read_bytes()
+    assert data == (out_dir / "plain-out").read_bytes()
+    assert Category.HIDDEN_DATA in result.removed
+    assert Category.HIDDEN_DATA not in without_tail.removed
+    assert tail not in data
+    for marker in (b"PK\x03\x04", b"PK\x05\x06", b"notes.txt"):
+        assert marker not in data, marker
     assert b"<html" not in data.lower()
-    assert b"notes.txt" not in data
     assert_no_secrets(data)
 
 
@@ -511,6 +453,49 @@ def test_no_stray_files_in_the_temp_dir(monkeypatch, tmp_path):
     assert os.listdir(private) == []
 
 
+# --- durability: fsync once, by whoever keeps the file ------------------------------
+
+
+@pytest.fixture
+def fsynced(monkeypatch) -> list[str]:
+    """The paths os.fsync is called on from now on."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    return synced
+
+
+def test_clean_file_is_durable_by_default(dirs, fsynced):
+    """``flask scrub`` keeps its own durability: the file, then its folder."""
+    src_dir, out_dir = dirs
+    clean_file(make_jpeg(src_dir / "a.jpg"), out_dir / "o.jpg")
+    assert len(fsynced) == 2
+    assert Path(fsynced[0]).parent == out_dir and Path(fsynced[0]).name.endswith(".part")
+    assert Path(fsynced[1]) == out_dir
+
+
+def test_clean_file_leaves_durability_to_a_caller_that_asks(dirs, fsynced):
+    src_dir, out_dir = dirs
+    clean_file(make_jpeg(src_dir / "a.jpg"), out_dir / "o.jpg", durable=False)
+    assert (out_dir / "o.jpg").is_file()
+    assert fsynced == []
+
+
+def test_a_nested_file_is_never_fsynced(tmp_path, fsynced):
+    """A file inside a document is read back and deleted: syncing it is waste."""
+    data = make_jpeg(tmp_path / "a.jpg").read_bytes()
+    work = tmp_path / "work"
+    work.mkdir()
+    cleaned, _result = clean_bytes(data, work, Limits(), 1)
+    assert cleaned.startswith(b"\xff\xd8")
+    assert fsynced == []
+
+
 # --- start-up: sniffing needs no heavy library ----------------------------------
 
 _SNIFF_AND_REPORT = """
@@ -518,7 +503,7 @@ import json, sys
 from pathlib import Path
 from portal.cleaning import registry
 families = [registry.identify(Path(p)).family for p in sys.argv[1:]]
-loaded = lambda: sorted(m for m in registry.DEFERRED_MODULES + ("av", "pikepdf", "defusedxml")
+loaded = lambda: sorted(m for m in registry.DEFERRED_MODULES + ("av", "pikepdf", "lxml")
                         if m in sys.modules)
 before = loaded()
 registry.load_all()
@@ -528,7 +513,7 @@ print(json.dumps({"families": families, "before": before, "after": loaded()}))
 
 def test_sniffing_imports_no_heavy_library(tmp_path):
     """Importing the registry and recognising one file of each family loads neither
-    PyAV, pikepdf, pillow-heif nor defusedxml; load_all() loads them all."""
+    PyAV, pikepdf, pillow-heif nor lxml; load_all() loads them all."""
     docx = io.BytesIO()
     with zipfile.ZipFile(docx, "w") as zf:
         zf.writestr("[Content_Types].xml", "<Types/>")
@@ -556,4 +541,4 @@ def test_sniffing_imports_no_heavy_library(tmp_path):
     report = json.loads(out)
     assert report["families"] == list(files)
     assert report["before"] == []
-    assert report["after"] == sorted([*registry.DEFERRED_MODULES, "av", "pikepdf", "defusedxml"])
+    assert report["after"] == sorted([*registry.DEFERRED_MODULES, "av", "pikepdf", "lxml"])

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from portal.cli.scrub import scrub_command
-from tests.cleaning.test_registry import SECRETS, assert_no_secrets, make_jpeg
+from tests.cleaning.helpers import SECRETS, assert_no_secrets, make_jpeg
 from tests.exiftool_oracle import leaks
 
 REPO = Path(__file__).resolve().parents[2]

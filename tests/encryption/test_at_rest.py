@@ -10,7 +10,6 @@ import io
 import os
 import wave
 import zipfile
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -21,13 +20,12 @@ from sqlalchemy import select
 
 from portal.crypto import age
 from portal.models import EditorSession, StoredFile, Submission, db
+from tests.apps import MakeApp
 from tests.encryption.helpers import every_byte_under, runs_of
-from tests.inbox.conftest import (
+from tests.inbox.helpers import (
     Clock,
     EditorAccount,
     add_editor,
-    build_app,
-    close_app,
     english_client,
     sign_in,
     token,
@@ -58,11 +56,9 @@ def wav_bytes() -> bytes:
 
 
 @pytest.fixture
-def disk_app(tmp_path, clock: Clock) -> Iterator[Flask]:
+def disk_app(make_app: MakeApp, clock: Clock) -> Flask:
     """An inbox app whose SQLite database is a file in the data folder, as deployed."""
-    app = build_app(tmp_path / "data", database_url="")
-    yield app
-    close_app(app)
+    return make_app(persistent_database=True, inbox_key=False)
 
 
 @pytest.fixture

@@ -11,18 +11,20 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from portal import create_app, storage
+from portal import storage
 from portal.config import Settings
 from portal.crypto import age
 from portal.models import StoredFile, db
-from tests.inbox.conftest import (
+from tests.apps import running_app
+from tests.inbox.helpers import (
     Clock,
     EditorAccount,
     english_client,
     jpeg_bytes,
+    secret_from,
     sign_in,
 )
-from tests.inbox.test_cli import run_on_a_terminal, secret_from
+from tests.inbox.terminal import run_on_a_terminal
 from tests.public.helpers import post_tip
 
 FIRST = "the first editor's passphrase"
@@ -106,6 +108,7 @@ def test_the_key_lifecycle_from_stdin(inbox_app: Flask, clock: Clock) -> None:
 
 def test_the_key_lifecycle_on_a_terminal(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700)  # made by the server's first start; commands never make it
     out, code = run_on_a_terminal(
         data_dir, ["add", "carla"],
         [(b"New password: ", FIRST), (b"Repeat for confirmation: ", FIRST)],
@@ -134,11 +137,11 @@ def test_the_key_lifecycle_on_a_terminal(tmp_path: Path) -> None:
     )  # fmt: skip
     assert code == 0, out
     assert recovery not in out  # not echoed
-    app = create_app(Settings(data_dir=data_dir))
-    try:
+    # In this process, on what the commands made (its inbox key is theirs).
+    with running_app(
+        data_dir, database_url=Settings(data_dir=data_dir).database_uri, inbox_key=False
+    ) as app:
         assert post_tip(english_client(app), "en", note="CLI-FLOW-NOTE").status_code == 200
-    finally:
-        app.extensions["portal_storage_lock"].close()
     out, code = run_on_a_terminal(
         data_dir, ["rotate"],
         [(b"(leave empty to use the recovery key): ", ""), (b"Recovery key: ", recovery)],

@@ -6,7 +6,6 @@ back for those who hold the keys. A rotation keeps replies readable by both."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -16,16 +15,17 @@ from sqlalchemy import select
 from portal.crypto import age, phrase
 from portal.followup import words
 from portal.models import StoredFile, Submission, ThreadMessage, TipsterSession, db
+from tests.apps import MakeApp
 from tests.encryption.helpers import every_byte_under, runs_of
-from tests.followup.conftest import (
+from tests.followup.helpers import (
     FOLLOWUP,
     conversation_token,
     open_conversation,
     send_tip,
     text_of,
 )
-from tests.inbox.conftest import Clock, add_editor, build_app, close_app, english_client, sign_in
-from tests.inbox.conftest import token as inbox_token
+from tests.inbox.helpers import Clock, add_editor, english_client, sign_in
+from tests.inbox.helpers import token as inbox_token
 from tests.inbox_keys import plaintext_of
 
 TIP_NOTE = "CANARY-TIP: la bodega de la calle Juárez"
@@ -42,11 +42,9 @@ def noisy_jpeg() -> bytes:
 
 
 @pytest.fixture
-def disk_app(tmp_path, clock: Clock) -> Iterator[Flask]:
+def disk_app(make_app: MakeApp, clock: Clock) -> Flask:
     """SQLite in a file in the data folder, as deployed."""
-    app = build_app(tmp_path / "data", database_url="")
-    yield app
-    close_app(app)
+    return make_app(persistent_database=True, inbox_key=False)
 
 
 def phrase_forms(shown: str) -> list[bytes]:

@@ -4,18 +4,17 @@ the last step refuses to drop columns that still hold plaintext."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from portal import create_app, database
-from portal.config import Settings
+from portal import database
 from portal.models import db
+from tests.apps import MakeApp
 
 
 def test_head_is_alembics_head() -> None:
@@ -26,8 +25,9 @@ def test_head_is_alembics_head() -> None:
     assert ScriptDirectory.from_config(config).get_heads() == [database.HEAD]
 
 
-def _empty_app(tmp_path: Path):
-    app = create_app(Settings(data_dir=tmp_path / "data", database_url="sqlite://"))
+def _empty_app(make_app: MakeApp) -> Flask:
+    """An app whose database has no table at all, as before the first migration."""
+    app = make_app(inbox_key=False)
     with app.app_context():
         db.drop_all()
         db.session.execute(text("DROP TABLE alembic_version"))
@@ -35,8 +35,8 @@ def _empty_app(tmp_path: Path):
     return app
 
 
-def test_upgrading_an_empty_database_gives_the_models_tables(tmp_path: Path) -> None:
-    app = _empty_app(tmp_path)
+def test_upgrading_an_empty_database_gives_the_models_tables(make_app: MakeApp) -> None:
+    app = _empty_app(make_app)
     with app.app_context():
         assert database.state() == "empty"
         upgrade(directory=str(database.MIGRATIONS))
@@ -48,9 +48,9 @@ def test_upgrading_an_empty_database_gives_the_models_tables(tmp_path: Path) -> 
 
 
 def test_the_last_step_refuses_while_plaintext_remains(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    make_app: MakeApp, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = _empty_app(tmp_path)
+    app = _empty_app(make_app)
     with app.app_context():
         upgrade(directory=str(database.MIGRATIONS), revision="0002")
         db.session.execute(

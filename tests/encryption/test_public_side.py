@@ -13,12 +13,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, select
 
-from portal import create_app
-from portal.config import Settings
 from portal.models import StoredFile, db
 from portal.public import filing
-from tests.inbox.conftest import jpeg_bytes, wav_bytes
-from tests.inbox_keys import plaintext_of, with_inbox_key
+from tests.apps import MakeApp
+from tests.inbox.helpers import jpeg_bytes, wav_bytes
+from tests.inbox_keys import plaintext_of
 from tests.public.helpers import post_tip
 
 
@@ -32,15 +31,11 @@ def tmpfs_dir() -> Iterator[Path]:
 
 
 @pytest.fixture
-def public_app(tmp_path: Path, tmpfs_dir: Path) -> Iterator[Flask]:
-    settings = Settings(
-        data_dir=tmp_path / "data", serve="public", tmp_dir=str(tmpfs_dir),
-        secret_key="public-side",
-    )  # fmt: skip
-    app = with_inbox_key(create_app(settings))
-    app.config["TESTING"] = True
-    yield app
-    app.extensions["portal_storage_lock"].close()
+def public_app(make_app: MakeApp, tmpfs_dir: Path) -> Flask:
+    # The database in a file in the data folder, as deployed.
+    return make_app(
+        persistent_database=True, serve="public", tmp_dir=str(tmpfs_dir), secret_key="public-side"
+    )
 
 
 def test_filing_reads_only_the_public_key_and_plaintext_stays_in_tmp(

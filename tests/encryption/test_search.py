@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal.crypto import keyring
 from portal.models import Submission, db
-from tests.inbox.conftest import MakeSubmission
+from tests.inbox.helpers import MakeSubmission
 
 
 def listed(client: FlaskClient, query: str) -> str:

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from portal import create_app, database
-from portal.config import Settings
+from portal import database
 from portal.models import Editor, StoredFile, Submission, db
+from tests.apps import MakeApp
 from tests.encryption.helpers import every_byte_under, runs_of
-from tests.inbox.conftest import Clock, EditorAccount, english_client, sign_in
+from tests.inbox.helpers import Clock, EditorAccount, english_client, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 #: main just before encryption at rest: it writes the data folder this test upgrades
@@ -96,7 +96,7 @@ def make_legacy_install(code: Path, data_dir: Path) -> dict[str, str]:
 
 
 def test_an_old_installation_is_encrypted_in_place_and_reads_back(
-    legacy_code: Path, tmp_path: Path, clock: Clock
+    legacy_code: Path, tmp_path: Path, clock: Clock, make_app: MakeApp
 ) -> None:
     data_dir = tmp_path / "data"
     totp = make_legacy_install(legacy_code, data_dir)
@@ -105,62 +105,57 @@ def test_an_old_installation_is_encrypted_in_place_and_reads_back(
     assert len(cleaned) == 4
     assert CANARIES["note"].encode() in (data_dir / "portal.sqlite3").read_bytes()
 
-    app = create_app(Settings(data_dir=data_dir, secret_key="legacy-secret"))
-    app.config["TESTING"] = True
-    try:
-        # Until upgraded, the portal refuses to serve rather than serve half a schema.
-        assert app.test_client().get("/en/").status_code == 503
-        runner = app.test_cli_runner()
-        result = runner.invoke(args=["inbox", "encrypt", "--editor", "ana"], input=f"{PASSWORD}\n")
-        assert result.exit_code == 0, result.output
-        assert "Encrypted 2 submissions and 4 files." in result.output
-        assert re.search(r"^    AGE-SECRET-KEY-1[0-9A-Z]{58}$", result.output, re.MULTILINE)
-        assert "flask editor reset bea --by ana" in result.output
-        with app.app_context():
-            assert database.state() == "current"
+    app = make_app(
+        data_dir=data_dir, persistent_database=True, inbox_key=False, secret_key="legacy-secret"
+    )
+    # Until upgraded, the portal refuses to serve rather than serve half a schema.
+    assert app.test_client().get("/en/").status_code == 503
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["inbox", "encrypt", "--editor", "ana"], input=f"{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert "Encrypted 2 submissions and 4 files." in result.output
+    assert re.search(r"^    AGE-SECRET-KEY-1[0-9A-Z]{58}$", result.output, re.MULTILINE)
+    assert "flask editor reset bea --by ana" in result.output
+    with app.app_context():
+        assert database.state() == "current"
 
-        # Nothing readable anywhere under the data folder (database, secret_key, files).
-        haystack = every_byte_under(data_dir)
-        for canary in CANARIES.values():
-            assert canary.encode() not in haystack, canary
-        for data in cleaned:
-            for run in runs_of(data):
-                assert run not in haystack
-        for secret in totp.values():
-            assert secret.encode() not in haystack
-        assert not list(data_dir.rglob("*.jpg")) and not list(data_dir.rglob("*.wav"))
+    # Nothing readable anywhere under the data folder (database, secret_key, files).
+    haystack = every_byte_under(data_dir)
+    for canary in CANARIES.values():
+        assert canary.encode() not in haystack, canary
+    for data in cleaned:
+        for run in runs_of(data):
+            assert run not in haystack
+    for secret in totp.values():
+        assert secret.encode() not in haystack
+    assert not list(data_dir.rglob("*.jpg")) and not list(data_dir.rglob("*.wav"))
 
-        # Ana signs in as before, with her old password and authenticator app.
-        ana = EditorAccount("ana", PASSWORD, totp["ana"], clock)
-        web = english_client(app)
-        assert sign_in(web, ana).status_code == 302
-        with app.app_context():
-            ids = [s.id for s in db.session.query(Submission).order_by(Submission.created_at)]
-            files = {f.id: f.submission_id for f in db.session.query(StoredFile)}
-            assert db.session.query(Editor).filter_by(name="bea").one().private_key is None
-        assert len(ids) == 2
-        for number, submission_id in enumerate(ids):
-            page = web.get(f"/inbox/s/{submission_id}").get_data(as_text=True)
-            assert f"{CANARIES['note']} {number}" in page
-            assert CANARIES["links"] in page and CANARIES["contact"] in page
-        served = sorted(
-            web.get(f"/inbox/s/{submission}/f/{file_id}").data
-            for file_id, submission in files.items()
-        )
-        assert served == sorted(cleaned)
-        # Bea, whose password the upgrade could not know, is reset by Ana.
-        reset = runner.invoke(
-            args=["editor", "reset", "bea", "--by", "ana"],
-            input=f"{PASSWORD}\nbea's new long password\nbea's new long password\n",
-        )
-        assert reset.exit_code == 0, reset.output
-        bea_secret = re.search(r"TOTP secret: ([A-Z2-7]+)", reset.output).group(1)
-        clock.advance(seconds=60)
-        bea = EditorAccount("bea", "bea's new long password", bea_secret, clock)
-        other = english_client(app)
-        assert sign_in(other, bea).status_code == 302
-        assert CANARIES["note"] in other.get("/inbox/").get_data(as_text=True)
-    finally:
-        lock = app.extensions.get("portal_storage_lock")
-        if lock is not None:
-            lock.close()
+    # Ana signs in as before, with her old password and authenticator app.
+    ana = EditorAccount("ana", PASSWORD, totp["ana"], clock)
+    web = english_client(app)
+    assert sign_in(web, ana).status_code == 302
+    with app.app_context():
+        ids = [s.id for s in db.session.query(Submission).order_by(Submission.created_at)]
+        files = {f.id: f.submission_id for f in db.session.query(StoredFile)}
+        assert db.session.query(Editor).filter_by(name="bea").one().private_key is None
+    assert len(ids) == 2
+    for number, submission_id in enumerate(ids):
+        page = web.get(f"/inbox/s/{submission_id}").get_data(as_text=True)
+        assert f"{CANARIES['note']} {number}" in page
+        assert CANARIES["links"] in page and CANARIES["contact"] in page
+    served = sorted(
+        web.get(f"/inbox/s/{submission}/f/{file_id}").data for file_id, submission in files.items()
+    )
+    assert served == sorted(cleaned)
+    # Bea, whose password the upgrade could not know, is reset by Ana.
+    reset = runner.invoke(
+        args=["editor", "reset", "bea", "--by", "ana"],
+        input=f"{PASSWORD}\nbea's new long password\nbea's new long password\n",
+    )
+    assert reset.exit_code == 0, reset.output
+    bea_secret = re.search(r"TOTP secret: ([A-Z2-7]+)", reset.output).group(1)
+    clock.advance(seconds=60)
+    bea = EditorAccount("bea", "bea's new long password", bea_secret, clock)
+    other = english_client(app)
+    assert sign_in(other, bea).status_code == 302
+    assert CANARIES["note"] in other.get("/inbox/").get_data(as_text=True)

@@ -17,9 +17,8 @@ from urllib.parse import urlencode
 
 import pyotp
 
-from portal import create_app
-from portal.config import Settings
 from portal.inbox import accounts
+from tests.apps import MakeApp
 from tests.public.helpers import post_tip
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,14 +82,19 @@ def csrf(page: str) -> str:
     return match.group(1)
 
 
-def test_one_session_across_workers_and_hosts(tmp_path: Path) -> None:
+def test_one_session_across_workers_and_hosts(tmp_path: Path, make_app: MakeApp) -> None:
     data_dir = tmp_path / "data"
-    app = create_app(Settings(data_dir=data_dir, secret_key="shared-by-every-host"))
-    app.config["TESTING"] = True
+    # The database the gunicorn workers will use: a file in the data folder.
+    app = make_app(
+        data_dir=data_dir,
+        persistent_database=True,
+        inbox_key=False,
+        secret_key="shared-by-every-host",
+    )
     with app.app_context():
         new, _recovery = accounts.create_inbox("ana", PASSWORD)
     assert post_tip(app.test_client(), "en", note=NOTE).status_code == 200
-    app.extensions["portal_storage_lock"].close()
+    app.extensions["portal_storage_lock"].close()  # this process stops serving the folder
 
     with ExitStack() as stack:
         host_a = stack.enter_context(gunicorn(data_dir, free_port()))

@@ -20,14 +20,14 @@ from portal.crypto import age, phrase
 from portal.followup import sessions, words
 from portal.models import StoredFile, Submission, ThreadMessage, TipsterSession, db
 from tests.exiftool_oracle import leaks
-from tests.followup.conftest import (
+from tests.followup.helpers import (
     FOLLOWUP,
     conversation_token,
     open_conversation,
     send_tip,
     text_of,
 )
-from tests.inbox.conftest import EditorAccount, english_client, token
+from tests.inbox.helpers import EditorAccount, english_client, token
 from tests.inbox_keys import plaintext_of
 from tests.public.helpers import HTML_LANG, png_bytes, tagged_jpeg
 

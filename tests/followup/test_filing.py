@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from portal import storage
 from portal.models import StoredFile, Submission, ThreadMessage, db
-from tests.followup.conftest import FOLLOWUP, conversation_token, open_conversation, send_tip
-from tests.inbox.conftest import EditorAccount, build_app, close_app, english_client
+from tests.apps import MakeApp, close_app
+from tests.followup.helpers import FOLLOWUP, conversation_token, open_conversation, send_tip
+from tests.inbox.helpers import EditorAccount, add_editor, english_client
 from tests.public.helpers import png_bytes
 
 
@@ -63,10 +64,8 @@ def test_a_failed_commit_keeps_nothing_of_the_message(
     assert len(folder_of(inbox_app)[1]) == 3
 
 
-def test_files_a_crash_left_without_rows_are_swept_at_start(tmp_path, clock) -> None:
-    from tests.inbox.conftest import add_editor
-
-    app = build_app(tmp_path / "data", database_url="")
+def test_files_a_crash_left_without_rows_are_swept_at_start(make_app: MakeApp, clock) -> None:
+    app = make_app(persistent_database=True, inbox_key=False)
     add_editor(app, "ana", clock)
     tipster = english_client(app)
     _, shown = send_tip(tipster, "en", files=[(png_bytes(), "tip.png")])
@@ -77,9 +76,6 @@ def test_files_a_crash_left_without_rows_are_swept_at_start(tmp_path, clock) -> 
     folder = storage.submission_dir(app.config["PORTAL_SETTINGS"].data_dir, submission_id)
     # What a crash between moving a message's files in and committing leaves.
     (folder / "0123456789abcdef0123456789abcdef.age").write_bytes(b"unfiled")
-    close_app(app)
-    again = build_app(tmp_path / "data", database_url="")
-    try:
-        assert folder_of(again)[1] == filed
-    finally:
-        close_app(again)
+    close_app(app)  # a restart: the new process is alone on the data folder
+    again = make_app(persistent_database=True, inbox_key=False)
+    assert folder_of(again)[1] == filed

@@ -25,16 +25,10 @@ from portal.crypto import phrase
 from portal.followup import words
 from portal.models import TipsterSession, db
 from portal.public import followup
+from tests.apps import MakeApp
 from tests.encryption.helpers import every_byte_under
-from tests.followup.conftest import FOLLOWUP, open_conversation, send_tip, text_of
-from tests.inbox.conftest import (
-    Clock,
-    EditorAccount,
-    add_editor,
-    build_app,
-    close_app,
-    english_client,
-)
+from tests.followup.helpers import FOLLOWUP, open_conversation, send_tip, text_of
+from tests.inbox.helpers import Clock, EditorAccount, add_editor, english_client
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKED_AGENT = "GuessBot/1.0 (marker-7c41)"
@@ -83,12 +77,11 @@ def test_slots_are_shared_with_other_processes(inbox_app: Flask, editor: EditorA
 
 
 @pytest.fixture
-def disk_app(tmp_path: Path, clock: Clock) -> Iterator[Flask]:
+def disk_app(make_app: MakeApp, clock: Clock) -> Flask:
     """SQLite in a file (several threads use it at once), with an inbox key."""
-    app = build_app(tmp_path / "data", database_url="")
+    app = make_app(persistent_database=True, inbox_key=False)
     add_editor(app, "ana", clock)
-    yield app
-    close_app(app)
+    return app
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from portal import create_app, database
 from portal.models import StoredFile, Submission, db
-from tests.followup.conftest import open_conversation, send_tip
-from tests.inbox.conftest import Clock, EditorAccount, english_client, sign_in
+from tests.followup.helpers import open_conversation, send_tip
+from tests.inbox.helpers import Clock, EditorAccount, english_client, sign_in
 from tests.inbox_keys import cheap_phrases
 
 ROOT = Path(__file__).resolve().parents[2]

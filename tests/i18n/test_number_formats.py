@@ -18,15 +18,13 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from portal import create_app
-from portal.config import Settings
+from tests.apps import DatabaseUrls, running_app
 from tests.i18n.test_pseudo_locale import (
     PeopleText,
     Rendered,
     add_failing_route,
     render_every_page,
 )
-from tests.inbox_keys import with_inbox_key
 
 #: a note long enough for its length to need a thousands separator
 LONG_NOTE = "Camioneta blanca frente a la bodega, placas XYZ-123." * 40
@@ -41,23 +39,18 @@ SPAIN = {
 
 
 @pytest.fixture(scope="module")
-def spanish(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+def spanish(
+    tmp_path_factory: pytest.TempPathFactory, database_urls: DatabaseUrls
+) -> Iterator[Flask]:
     root = tmp_path_factory.mktemp("es-mx")
-    app = with_inbox_key(
-        create_app(
-            Settings(
-                data_dir=root / "data",
-                secret_key="es-mx",
-                default_locale="es",
-                max_submission_size=400_000,
-            )
-        )
-    )
-    add_failing_route(app, "es")
-    yield app
-    lock = app.extensions.get("portal_storage_lock")
-    if lock is not None:
-        lock.close()
+    with running_app(
+        root / "data",
+        database_url=database_urls.url(root / "data"),
+        default_locale="es",
+        max_submission_size=400_000,
+    ) as app:
+        add_failing_route(app, "es")
+        yield app
 
 
 @pytest.fixture(scope="module")

@@ -30,13 +30,12 @@ from flask import Flask, abort
 from flask.testing import FlaskClient
 from PIL import Image
 
-from portal import create_app
-from portal.config import Settings
 from portal.errors import ERROR_TEXTS
 from portal.i18n import language_name
 from portal.models import AuditEvent, StoredFile, db
+from tests.apps import DatabaseUrls, running_app
 from tests.i18n.catalogues import ASCII_LETTER, pseudo, pseudo_catalogue, save, translate
-from tests.inbox_keys import ensure_inbox, with_inbox_key
+from tests.inbox_keys import ensure_inbox
 
 PSEUDO = "eo"
 
@@ -238,7 +237,9 @@ def jpeg_with_camera_tags() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def pseudo_app(tmp_path_factory: pytest.TempPathFactory, fresh_template) -> Iterator[Flask]:
+def pseudo_app(
+    tmp_path_factory: pytest.TempPathFactory, fresh_template, database_urls: DatabaseUrls
+) -> Iterator[Flask]:
     root = tmp_path_factory.mktemp("pseudo")
     save(
         pseudo_catalogue(fresh_template, PSEUDO),
@@ -246,20 +247,16 @@ def pseudo_app(tmp_path_factory: pytest.TempPathFactory, fresh_template) -> Iter
     )
     compiled = translate(root / "tr", "compile")
     assert compiled.exit_code == 0, compiled.output
-    settings = Settings(
-        data_dir=root / "data",
-        secret_key="pseudo-locale",
+    with running_app(
+        root / "data",
+        database_url=database_urls.url(root / "data"),
         translations_dir=str(root / "tr"),
         default_locale=PSEUDO,
         max_submission_size=400_000,
         onion_address=ONION,
-    )
-    app = with_inbox_key(create_app(settings))
-    add_failing_route(app, PSEUDO)
-    yield app
-    lock = app.extensions.get("portal_storage_lock")
-    if lock is not None:
-        lock.close()
+    ) as app:
+        add_failing_route(app, PSEUDO)
+        yield app
 
 
 def add_failing_route(app: Flask, lang: str) -> None:
@@ -531,13 +528,9 @@ def _render_conversation_both_sides(
 
 
 def _add_editor(app: Flask) -> None:
-    from argon2 import PasswordHasher
+    from portal.inbox import accounts
 
-    from portal.inbox import accounts, credentials
-
-    # A cheap hasher keeps this test fast; the app's own strength is tested elsewhere.
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    app.extensions["portal_passwords"] = credentials.PasswordPolicy(fast)
+    # running_app installed a cheap hasher; the app's own strength is tested elsewhere.
     with app.app_context():
         new = accounts.add_editor(EDITOR, PASSWORD, ensure_inbox(app))
     app.extensions["test_totp_secret"] = new.totp_secret

@@ -8,16 +8,16 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from flask import abort
+from flask import Flask, abort
 
-from portal import create_app
-from portal.config import Settings
 from portal.errors import ERROR_TEXTS
 from portal.i18n import COMPILE_COMMAND, CatalogueError
 from portal.paths import ROOT, TRANSLATIONS
+from tests.apps import MakeApp
 from tests.i18n.catalogues import load, save, translate
 
 PO = Path("es/LC_MESSAGES/messages.po")
@@ -39,11 +39,18 @@ def translations(fresh_clone: Path) -> Path:
     return fresh_clone
 
 
-def make_app(tmp_path: Path, translations: Path, **settings):
-    settings = Settings(data_dir=tmp_path / "data", translations_dir=str(translations), **settings)
-    app = create_app(settings)
-    app.config["PROPAGATE_EXCEPTIONS"] = False
-    return app
+@pytest.fixture
+def translated_app(make_app: MakeApp) -> Callable[[Path], Flask]:
+    """``translated_app(folder)``: an app reading the catalogues in ``folder``, on the
+    test's data folder, rendering error pages as in production (no exception is
+    propagated to the test)."""
+
+    def build(translations: Path) -> Flask:
+        app = make_app(translations_dir=str(translations))
+        app.config["PROPAGATE_EXCEPTIONS"] = False
+        return app
+
+    return build
 
 
 def spanish(msgid: str) -> str:
@@ -53,10 +60,10 @@ def spanish(msgid: str) -> str:
     return text
 
 
-def test_fresh_clone_without_mo_does_not_start_and_says_what_to_run(tmp_path, fresh_clone):
+def test_fresh_clone_without_mo_does_not_start_and_says_what_to_run(translated_app, fresh_clone):
     mo = (fresh_clone / PO).with_suffix(".mo")
     with pytest.raises(CatalogueError) as refused:
-        make_app(tmp_path, fresh_clone)
+        translated_app(fresh_clone)
     assert str(mo) in str(refused.value) and "missing" in str(refused.value)
     assert COMPILE_COMMAND in str(refused.value)
     assert not mo.exists(), "the portal must not compile catalogues itself"
@@ -66,29 +73,29 @@ def test_fresh_clone_without_mo_does_not_start_and_says_what_to_run(tmp_path, fr
     command = [sys.executable, "-m", *COMPILE_COMMAND.split()]
     compiled = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     assert compiled.returncode == 0, compiled.stderr
-    page = make_app(tmp_path, fresh_clone).test_client().get("/es/nonexistent")
+    page = translated_app(fresh_clone).test_client().get("/es/nonexistent")
     assert spanish("Page not found") in page.get_data(as_text=True)
 
 
-def test_stale_mo_stops_the_start_until_compiled(tmp_path, translations):
+def test_stale_mo_stops_the_start_until_compiled(translated_app, translations):
     catalogue = load(translations / PO)
     catalogue.get("Page not found").string = "Aquí no hay página"
     save(catalogue, translations / PO)
     mo = (translations / PO).with_suffix(".mo")
     os.utime(mo, ns=(0, 0))  # older than the edited .po
     with pytest.raises(CatalogueError, match=r"older than messages\.po") as refused:
-        make_app(tmp_path, translations)
+        translated_app(translations)
     assert COMPILE_COMMAND in str(refused.value)
 
     assert translate(translations, "compile").exit_code == 0
-    page = make_app(tmp_path, translations).test_client().get("/es/nonexistent")
+    page = translated_app(translations).test_client().get("/es/nonexistent")
     assert "Aquí no hay página" in page.get_data(as_text=True)
 
 
-def test_translator_edit_shows_after_flask_translate_compile(tmp_path, translations):
+def test_translator_edit_shows_after_flask_translate_compile(translated_app, translations):
     """The documented workflow: edit the .po, run `flask translate compile`, reload the
     page in the development server (debug mode) without restarting it."""
-    app = make_app(tmp_path, translations)
+    app = translated_app(translations)
     app.debug = True
     client = app.test_client()
     assert spanish("Page not found") in client.get("/es/nonexistent").get_data(as_text=True)
@@ -102,25 +109,25 @@ def test_translator_edit_shows_after_flask_translate_compile(tmp_path, translati
     assert "Esta página no existe" in client.get("/es/nonexistent").get_data(as_text=True)
 
 
-def test_flask_translate_init_adds_a_language_to_the_switch(tmp_path, translations):
+def test_flask_translate_init_adds_a_language_to_the_switch(translated_app, translations):
     result = translate(translations, "init", "fr")
     assert result.exit_code == 0, result.output
     french = load(translations / "fr/LC_MESSAGES/messages.po")
     assert french.get("Page not found") is not None
     assert translate(translations, "compile").exit_code == 0
 
-    page = make_app(tmp_path, translations).test_client().get("/es/").get_data(as_text=True)
+    page = translated_app(translations).test_client().get("/es/").get_data(as_text=True)
     assert 'hreflang="fr"' in page
     assert "Français" in page
 
 
-def test_flask_translate_init_refuses_an_unknown_code(tmp_path, translations):
+def test_flask_translate_init_refuses_an_unknown_code(translated_app, translations):
     result = translate(translations, "init", "xx-nonsense")
     assert result.exit_code != 0
     assert not (translations / "xx-nonsense").exists()
 
 
-def test_flask_translate_update_restores_a_missing_msgid(tmp_path, translations):
+def test_flask_translate_update_restores_a_missing_msgid(translated_app, translations):
     catalogue = load(translations / PO)
     catalogue.delete("Page not found")
     save(catalogue, translations / PO)
@@ -135,8 +142,8 @@ def test_flask_translate_update_restores_a_missing_msgid(tmp_path, translations)
 
 
 @pytest.fixture
-def failing_app(tmp_path, translations):
-    app = make_app(tmp_path, translations)
+def failing_app(translated_app, translations):
+    app = translated_app(translations)
 
     @app.get("/<lang>/_fail/<int:code>")
     def fail(lang: str, code: int):

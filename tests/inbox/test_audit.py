@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal.inbox.audit import COMMAND_LINE
 from portal.models import AuditEvent, db
-from tests.inbox.conftest import (
+from tests.inbox.helpers import (
     Clock,
     EditorAccount,
     MakeSubmission,

@@ -3,12 +3,7 @@ a QR code that scans), list, remove, reset, unlock."""
 
 from __future__ import annotations
 
-import os
-import pty
 import re
-import select as io_select
-import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +15,8 @@ from sqlalchemy import select
 
 from portal.inbox import credentials
 from portal.models import AuditEvent, Editor, db
-from tests.inbox.conftest import PASSWORD, Clock, EditorAccount, add_editor, sign_in
+from tests.inbox.helpers import PASSWORD, Clock, EditorAccount, add_editor, secret_from, sign_in
+from tests.inbox.terminal import run_on_a_terminal
 
 NEW_PASSWORD = "a long new passphrase"
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,12 +27,6 @@ _LIGHT_TOP, _LIGHT_BOTTOM = "█▀", "█▄"
 
 def run(app: Flask, *args: str, input: str | None = None):
     return app.test_cli_runner().invoke(args=["editor", *args], input=input)
-
-
-def secret_from(output: str) -> str:
-    match = re.search(r"TOTP secret: ([A-Z2-7]+)", output)
-    assert match, output
-    return match.group(1)
 
 
 def qr_codes(output: str) -> list[str]:
@@ -198,68 +188,9 @@ def test_unlock_lifts_a_lockout(inbox_app: Flask, editor: EditorAccount, clock: 
     assert sign_in(inbox_app.test_client(), editor).status_code == 302
 
 
-def _read_until(fd: int, wanted: bytes, seen: bytearray, start: int, deadline: float) -> int:
-    """Read the terminal until ``wanted`` appears after ``start``; return where it ends."""
-    while (found := seen.find(wanted, start)) < 0:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited for {wanted!r}, got {bytes(seen)!r}")
-        ready, _, _ = io_select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:  # the child closed the terminal
-                chunk = b""
-            if not chunk:
-                raise AssertionError(f"ended before {wanted!r}: {bytes(seen)!r}")
-            seen += chunk
-    return found + len(wanted)
-
-
-def run_on_a_terminal(
-    data_dir: Path, args: list[str], answers: list[tuple[bytes, str]], group: str = "editor"
-):
-    """Run ``flask GROUP ...`` on a pseudo-terminal, answering each prompt in turn;
-    return everything the terminal showed and the exit code."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PORTAL_DATA_DIR": str(data_dir),
-        "TERM": "dumb",
-    }
-    command = [sys.executable, "-m", "flask", "--app", "app", group, *args]
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: exec at once, nothing else
-        os.chdir(ROOT)
-        os.execve(sys.executable, command, env)  # noqa: S606 (a fixed argv, no shell)
-    seen = bytearray()
-    deadline = time.monotonic() + 30
-    finished = False
-    try:
-        position = 0
-        for prompt, answer in answers:
-            position = _read_until(fd, prompt, seen, position, deadline)
-            os.write(fd, answer.encode() + b"\r")
-        while time.monotonic() < deadline:
-            ready, _, _ = io_select.select([fd], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(fd, 4096)
-                except OSError:
-                    chunk = b""
-                if not chunk:
-                    finished = True
-                    break
-                seen += chunk
-        assert finished, f"did not finish: {bytes(seen)!r}"
-    finally:
-        if not finished:
-            os.kill(pid, 9)
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-    return seen.decode("utf-8", "replace").replace("\r\n", "\n"), os.waitstatus_to_exitcode(status)
-
-
 def test_add_on_a_terminal_asks_twice_without_echo(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700)  # made by the server's first start; commands never make it
     output, code = run_on_a_terminal(
         data_dir,
         ["add", "carla"],

@@ -3,31 +3,24 @@ no public form, and its root leads to the inbox."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
-from tests.inbox.conftest import Clock, add_editor, build_app, close_app, sign_in
+from tests.apps import MakeApp
+from tests.inbox.helpers import Clock, add_editor, sign_in
 
 
 @pytest.fixture
-def make_app(tmp_path: Path) -> Iterator:
-    apps: list[Flask] = []
-
-    def make(serve: str) -> Flask:
-        app = build_app(tmp_path / serve, serve=serve)
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        close_app(app)
+def serving(make_app: MakeApp, tmp_path: Path) -> Callable[[str], Flask]:
+    """``serving(mode)``: an app with ``PORTAL_SERVE=mode``, on a data folder of its own."""
+    return lambda serve: make_app(data_dir=tmp_path / serve, serve=serve)
 
 
-def test_public_only_has_no_inbox_route(make_app) -> None:
-    app = make_app("public")
+def test_public_only_has_no_inbox_route(serving) -> None:
+    app = serving("public")
     client = app.test_client()
     for path in ("/inbox/", "/inbox/login", "/inbox/audit", "/inbox/language/en", "/inbox"):
         # ("/inbox" is redirected to "/inbox/" by the public /<lang>/ rule, then 404.)
@@ -40,8 +33,8 @@ def test_public_only_has_no_inbox_route(make_app) -> None:
     assert client.get("/es/").status_code == 200
 
 
-def test_inbox_only_has_no_public_form(make_app, clock: Clock) -> None:
-    app = make_app("inbox")
+def test_inbox_only_has_no_public_form(serving, clock: Clock) -> None:
+    app = serving("inbox")
     client = app.test_client()
     assert "public" not in app.blueprints
     assert client.get("/es/").status_code == 404
@@ -54,8 +47,8 @@ def test_inbox_only_has_no_public_form(make_app, clock: Clock) -> None:
     assert client.get("/inbox/").status_code == 200
 
 
-def test_all_serves_both_and_the_root_is_the_public_side(make_app) -> None:
-    app = make_app("all")
+def test_all_serves_both_and_the_root_is_the_public_side(serving) -> None:
+    app = serving("all")
     client = app.test_client()
     assert client.get("/es/").status_code == 200
     assert client.get("/inbox/login").status_code == 200

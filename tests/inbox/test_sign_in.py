@@ -1,10 +1,12 @@
 """Signing in and out: password and TOTP both required, codes work once, failures slow
-down and then lock the account, sessions end after inactivity and at sign-out, and the
-cookies are locked down."""
+down and then lock the account, unknown names cost what known ones cost (even on a
+worker's first attempt), sessions end after inactivity, at sign-out and when their
+account is removed, and the cookies are locked down."""
 
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -12,17 +14,17 @@ from sqlalchemy import select
 from portal.crypto import age, wrapping
 from portal.inbox import credentials, sessions
 from portal.models import AuditEvent, Editor, db
-from tests.inbox.conftest import (
+from tests.apps import FAST_HASHER, MakeApp
+from tests.inbox.helpers import (
     Clock,
     EditorAccount,
     add_editor,
-    build_app,
-    close_app,
     csrf_from,
     english_client,
     sign_in,
     token,
 )
+from tests.inbox_keys import recovery_key
 
 FAILED = "Sign-in failed"
 
@@ -88,6 +90,17 @@ def test_wrong_code_is_refused(web: FlaskClient, editor: EditorAccount, inbox_ap
     assert editor_row(inbox_app).failed_attempts == 1
 
 
+def test_a_code_in_another_scripts_digits_is_a_failed_sign_in_not_an_error(
+    web: FlaskClient, editor: EditorAccount
+) -> None:
+    arabic = editor.code().translate(
+        str.maketrans("0123456789", "".join(map(chr, range(0x660, 0x66A))))
+    )
+    response = sign_in(web, editor, code=arabic)
+    assert response.status_code == 401
+    assert FAILED in response.get_data(as_text=True)
+
+
 def test_code_from_long_ago_is_refused(web: FlaskClient, editor: EditorAccount) -> None:
     response = sign_in(web, editor, code=editor.code(offset_steps=-4))
     assert response.status_code == 401
@@ -139,8 +152,36 @@ def test_unknown_name_gets_the_same_answer_and_a_hash_is_verified(
     assert ("", "sign_in_unknown") in audit_actions(inbox_app)
 
 
-def test_default_password_kdf_is_memory_hard(tmp_path) -> None:
-    app = build_app(tmp_path)
+def first_attempt_cost(
+    app: Flask, account: EditorAccount, name: str, monkeypatch: pytest.MonkeyPatch
+) -> int:
+    """Argon2 computations made by the first sign-in attempt of a fresh worker."""
+    app.extensions["portal_passwords"] = credentials.PasswordPolicy(
+        PasswordHasher.from_parameters(FAST_HASHER._parameters)
+    )
+    calls = []
+    real = wrapping.hash_secret_raw
+    monkeypatch.setattr(
+        wrapping, "hash_secret_raw", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    response = sign_in(english_client(app), account, name=name, password="wrong password!")
+    assert response.status_code == 401
+    monkeypatch.undo()
+    return len(calls)
+
+
+def test_first_attempt_costs_the_same_for_known_and_unknown_names(
+    inbox_app: Flask, editor: EditorAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The dummy for unknown names used to be made on the first unknown name, so a
+    # worker's first attempt took twice as long exactly when the name did not exist.
+    known = first_attempt_cost(inbox_app, editor, editor.name, monkeypatch)
+    unknown = first_attempt_cost(inbox_app, editor, "nobody", monkeypatch)
+    assert known == unknown == 2  # the dummy made, then one password tried
+
+
+def test_default_password_kdf_is_memory_hard(make_app: MakeApp) -> None:
+    app = make_app(inbox_key=False)
     del app.extensions["portal_passwords"]  # the suite installs a cheap one
     with app.app_context():
         wrapped = credentials.wrap_private_key(age.Identity.generate(), "some long password")
@@ -285,9 +326,9 @@ def test_cookie_is_http_only_strict_and_carries_no_address(
     ],
 )
 def test_cookie_is_secure_when_served_over_https_or_configured(
-    tmp_path, clock: Clock, secure_cookies: bool, base_url: str, secure: bool
+    make_app: MakeApp, clock: Clock, secure_cookies: bool, base_url: str, secure: bool
 ) -> None:
-    app = build_app(tmp_path, secure_cookies=secure_cookies)
+    app = make_app(secure_cookies=secure_cookies)
     account = add_editor(app, "ana", clock)
     client = app.test_client()
     login = client.get("/inbox/login", base_url=base_url)
@@ -312,7 +353,6 @@ def test_cookie_is_secure_when_served_over_https_or_configured(
     out = client.post("/inbox/logout", base_url=base_url, data={"csrf_token": csrf})
     assert out.status_code == 302
     assert ("Secure" in out.headers["Set-Cookie"]) is secure
-    close_app(app)
 
 
 def test_next_goes_back_inside_the_inbox_only(
@@ -355,3 +395,27 @@ def test_ending_the_server_side_sessions_signs_out(
         sessions.end_all(row.id)
         db.session.commit()
     assert not is_signed_in(signed_in)
+
+
+def test_a_removed_editors_session_never_becomes_a_new_accounts(
+    inbox_app: Flask, signed_in: FlaskClient, editor: EditorAccount, clock
+) -> None:
+    # SQLite gives a new row the highest id plus one, so an account added after the
+    # newest one was removed gets the removed account's id (and session version 0).
+    assert signed_in.get("/inbox/").status_code == 200
+    runner = inbox_app.test_cli_runner()
+    assert runner.invoke(args=["editor", "remove", editor.name]).exit_code == 0
+    assert signed_in.get("/inbox/").status_code == 302
+    with inbox_app.app_context():
+        recovery = recovery_key(inbox_app)
+    added = runner.invoke(
+        args=["editor", "add", "bea", "--recovery-key"],
+        input=f"{recovery}\n" + "another long password\n" * 2,
+    )
+    assert added.exit_code == 0, added.output
+    with inbox_app.app_context():
+        new_id = db.session.scalar(select(Editor.id).where(Editor.name == "bea"))
+    assert new_id == 1  # the removed account's id: the case this test is about
+    response = signed_in.get("/inbox/")
+    assert response.status_code == 302
+    assert "bea" not in response.get_data(as_text=True)

@@ -20,8 +20,8 @@ from werkzeug.http import parse_options_header
 from portal.cleaning.base import Limits
 from portal.inbox import thumbnails
 from tests.exiftool_oracle import leaks
-from tests.inbox.conftest import FileSpec, MakeSubmission, jpeg_file, pdf_file
-from tests.inbox.test_files import assert_sandboxed
+from tests.headers import assert_file_headers
+from tests.inbox.helpers import FileSpec, MakeSubmission, jpeg_file, pdf_file
 
 RED, BLUE = (220, 0, 0), (0, 0, 220)
 
@@ -116,7 +116,7 @@ def test_thumbnail_answers_carry_the_safe_headers(
     filed = make_submission(files=[jpeg_file()])
     for response in (signed_in.get(thumbnail_url(filed)), signed_in.head(thumbnail_url(filed))):
         assert response.status_code == 200
-        assert_sandboxed(response)  # CSP sandbox, nosniff, Cache-Control: no-store
+        assert_file_headers(response)  # sandboxed, never sniffed, never cached
         assert response.mimetype == "image/jpeg"
         kind, options = parse_options_header(response.headers["Content-Disposition"])
         assert (kind, options["filename"]) == ("inline", "file-1-small.jpg")

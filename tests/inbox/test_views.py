@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from portal.inbox import views
 from portal.models import AuditEvent, Editor, StoredFile, Submission, db
-from tests.inbox.conftest import (
+from tests.inbox.helpers import (
     Clock,
     EditorAccount,
     MakeSubmission,
@@ -97,6 +97,24 @@ def test_filters(signed_in: FlaskClient, make_submission: MakeSubmission) -> Non
     assert listed_ids(text(signed_in.get("/inbox/?q=photos%00"))) == [with_files]
 
 
+# "²" passes str.isdigit() but int() refuses it, as it refuses any string of more than
+# 4300 digits.
+ODD_PAGES = ["²", "9" * 5000, "-1", "0", "abc", "", "1e3", "999999999999"]
+
+
+@pytest.mark.parametrize("page", ODD_PAGES)
+def test_odd_page_numbers_show_the_first_page(
+    signed_in: FlaskClient, make_submission: MakeSubmission, page: str
+) -> None:
+    filed = make_submission(note="the only one")
+    listing = signed_in.get("/inbox/", query_string={"page": page})
+    assert listing.status_code == 200
+    assert filed.id in listing.get_data(as_text=True)
+    log = signed_in.get("/inbox/audit", query_string={"page": page})
+    assert log.status_code == 200
+    assert "<td>Sign-in</td>" in log.get_data(as_text=True)
+
+
 def test_filters_are_kept_across_pages_and_views(
     signed_in: FlaskClient, make_submission: MakeSubmission
 ) -> None:
@@ -167,7 +185,7 @@ def test_default_time_zone_applies_when_editor_has_none(
 def test_submission_page_shows_everything_safely(
     signed_in: FlaskClient, make_submission: MakeSubmission, mp4_bytes: bytes, inbox_app: Flask
 ) -> None:
-    from tests.inbox.conftest import FileSpec
+    from tests.inbox.helpers import FileSpec
 
     note = 'Look <script>alert("x")</script>\n  second line & <b>bold</b>'
     links = "https://example.org/a?x=1&y=2\nhttp://evil.example/</textarea><script>x</script>"

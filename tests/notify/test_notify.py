@@ -28,7 +28,8 @@ from sqlalchemy import select
 
 from portal import notify
 from portal.models import Notification, Submission, db
-from tests.inbox.conftest import Clock, add_editor, build_app, close_app, english_client
+from tests.apps import MakeApp
+from tests.inbox.helpers import Clock, add_editor, english_client
 from tests.public.helpers import png_bytes, post_tip
 
 USER, PASSWORD = "portal-notify", "smtp password for the test"
@@ -136,16 +137,17 @@ def tls_server(certificate: tuple[Path, Path]) -> Iterator[tuple[Mailbox, int]]:
     controller.stop()
 
 
-def notifying_app(data_dir: Path, port: int, **smtp: object) -> Flask:
+def notifying_app(make_app: MakeApp, port: int, **smtp: object) -> Flask:
+    """An app that notifies through the test server; its database is a file in the
+    data folder, which two apps share as two workers would."""
     settings = {
         "smtp_host": "127.0.0.1",
         "smtp_port": port,
         "smtp_from": SENDER,
         "smtp_to": RECIPIENTS,
-        "database_url": "",  # SQLite in a file: two apps share it as two workers would
         **smtp,
     }
-    return build_app(data_dir, **settings)
+    return make_app(persistent_database=True, inbox_key=False, **settings)
 
 
 def wait_for(app: Flask) -> None:
@@ -156,28 +158,18 @@ def wait_for(app: Flask) -> None:
         assert not thread.is_alive()
 
 
-@pytest.fixture
-def apps() -> Iterator[list[Flask]]:
-    made: list[Flask] = []
-    yield made
-    for app in made:
-        app.extensions["portal_notifier"].cancel()
-        close_app(app)
-
-
 def file_tip(app: Flask, lang: str = "en", note: str = NOTE) -> None:
     response = post_tip(english_client(app), lang, note=note, files=[(png_bytes(), "a.png")])
     assert response.status_code == 200, response.get_data(as_text=True)
 
 
 def test_a_tip_sends_one_content_free_message_over_starttls(
-    tmp_path: Path, clock: Clock, trust: None, starttls_server, apps: list[Flask]
+    make_app: MakeApp, clock: Clock, trust: None, starttls_server
 ) -> None:
     mailbox, port = starttls_server
     app = notifying_app(
-        tmp_path / "data", port, smtp_security="starttls", smtp_user=USER, smtp_password=PASSWORD
+        make_app, port, smtp_security="starttls", smtp_user=USER, smtp_password=PASSWORD
     )
-    apps.append(app)
     add_editor(app, "ana", clock)
     file_tip(app, "es")
     wait_for(app)
@@ -202,11 +194,10 @@ def test_a_tip_sends_one_content_free_message_over_starttls(
 
 
 def test_the_message_is_the_same_whatever_arrived(
-    tmp_path: Path, clock: Clock, trust: None, tls_server, apps: list[Flask], monkeypatch
+    make_app: MakeApp, clock: Clock, trust: None, tls_server, monkeypatch
 ) -> None:
     mailbox, port = tls_server
-    app = notifying_app(tmp_path / "data", port, smtp_security="tls", smtp_port=port)
-    apps.append(app)
+    app = notifying_app(make_app, port, smtp_security="tls", smtp_port=port)
     add_editor(app, "ana", clock)
     moment = [dt.datetime(2026, 3, 2, 18, 0, tzinfo=dt.UTC)]
     monkeypatch.setattr(notify, "now", lambda: moment[0])
@@ -221,12 +212,11 @@ def test_the_message_is_the_same_whatever_arrived(
 
 
 def test_at_most_one_message_per_interval_across_workers(
-    tmp_path: Path, clock: Clock, trust: None, tls_server, apps: list[Flask], monkeypatch
+    make_app: MakeApp, clock: Clock, trust: None, tls_server, monkeypatch
 ) -> None:
     mailbox, port = tls_server
-    first = notifying_app(tmp_path / "data", port, smtp_security="tls")
-    second = notifying_app(tmp_path / "data", port, smtp_security="tls")
-    apps.extend([first, second])
+    first = notifying_app(make_app, port, smtp_security="tls")
+    second = notifying_app(make_app, port, smtp_security="tls")
     add_editor(first, "ana", clock)
     moment = [dt.datetime(2026, 3, 2, 18, 0, tzinfo=dt.UTC)]
     monkeypatch.setattr(notify, "now", lambda: moment[0])
@@ -283,11 +273,10 @@ class Silent:
 
 
 def test_a_hanging_mail_server_neither_delays_nor_loses_a_tip(
-    tmp_path: Path, clock: Clock, trust: None, apps: list[Flask], caplog
+    make_app: MakeApp, clock: Clock, trust: None, caplog
 ) -> None:
     silent = Silent()
-    app = notifying_app(tmp_path / "data", silent.port, smtp_security="starttls")
-    apps.append(app)
+    app = notifying_app(make_app, silent.port, smtp_security="starttls")
     add_editor(app, "ana", clock)
     file_tip(app)  # answered with its receipt...
     # ...while the notifier is still waiting for the server's first word.
@@ -304,9 +293,8 @@ def test_a_hanging_mail_server_neither_delays_nor_loses_a_tip(
         assert db.session.get(Notification, 1).pending is True  # tried again later
 
 
-def test_no_mail_server_at_all(tmp_path: Path, clock: Clock, apps: list[Flask], caplog) -> None:
-    app = notifying_app(tmp_path / "data", free_port(), smtp_security="starttls")
-    apps.append(app)
+def test_no_mail_server_at_all(make_app: MakeApp, clock: Clock, caplog) -> None:
+    app = notifying_app(make_app, free_port(), smtp_security="starttls")
     add_editor(app, "ana", clock)
     file_tip(app)
     wait_for(app)
@@ -315,12 +303,26 @@ def test_no_mail_server_at_all(tmp_path: Path, clock: Clock, apps: list[Flask], 
         assert len(db.session.scalars(select(Submission)).all()) == 1
 
 
-def test_without_smtp_nothing_is_sent(tmp_path: Path, clock: Clock, apps: list[Flask]) -> None:
-    app = build_app(tmp_path / "data")
-    apps.append(app)
-    add_editor(app, "ana", clock)
-    file_tip(app)
-    notifier = app.extensions["portal_notifier"]
+def test_the_public_side_records_and_the_inbox_sends(
+    make_app: MakeApp, clock: Clock, trust: None, tls_server, monkeypatch
+) -> None:
+    # The deployment docs/deployment.md describes: SMTP settings on the inbox only,
+    # so the public side never connects to anything.
+    mailbox, port = tls_server
+    public = make_app(persistent_database=True, inbox_key=False, serve="public")
+    inbox = notifying_app(make_app, port, smtp_security="tls", serve="inbox")
+    add_editor(inbox, "ana", clock)
+    file_tip(public)
+    notifier = public.extensions["portal_notifier"]
     assert not notifier.enabled and notifier.threads == []
-    with app.app_context():
-        assert db.session.get(Notification, 1) is None
+    with public.app_context():
+        assert db.session.get(Notification, 1).pending is True
+    assert mailbox.messages == []
+    # The inbox process looks every minute (from its first request on); one look:
+    monkeypatch.setattr(notify, "POLL", 0.05)
+    english_client(inbox).get("/inbox/login")
+    assert mailbox.received.wait(timeout=60)
+    inbox.extensions["portal_notifier"].cancel()
+    assert len(mailbox.messages) == 1
+    with inbox.app_context():
+        assert db.session.get(Notification, 1).pending is False

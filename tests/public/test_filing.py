@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 
 import pytest
 
@@ -49,15 +51,37 @@ def test_crash_while_cleaning_the_second_file_keeps_nothing(app, client, monkeyp
     calls = []
     real = filing.clean_file
 
-    def flaky(src, dst, limits=None):
+    def flaky(src, dst, limits=None, **options):
         calls.append(src)
         if len(calls) == 2:
             raise OSError("disk on fire")
-        return real(src, dst, limits)
+        return real(src, dst, limits, **options)
 
     monkeypatch.setattr(filing, "clean_file", flaky)
     _assert_nothing_kept(app, post_tip(client, "en", note="n", files=THREE_FILES))
     assert not any(p.exists() for p in calls)  # every original was deleted
+
+
+def test_each_kept_file_and_the_folder_are_fsynced_once(app, client, monkeypatch):
+    """Durability without paying twice: the cleaner's plaintext output is never
+    fsynced (it is encrypted and deleted at once); each encrypted file is fsynced once,
+    before its rename, and the staging folder once, not once per file."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    assert post_tip(client, "en", note="n", files=THREE_FILES).status_code == 200
+    with app.app_context():
+        submission = db.session.query(Submission).one()
+        names = sorted(f.stored_name for f in submission.files)
+    written = [re.fullmatch(r"\.(.+)\.[0-9a-f]{8}\.part", Path(p).name) for p in synced]
+    assert sorted(m.group(1) for m in written if m) == names  # each once
+    assert not any("/work-" in p for p in synced)  # no plaintext made durable
+    assert len([p for p in synced if Path(p).name.startswith("staging-")]) == 1
 
 
 def test_failure_while_publishing_keeps_nothing(app, client, monkeypatch):
@@ -98,19 +122,26 @@ def test_failure_is_logged_without_the_tipsters_words(app, client, monkeypatch, 
     assert "secret words" not in caplog.text
 
 
-@pytest.mark.parametrize("outcome", ["receipt", "validation", "csrf", "honeypot", "too_large"])
+#: each path a tip with files can take: what it sends, and the answer that shows the
+#: path was taken (status, words on the page)
+PATHS = {
+    "receipt": ({"note": "n"}, 200, "Thank you. Your tip was received."),
+    "validation": ({"note": "n", "links": "not a link"}, 422, "not a web address"),
+    "csrf": ({"note": "n", "token": ""}, 400, "This form has expired"),
+    "honeypot": ({"note": "n", "homepage": "x"}, 200, "Not sent"),
+    "too_large": ({"note": "n"}, 413, "larger than the portal accepts"),
+}
+
+
+@pytest.mark.parametrize("outcome", list(PATHS))
 def test_temporary_originals_are_deleted_on_every_path(make_app, outcome):
     app = make_app(max_file_size=10_000)
     client = app.test_client()
     files = [(png_bytes(), "a.png"), (os.urandom(500), "b.bin")]
-    kwargs = {
-        "receipt": {"note": "n"},
-        "validation": {"note": "n", "links": "not a link"},
-        "csrf": {"note": "n", "token": ""},
-        "honeypot": {"note": "n", "homepage": "x"},
-        "too_large": {"note": "n"},
-    }[outcome]
+    kwargs, status, words = PATHS[outcome]
     if outcome == "too_large":
         files.append((os.urandom(20_000), "c.bin"))
-    post_tip(client, "en", files=files, **kwargs)
+    response = post_tip(client, "en", files=files, **kwargs)
+    assert response.status_code == status
+    assert words in " ".join(response.get_data(as_text=True).split())
     assert submission_state(app.config["PORTAL_SETTINGS"].data_dir)[1] == []

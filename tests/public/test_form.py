@@ -9,7 +9,7 @@ import pytest
 
 from portal.models import StoredFile, Submission, db
 from portal.public.forms import MAX_CONTACT_LENGTH
-from tests.cleaning import docgen, imagegen
+from tests.cleaning import docgen, hostile, imagegen
 from tests.exiftool_oracle import leaks
 from tests.inbox_keys import content_of, plaintext_of
 from tests.public.helpers import HTML_LANG, png_bytes, post_tip, submission_state, tagged_jpeg
@@ -453,3 +453,36 @@ def test_receipt_with_removed_metadata_and_a_refused_file_in_each_language(
     # Both languages write a decimal point (Mexican Spanish, not Spain's comma).
     kind = "Archivo 1: foto" if lang == "es" else "File 1: photo"
     assert re.search(rf"{kind} \(JPEG\), (\d+(\.\d)? kB|\d+ bytes)", text)
+
+
+_FIELD_AND_SCRIPT_WORDS = {
+    "en": [
+        "names of files and folders on the computer that made the file",
+        "scripts and actions that run when the file is opened",
+        "author or owner name",
+    ],
+    "es": [
+        "nombres de archivos y carpetas de la computadora en la que se hizo el archivo",
+        "scripts y acciones que se ejecutan al abrir el archivo",
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_receipt_names_removed_fields_paths_and_scripts(make_app, tmp_path, lang):
+    """A document's fields that held the author's name and a path, and a PDF's
+    scripts and actions, are on the receipt in the tipster's language."""
+    docx, pdf = tmp_path / "carta.docx", tmp_path / "informe.pdf"
+    hostile.fields_docx(docx)
+    hostile.actions_pdf(pdf)
+    client = make_app().test_client()
+    response = post_tip(
+        client,
+        lang,
+        note="n",
+        files=[(docx.read_bytes(), "carta.docx"), (pdf.read_bytes(), "informe.pdf")],
+    )
+    assert response.status_code == 200
+    text = _text(response)
+    for words in _FIELD_AND_SCRIPT_WORDS[lang]:
+        assert words in text, words

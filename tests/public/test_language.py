@@ -80,9 +80,21 @@ def test_inbox_pages_do_not_get_the_public_switch(client):
 
 
 def test_unknown_language_is_a_translated_404(client):
-    response = client.get("/fr/")
-    assert response.status_code == 404
-    assert "<html lang=" in response.get_data(as_text=True)
+    """No catalogue for French: the 404 follows Accept-Language among the languages
+    the portal has, else the default (Spanish)."""
+    expected = {
+        "en": ("en", "Page not found", "There is nothing at this address."),
+        "es": ("es", "Página no encontrada", "No hay nada en esta dirección."),
+        "fr": ("es", "Página no encontrada", "No hay nada en esta dirección."),
+        "fr, en;q=0.5": ("en", "Page not found", "There is nothing at this address."),
+    }
+    for accept, (lang, title, message) in expected.items():
+        response = client.get("/fr/", headers={"Accept-Language": accept})
+        assert response.status_code == 404
+        page = response.get_data(as_text=True)
+        assert f'<html lang="{HTML_LANG[lang]}"' in page, accept
+        assert f"<h1>{title}</h1>" in page, accept
+        assert message in page, accept
 
 
 def test_the_form_posts_back_to_its_own_language(client):

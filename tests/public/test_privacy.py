@@ -8,8 +8,6 @@ import contextlib
 import http.client
 import logging
 import os
-import re
-import shlex
 import socket
 import subprocess
 import sys
@@ -20,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.inbox_keys import prepare_data_dir
+from tests.production.stack import readme_production
 from tests.public.helpers import files_under, multipart, post_tip, tagged_jpeg, token_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +48,10 @@ def _leaks_under(folder: Path) -> dict[str, list[str]]:
 
 
 @pytest.mark.proves("no-ip-address", "no-browser", "no-referrer", "no-file-names")
-def test_test_client_request_leaves_no_trace(app, client, tmp_path, caplog):
+def test_test_client_request_leaves_no_trace(make_app, tmp_path, caplog):
+    # The database in a file under the data folder, so that it is searched too.
+    app = make_app(persistent_database=True)
+    client = app.test_client()
     caplog.set_level(logging.DEBUG)
     client.environ_base.update(
         REMOTE_ADDR=SOURCE_ADDRESS, HTTP_USER_AGENT=USER_AGENT, HTTP_REFERER=REFERRER
@@ -59,6 +61,7 @@ def test_test_client_request_leaves_no_trace(app, client, tmp_path, caplog):
     assert _leaks_in_bytes(response.get_data()) == []  # not even shown back
     data_dir = app.config["PORTAL_SETTINGS"].data_dir
     assert len(files_under(data_dir / "submissions")) == 1
+    assert (data_dir / "portal.sqlite3").is_file()  # searched with every other file
     assert _leaks_under(data_dir) == {}
     assert _leaks_in_bytes(caplog.text.encode()) == []
 
@@ -193,24 +196,12 @@ def test_real_server_client_receives_the_page_for_a_body_over_the_total(server, 
     assert '<html lang="es-MX"' in page and "1\u00a0MB" in page
 
 
-def _readme_gunicorn_command() -> list[str]:
-    """The production command exactly as README.md gives it (continuations joined)."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Running in production", 1)[1]
-    block = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
-    assert block, "README.md shows the gunicorn command in a sh block"
-    return shlex.split(block.group(1).replace("\\\n", " "))
-
-
 def test_readme_gunicorn_command_logs_no_address(tmp_path):
     """Run README's production command from a marked address, with a good tip and a
     malformed request (gunicorn names the client's address when it warns about one)."""
-    words = _readme_gunicorn_command()
-    env = _served_env(tmp_path / "data")
-    while "=" in words[0]:  # VAR=value prefixes
-        name, value = words.pop(0).split("=", 1)
-        env[name] = value
-    assert env.pop("PORTAL_DATA_DIR") == "/srv/portal"
+    given, words = readme_production()
+    env = {**_served_env(tmp_path / "data"), **given}
+    assert env.pop("PORTAL_DATA_DIR") == "/srv/portal/data"
     env["PORTAL_DATA_DIR"] = str(tmp_path / "data")
     assert words[0] == ".venv/bin/gunicorn"
     port = _free_port()

@@ -13,7 +13,7 @@ The work is split by what it handles:
 * :mod:`.ooxml` and :mod:`.odf`: which parts each kind keeps, drops or replaces;
 * :mod:`.xml`: safe parsing, and authors, dates and ids neutralised in kept parts.
 
-Sniffing needs only :mod:`zipfile`; those modules (and defusedxml) are imported when
+Sniffing needs only :mod:`zipfile` and :mod:`.entries`; those modules (and lxml) are imported when
 a document is inspected or cleaned.
 """
 
@@ -36,7 +36,8 @@ from portal.cleaning.base import (
 if TYPE_CHECKING:
     from portal.cleaning.office.package import Rebuilt
 
-_ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError)
+#: NotImplementedError: a ZIP version newer than zipfile reads
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError)
 
 
 def _odf_mimetype(zf: zipfile.ZipFile) -> str | None:
@@ -57,6 +58,11 @@ class OfficeCleaner(FormatCleaner):
         if head[30:49] == b"[Content_Types].xml" or head[30:38] == b"mimetype":
             return True
         try:
+            from portal.cleaning.office.entries import count_entries
+
+            most = Limits().max_members
+            if count_entries(path, most) > most:
+                return False  # not read further: refused as an archive
             with zipfile.ZipFile(path) as zf:
                 if any(i.filename == "[Content_Types].xml" for i in zf.infolist()):
                     return True
@@ -67,15 +73,23 @@ class OfficeCleaner(FormatCleaner):
     @staticmethod
     def _rebuild(src: Path, limits: Limits, workdir: Path | None, depth: int) -> Rebuilt:
         """The cleaned package; with ``workdir`` None media are only inspected."""
+        from portal.cleaning.budget import Budget, Resource
         from portal.cleaning.office import odf, ooxml
+        from portal.cleaning.office.entries import count_entries
         from portal.cleaning.office.package import Job, malformed
 
+        budget = Budget(limits)
+        try:
+            entries = count_entries(src, budget.left(Resource.ZIP_ENTRIES))
+        except OSError as exc:
+            raise malformed("unreadable ZIP") from exc
+        budget.spend(Resource.ZIP_ENTRIES, entries, "too many zip entries")
         try:
             zf = zipfile.ZipFile(src)
         except _ZIP_ERRORS as exc:
             raise malformed("unreadable ZIP") from exc
         with zf:
-            job = Job(zf, limits, workdir=workdir, scratch=src.parent, depth=depth)
+            job = Job(zf, limits, budget, workdir=workdir, scratch=src.parent, depth=depth)
             if "[Content_Types].xml" in job.infos:
                 return ooxml.rebuild(job)
             try:

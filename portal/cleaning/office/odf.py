@@ -12,7 +12,7 @@ import re
 
 from portal.cleaning.base import Category, Refusal, RefusalCode
 from portal.cleaning.office.package import Job, Rebuilt, malformed
-from portal.cleaning.office.xml import clean_xml, elements, parse, properties, remove
+from portal.cleaning.office.xml import elements, local, remove, serialise
 
 _ODF_MAIN = {
     "application/vnd.oasis.opendocument.text": ("ODT", "odt"),
@@ -20,6 +20,7 @@ _ODF_MAIN = {
     "application/vnd.oasis.opendocument.presentation": ("ODP", "odp"),
 }
 _NS_MANIFEST = "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"
+_NS_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 
 _ODF_META_KINDS = {
     "initial-creator": Category.AUTHOR,
@@ -54,9 +55,9 @@ def rebuild(job: Job, mimetype: str) -> Rebuilt:
     fmt, extension = _ODF_MAIN[mimetype]
     if "META-INF/manifest.xml" not in job.infos:
         raise malformed("no manifest")
-    manifest = parse(job.read("META-INF/manifest.xml"))
-    for element in elements(manifest.documentElement):
-        if element.localName == "encryption-data":
+    manifest = job.parse(job.read("META-INF/manifest.xml"))
+    for element in elements(manifest):
+        if local(element) == "encryption-data":
             raise Refusal(RefusalCode.ENCRYPTED, "encrypted ODF member")
     kept: dict[str, bytes] = {}
     version = "1.2"
@@ -66,12 +67,10 @@ def rebuild(job: Job, mimetype: str) -> Rebuilt:
         if name.startswith(_ODF_MACRO_FOLDERS):
             raise Refusal(RefusalCode.ACTIVE_CONTENT, "ODF macros or scripts")
         if name in _ODF_KEPT_XML:
-            kept[name] = clean_xml(job.read(name), set(), job.found)
+            kept[name] = job.clean_xml(name, set())
         elif name == "meta.xml":
-            meta = job.read(name)
-            job.found |= properties(meta, _ODF_META_KINDS, Category.COMMENT)
-            root = parse(meta).documentElement
-            declared = root.getAttribute("office:version") if root is not None else ""
+            job.found |= job.properties(name, _ODF_META_KINDS, Category.COMMENT)
+            declared = job.parse(job.read(name)).get(f"{{{_NS_OFFICE}}}version", "")
             version = declared if re.fullmatch(r"\d\.\d", declared) else version
             kept[name] = b""  # written below, once the version is known
         elif name.startswith(("Pictures/", "Media/")):
@@ -88,12 +87,12 @@ def rebuild(job: Job, mimetype: str) -> Rebuilt:
                 job.found.add(Category.EMBEDDED)  # embedded objects and their previews
     if "meta.xml" in kept:
         kept["meta.xml"] = _odf_meta(version)
-    for element in list(elements(manifest.documentElement)):
-        if element.localName == "file-entry":
-            path = element.getAttributeNS(_NS_MANIFEST, "full-path")
+    for element in list(elements(manifest)):
+        if local(element) == "file-entry":
+            path = element.get(f"{{{_NS_MANIFEST}}}full-path", "")
             if path != "/" and path not in kept:
                 remove(element)
-    kept["META-INF/manifest.xml"] = manifest.toxml(encoding="UTF-8")
+    kept["META-INF/manifest.xml"] = serialise(manifest)
     members = [("mimetype", mimetype.encode("ascii")), *sorted(kept.items())]
     return Rebuilt(fmt, mimetype, extension, members, job.found, first_stored=True)
 

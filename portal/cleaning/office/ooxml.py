@@ -15,11 +15,12 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 from urllib.parse import unquote
-from xml.dom import minidom
+
+from lxml import etree
 
 from portal.cleaning.base import Category, Refusal, RefusalCode
 from portal.cleaning.office.package import Job, Rebuilt, malformed
-from portal.cleaning.office.xml import clean_xml, elements, parse, properties, remove
+from portal.cleaning.office.xml import elements, local, remove, serialise
 
 _OD = "application/vnd.openxmlformats-officedocument"
 _OOXML_MAIN = {
@@ -164,18 +165,18 @@ class _Ooxml:
             return override
         return self.defaults.get(posixpath.splitext(name)[1].lstrip(".").lower(), "")
 
-    def load_types(self) -> minidom.Document:
+    def load_types(self) -> etree._Element:
         if "[Content_Types].xml" not in self.job.infos:
             raise malformed("no content types")
-        doc = parse(self.job.read("[Content_Types].xml"))
-        for element in elements(doc.documentElement):
-            if element.localName == "Default":
-                ext = element.getAttribute("Extension").lower()
-                self.defaults[ext] = element.getAttribute("ContentType")
-            elif element.localName == "Override":
-                part = unquote(element.getAttribute("PartName")).lstrip("/").lower()
-                self.overrides[part] = element.getAttribute("ContentType")
-        return doc
+        root = self.job.parse(self.job.read("[Content_Types].xml"))
+        for element in elements(root):
+            if local(element) == "Default":
+                ext = element.get("Extension", "").lower()
+                self.defaults[ext] = element.get("ContentType", "")
+            elif local(element) == "Override":
+                part = unquote(element.get("PartName", "")).lstrip("/").lower()
+                self.overrides[part] = element.get("ContentType", "")
+        return root
 
     def refuse_macros(self) -> None:
         for name in self.job.infos:
@@ -206,11 +207,11 @@ class _Ooxml:
             return True
         ctype = self.content_type(name)
         if name.lower() == "docprops/core.xml" or ctype == _CORE_TYPE:
-            self.job.found |= properties(self.job.read(name), _CORE_KINDS, Category.COMMENT)
+            self.job.found |= self.job.properties(name, _CORE_KINDS, Category.COMMENT)
             self.kept[name] = _CORE_XML
             return True
         if name.lower() == "docprops/app.xml" or ctype == _APP_TYPE:
-            self.job.found |= properties(self.job.read(name), _APP_KINDS, None)
+            self.job.found |= self.job.properties(name, _APP_KINDS, None)
             self.kept[name] = _APP_XML
             return True
         if name.lower().startswith("docprops/"):
@@ -240,14 +241,14 @@ class _Ooxml:
             rels = self.job.by_lower.get(wanted.lower())
             if rels is None:
                 continue
-            doc = parse(self.job.read(rels))
+            root = self.job.parse(self.job.read(rels))
             dropped: set[str] = set()
-            for rel in list(elements(doc.documentElement)):
-                if rel.localName != "Relationship":
+            for rel in list(elements(root)):
+                if local(rel) != "Relationship":
                     continue
-                rid, kind = rel.getAttribute("Id"), rel.getAttribute("Type")
-                target = rel.getAttribute("Target")
-                if rel.getAttribute("TargetMode") == "External":
+                rid, kind = rel.get("Id", ""), rel.get("Type", "")
+                target = rel.get("Target", "")
+                if rel.get("TargetMode") == "External":
                     if kind.endswith("/hyperlink"):
                         continue
                     self.job.found.add(_dropped_category(kind, "") or Category.HIDDEN_DATA)
@@ -262,7 +263,7 @@ class _Ooxml:
                     dropped.add(rid)
                     remove(rel)
             self.dropped_ids[source] = dropped
-            self.kept[rels] = doc.toxml(encoding="UTF-8")
+            self.kept[rels] = serialise(root)
         for name in self.job.infos:
             if name not in self.kept and name != "[Content_Types].xml":
                 ctype = self.content_type(name)
@@ -277,12 +278,10 @@ class _Ooxml:
         rels = self.job.by_lower.get("_rels/.rels")
         if rels is None:
             raise malformed("no package relationships")
-        doc = parse(self.job.read(rels))
-        for rel in elements(doc.documentElement):
-            if rel.localName == "Relationship" and rel.getAttribute("Type").endswith(
-                "/officeDocument"
-            ):
-                part = self.resolve("", rel.getAttribute("Target"))
+        root = self.job.parse(self.job.read(rels))
+        for rel in elements(root):
+            if local(rel) == "Relationship" and rel.get("Type", "").endswith("/officeDocument"):
+                part = self.resolve("", rel.get("Target", ""))
                 ctype = self.content_type(part) if part else ""
                 if "macroenabled" in ctype.lower():
                     raise Refusal(RefusalCode.ACTIVE_CONTENT, "macro-enabled document")
@@ -291,21 +290,21 @@ class _Ooxml:
                 raise Refusal(RefusalCode.UNKNOWN_TYPE, "unsupported OOXML kind")
         raise malformed("no main document")
 
-    def build(self, types: minidom.Document) -> list[tuple[str, bytes]]:
+    def build(self, types: etree._Element) -> list[tuple[str, bytes]]:
         for name, data in list(self.kept.items()):
             if data == b"":
                 source_ids = self.dropped_ids.get(name, set())
-                self.kept[name] = clean_xml(self.job.read(name), source_ids, self.job.found)
+                self.kept[name] = self.job.clean_xml(name, source_ids)
         used_ext = {posixpath.splitext(n)[1].lstrip(".").lower() for n in self.kept}
-        for element in list(elements(types.documentElement)):
-            if element.localName == "Default":
-                if element.getAttribute("Extension").lower() not in used_ext:
+        for element in list(elements(types)):
+            if local(element) == "Default":
+                if element.get("Extension", "").lower() not in used_ext:
                     remove(element)
-            elif element.localName == "Override":
-                part = unquote(element.getAttribute("PartName")).lstrip("/").lower()
+            elif local(element) == "Override":
+                part = unquote(element.get("PartName", "")).lstrip("/").lower()
                 if part not in {n.lower() for n in self.kept}:
                     remove(element)
-        members = [("[Content_Types].xml", types.toxml(encoding="UTF-8"))]
+        members = [("[Content_Types].xml", serialise(types))]
         return members + sorted(self.kept.items())
 
 

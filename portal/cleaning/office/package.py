@@ -2,10 +2,12 @@
 member by member, its media cleaned through the registry, and written back in a
 fixed form.
 
-Checked first, from the central directory: member count, declared sizes in total
-(against the file's :class:`~portal.cleaning.budget.Budget`) and per member
-compression ratio (bombs), encrypted members, and member names (absolute, ``..``,
-backslashes, NUL bytes, duplicates: path tricks are refused).
+Checked first, before :mod:`zipfile` reads anything: the number of entries in the
+central directory (:mod:`.entries`), against the file's
+:class:`~portal.cleaning.budget.Budget`. Then, from the central directory: declared
+sizes in total and per member compression ratio (bombs), encrypted members, and member
+names (absolute, ``..``, backslashes, NUL bytes, duplicates: path tricks are refused).
+Every XML part parsed is charged to the same budget (:mod:`.xml`).
 
 Each picture, video or sound is cleaned by the registry as an upload would be; one of
 a type it refuses (EMF, SVG, ...) is dropped, one too large or too deeply nested
@@ -17,12 +19,17 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
+import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from lxml import etree
 
 from portal.cleaning import registry
 from portal.cleaning.base import Category, Limits, Refusal, RefusalCode
 from portal.cleaning.budget import Budget, Resource
+from portal.cleaning.office import xml
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -57,13 +64,10 @@ class Rebuilt:
                 zf.writestr(info, data)
 
 
-def checked_members(zf: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipInfo]:
+def checked_members(zf: zipfile.ZipFile, limits: Limits, budget: Budget) -> list[zipfile.ZipInfo]:
     """The file members, after refusing bombs, encryption and path tricks."""
     infos = zf.infolist()
-    if len(infos) > limits.max_members:
-        raise Refusal(RefusalCode.TOO_LARGE, "too many members")
     seen: set[str] = set()
-    budget = Budget(limits)
     files = []
     for info in infos:
         name = info.filename
@@ -95,7 +99,7 @@ def checked_members(zf: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipInfo
 def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     try:
         return zf.read(info)  # bounded by the declared size, CRC checked
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
         raise malformed(f"unreadable member: {type(exc).__name__}") from exc
 
 
@@ -112,6 +116,7 @@ class Job:
         self,
         zf: zipfile.ZipFile,
         limits: Limits,
+        budget: Budget,
         *,
         workdir: Path | None,
         scratch: Path,
@@ -119,15 +124,30 @@ class Job:
     ) -> None:
         self.zf = zf
         self.limits = limits
+        self.budget = budget
         self.workdir = workdir
         self.scratch = scratch
         self.depth = depth
         self.found: set[Category] = set()
-        self.infos = {i.filename: i for i in checked_members(zf, limits)}
+        self.infos = {i.filename: i for i in checked_members(zf, limits, budget)}
         self.by_lower = {name.lower(): name for name in self.infos}
 
     def read(self, name: str) -> bytes:
         return read_member(self.zf, self.infos[name])
+
+    def parse(self, data: bytes) -> etree._Element:
+        """An XML part's root element, within the file's budget."""
+        return xml.parse(data, self.budget, self.limits)
+
+    def clean_xml(self, name: str, dropped_ids: set[str]) -> bytes:
+        """The member ``name``, an XML part that is kept, cleaned (see :mod:`.xml`)."""
+        return xml.clean_xml(self.read(name), dropped_ids, self.found, self.budget, self.limits)
+
+    def properties(
+        self, name: str, kinds: Mapping[str, Category | None], default: Category | None
+    ) -> set[Category]:
+        """What the properties part ``name`` says (see :func:`.xml.properties`)."""
+        return xml.properties(self.read(name), kinds, default, self.budget, self.limits)
 
     def media(self, name: str) -> bytes | None:
         """The cleaned picture/video/sound, or None if it has to be dropped."""
@@ -154,6 +174,10 @@ class Job:
         """A picture of a type nothing cleans (EMF, SVG, ...) or a broken one is dropped
         from the document; one that is too large, too deep or that broke a cleaner
         refuses the whole document."""
-        if refusal.code in (RefusalCode.TOO_LARGE, RefusalCode.CLEANING_FAILED):
+        if refusal.code in (
+            RefusalCode.TOO_LARGE,
+            RefusalCode.TOO_COMPLEX,
+            RefusalCode.CLEANING_FAILED,
+        ):
             raise Refusal(refusal.code, f"embedded media: {refusal.detail}") from refusal
         self.found.add(Category.EMBEDDED)

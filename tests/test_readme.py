@@ -8,7 +8,7 @@ from pathlib import Path
 
 from portal.config import Settings
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_every_setting_is_in_the_readme_table():

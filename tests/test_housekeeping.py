@@ -21,13 +21,14 @@ def _rows(app) -> tuple[int, int]:
 
 
 def _restart(make_app, first):
-    # A new process: the old one no longer holds the storage lock.
+    # A new process: the old one no longer holds the storage lock. It finds the
+    # rows the first one committed, in the same database file.
     first.extensions["portal_storage_lock"].close()
-    return make_app()
+    return make_app(persistent_database=True)
 
 
 def test_sweep_at_start_removes_leftovers_and_keeps_filed_submissions(make_app):
-    app = make_app()
+    app = make_app(persistent_database=True)
     client = app.test_client()
     files = [(png_bytes(colour="red"), "red.png")]
     assert post_tip(client, "en", note="keep me", files=files).status_code == 200

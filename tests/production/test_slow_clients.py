@@ -1,0 +1,49 @@
+"""Slow clients never starve the portal, run as documented (README's gunicorn command
+behind deploy/'s nginx). Before nginx, four connections sending nothing made every
+request wait 15 s or more, and 80 stopped the portal: each held a sync worker for up
+to gunicorn's hour-long timeout. Here 80 connections trickle headers or bodies at one
+byte a second to the address Tor connects to, reconnecting whenever they are
+dropped, while a visitor loads the form and a tipster uploads a 1 MB photo at
+20 kB/s. The 3-second bound is functional: nginx answers the visitor at once or the
+attack works."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from tests.production.attack import SlowLoris, photo, slow_upload, visit
+from tests.production.stack import Stack
+from tests.public.helpers import files_under
+
+KB = 1000
+
+
+def test_eighty_slow_connections_starve_no_one(stack: Stack) -> None:
+    before = len(files_under(stack.data_dir / "submissions"))
+    attack = SlowLoris(stack.onion, count=80).start()
+    upload: dict[str, object] = {}
+
+    def tipster() -> None:
+        upload["result"] = slow_upload(stack.onion, photo(1_000_000), rate=20 * KB)
+
+    try:
+        time.sleep(3)  # let every attacking connection be established
+        uploader = threading.Thread(target=tipster, daemon=True)
+        uploader.start()
+        waits = []
+        while uploader.is_alive() and len(waits) < 40:
+            waits.append(visit(stack.onion, timeout=30))
+            uploader.join(timeout=4)
+        uploader.join(timeout=300)
+    finally:
+        attack.stop()
+
+    assert len(waits) >= 5  # the upload took long enough to be visited meanwhile
+    assert max(waits) < 3, waits
+    status, page = upload["result"]  # type: ignore[misc]
+    assert status == 200, page
+    assert "foto (JPEG)" in page and "ubicación GPS" in page
+    # The receipt is shown only once the cleaned file and the row are committed.
+    filed = files_under(stack.data_dir / "submissions")
+    assert len(filed) == before + 1
