@@ -32,6 +32,9 @@ How each tool runs, which favours the peers on small files:
   over all cores (ProcessPoolExecutor) while ours uses one; a file is a failure when
   no ``.cleaned`` copy appears.
 
+With ``--hostile`` it ends with the hostile group (files built to cost the cleaner as
+much as possible, against its time and memory budget): see bench/hostile.py.
+
 Unless ``--no-big`` is given it then builds a ~1 GB H.264/AAC MP4 with ffmpeg (a 20 s
 segment looped with ``-c copy``), cleans it with each tool in a child process, and
 reports wall and CPU time and the peak resident memory of that process tree, beside
@@ -538,6 +541,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-big", action="store_true", help="skip the 1 GB video")
     parser.add_argument("--big-mb", type=int, default=1024, help="size of the big video")
     parser.add_argument("--repeat", type=int, default=2, help="big video runs; best is shown")
+    parser.add_argument(
+        "--hostile", action="store_true", help="then the hostile group (bench/hostile.py)"
+    )
     args = parser.parse_args(argv)
 
     files = sorted(p for p in args.corpus.iterdir() if p.is_file() and p.suffix.lower() != ".tsv")
@@ -558,6 +564,11 @@ def main(argv: list[str] | None = None) -> int:
         report(results, profiles, max(args.rounds, 1))
         if not args.no_big:
             big_video(work, args.big_mb, args.repeat)
+    if args.hostile:
+        from bench import hostile
+
+        print("\nhostile files, each cleaned in a process of its own:")
+        hostile.run()
     return 0
 
 

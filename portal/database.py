@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: the newest revision under migrations/versions (a test checks it is Alembic's head)
-HEAD = "0003"
+HEAD = "0005"
 #: app.extensions key: why the database cannot be used yet ("" when it can)
 PENDING = "portal_schema_pending"
 #: app.extensions keys: when the database was last checked, and the lock of a check

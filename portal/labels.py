@@ -22,7 +22,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from portal.cleaning import Category, Cleaned, Kind, RefusalCode
+from portal.cleaning import Alteration, Category, Cleaned, Kind, RefusalCode
 
 CATEGORY_LABELS: dict[Category, LazyString] = {
     Category.GPS: _l("GPS location"),
@@ -44,6 +44,20 @@ CATEGORY_LABELS: dict[Category, LazyString] = {
     Category.HIDDEN_DATA: _l("hidden data that the file does not show"),
     Category.FILE_PATHS: _l("names of files and folders on the computer that made the file"),
     Category.SCRIPTS: _l("scripts and actions that run when the file is opened"),
+    Category.INVISIBLE_CHARACTERS: _l(
+        "invisible characters, which can mark who a copied text came from"
+    ),
+}
+
+ALTERATION_LABELS: dict[Alteration, LazyString] = {
+    Alteration.AUDIO_REENCODED: _l(
+        "The sound could not be copied as it was, so it was converted to a common "
+        "format; it may sound slightly different."
+    ),
+    Alteration.VIDEO_REENCODED: _l(
+        "The picture could not be copied as it was, so it was converted to a common "
+        "format; it may look slightly different."
+    ),
 }
 
 #: what "dates" means for each kind of file (a PDF has no "date taken")
@@ -135,6 +149,14 @@ def in_display_order(values: Iterable[str]) -> list[str]:
     which puts the location first, then the device, then dates and names."""
     order = {category.value: index for index, category in enumerate(Category)}
     return sorted(values, key=lambda value: (order.get(str(value), len(order)), str(value)))
+
+
+def alteration_label(value: str) -> LazyString | str:
+    """Plain words for what was changed in a file, from an :class:`Alteration` value."""
+    try:
+        return ALTERATION_LABELS[Alteration(value)]
+    except ValueError:
+        return value
 
 
 def refusal_label(value: str) -> LazyString | str:
@@ -229,6 +251,7 @@ def language_label(code: str) -> str:
 def init_app(app: Flask) -> None:
     for function in (
         category_label,
+        alteration_label,
         in_display_order,
         refusal_label,
         editor_refusal_label,

@@ -119,6 +119,13 @@ _ALLOWED_VALUES = {
     ("Vorbis", "Vendor"): {"ffmpeg"},
     ("ZIP", "ZipModifyDate"): {"1980:01:01 00:00:00"},
 }
+# The same, in any group (each track of a file is a group of its own). A 3GPP AMR
+# sample entry (damr) must name an encoder vendor and version: FFmpeg writes its own
+# code, a phone writes its maker's ("SAMS", "NOKI"), which is a leak.
+_ALLOWED_TAG_VALUES = {
+    "EncoderVendor": {"FFMP"},
+    "EncoderVersion": {"0"},
+}
 
 
 def exiftool_available() -> bool:
@@ -169,7 +176,11 @@ def identifying(tags: dict[str, object]) -> list[str]:
         if neutral or tag in _ALLOWED_TAGS:
             continue
         text = value if isinstance(value, str) else json.dumps(value)
-        if text.strip() == "" or text in _ALLOWED_VALUES.get((group, tag), ()):
+        if (
+            text.strip() == ""
+            or text in _ALLOWED_VALUES.get((group, tag), ())
+            or text in _ALLOWED_TAG_VALUES.get(tag, ())
+        ):
             continue  # an empty tag says nothing
         if group.startswith("ICC") and not tag.startswith(("Profile", "Device")):
             continue

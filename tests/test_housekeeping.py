@@ -47,7 +47,7 @@ def test_sweep_at_start_removes_leftovers_and_keeps_filed_submissions(make_app):
     _restart(make_app, app)
     assert submission_state(data_dir) == ([kept], [])
     assert _rows(app) == (1, 1)
-    assert len(list((data_dir / "submissions" / kept).iterdir())) == 1
+    assert len(list((data_dir / "submissions" / kept).iterdir())) == 2  # image, thumbnail
 
 
 def test_no_sweep_while_another_process_serves_the_folder(make_app):

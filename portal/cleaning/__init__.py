@@ -6,10 +6,11 @@ input, hands it to the module for its format family, and either returns a
 raises :class:`Refusal` with a reason code and leaves nothing behind.
 """
 
-from portal.cleaning.base import Category, Cleaned, Kind, Limits, Refusal, RefusalCode
+from portal.cleaning.base import Alteration, Category, Cleaned, Kind, Limits, Refusal, RefusalCode
 from portal.cleaning.registry import clean_file, identify, inspect_file
 
 __all__ = [
+    "Alteration",
     "Category",
     "Cleaned",
     "Kind",

@@ -37,6 +37,7 @@ class Category(enum.StrEnum):
     HIDDEN_DATA = "hidden_data"  # data after the end of the file, private chunks
     FILE_PATHS = "file_paths"  # names of files and folders on the author's computer
     SCRIPTS = "scripts"  # scripts, macros and actions run on opening
+    INVISIBLE_CHARACTERS = "invisible_characters"  # zero-width, direction marks, tags
 
 
 class Kind(enum.StrEnum):
@@ -65,6 +66,14 @@ class RefusalCode(enum.StrEnum):
     CLEANING_FAILED = "cleaning_failed"
 
 
+class Alteration(enum.StrEnum):
+    """A change to the content itself, made because it could not be copied as it was
+    (each is told to the tipster on the receipt and to editors in the inbox)."""
+
+    AUDIO_REENCODED = "audio_reencoded"  # the audio was decoded and encoded afresh
+    VIDEO_REENCODED = "video_reencoded"  # the video was decoded and encoded afresh
+
+
 class Refusal(Exception):
     """A file that will not be filed. ``detail`` is for developers only: it may name
     internals but never the file's content or name."""
@@ -91,6 +100,9 @@ class Limits:
     max_pdf_stream_bytes: int = 128 * 1024 * 1024  # one PDF stream read or decoded
     max_compression_ratio: int = 200  # a zip member's expanded/compressed ratio
     max_depth: int = 3  # files inside files inside files
+    # video that must be re-encoded (it cannot be copied): about 3 minutes of 1080p
+    # at 30 fps, which x264's "veryfast" encodes on one core in about that time
+    max_encoded_pixels: int = 10_000_000_000
     chunk_size: int = 1024 * 1024  # streaming copy unit
 
 
@@ -101,7 +113,8 @@ class Cleaned:
     ``kind`` says what the file is (a :class:`Kind`);
     ``format`` a short upper-case name ("JPEG", "MP4", "PDF"); ``mime`` and
     ``extension`` (without dot) describe the cleaned output, which may differ from
-    the input (HEIC becomes JPEG).
+    the input (HEIC becomes JPEG). ``altered`` says what of the content itself had to
+    be changed (a stream re-encoded); it is empty for a lossless clean.
     """
 
     kind: Kind
@@ -109,6 +122,7 @@ class Cleaned:
     mime: str
     extension: str
     removed: frozenset[Category] = field(default_factory=frozenset)
+    altered: frozenset[Alteration] = field(default_factory=frozenset)
 
 
 #: How much of a file sniffing looks at: every family's signature fits in it.

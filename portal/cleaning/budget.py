@@ -27,6 +27,7 @@ class Resource(enum.StrEnum):
     """One kind of cost a file can impose on the cleaner."""
 
     EXPANDED_BYTES = "expanded_bytes"  # bytes inflated from compressed data
+    ENCODED_PIXELS = "encoded_pixels"  # video pixels re-encoded (all frames together)
     DECODED_PIXELS = "decoded_pixels"  # image pixels, every frame and the canvas once
     XML_ELEMENTS = "xml_elements"  # elements of every XML part of a document
     ZIP_ENTRIES = "zip_entries"  # entries of a zip's central directory
@@ -39,6 +40,7 @@ class Budget:
     def __init__(self, limits: Limits) -> None:
         self._left: dict[Resource, int] = {
             Resource.EXPANDED_BYTES: limits.max_expanded_bytes,
+            Resource.ENCODED_PIXELS: limits.max_encoded_pixels,
             Resource.DECODED_PIXELS: limits.max_decoded_pixels,
             Resource.XML_ELEMENTS: limits.max_xml_elements,
             Resource.ZIP_ENTRIES: limits.max_members,

@@ -122,7 +122,9 @@ def identify(src: Path) -> FormatCleaner:
         head = read_head(src)
     except OSError as exc:
         raise Refusal(RefusalCode.MALFORMED, f"unreadable: {type(exc).__name__}") from exc
-    if head.startswith(_EXECUTABLE_SIGNATURES):
+    # "#!" starts scripts, and AMR speech files too ("#!AMR\n"): those are judged as
+    # audio, and refused unless they are AMR through and through.
+    if head.startswith(_EXECUTABLE_SIGNATURES) and not head.startswith(media.AMR_MAGICS):
         raise Refusal(RefusalCode.EXECUTABLE, "executable signature")
     for cleaner in CLEANERS:
         if cleaner.sniff(head, src):

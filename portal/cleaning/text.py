@@ -3,13 +3,20 @@ byte-order mark, written back as UTF-8 without one.
 
 Text carries no metadata of its own, but it can carry things a browser would act on
 and marks invisible to a reader: markup (HTML, SVG, XML, scripts) anywhere in the file
-is refused as active content; zero-width and other invisible formatting characters,
-which can fingerprint a copied document for each recipient, are removed (and reported
-as hidden data). Line ends become ``\\n`` and the text is put in Unicode NFC form.
+is refused as active content; invisible characters, which can fingerprint a copied
+document for each recipient, are removed (:mod:`portal.cleaning.invisible`, shared
+with the tip form) and reported. Line ends become ``\\n`` and the text is put in
+Unicode NFC form.
 
 Binary data (NUL bytes, control characters, invalid UTF-8) is not text and is refused.
 RTF is refused too: it is a document format that names its author and dates, and
 pasting its text into the form is the better way to send it.
+
+The file is streamed: read, decoded, cleaned and written :attr:`Limits.chunk_size`
+bytes at a time, so a chat export of hundreds of megabytes costs a few megabytes of
+memory. Each piece is cut where cleaning it alone gives the same text as cleaning
+it with its neighbours (before a character that never combines with what precedes
+it), and markup is looked for across the cuts.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from portal.cleaning.base import (
@@ -28,6 +36,7 @@ from portal.cleaning.base import (
     Refusal,
     RefusalCode,
 )
+from portal.cleaning.invisible import strip_invisible
 
 # Anywhere in the text, in any case. The first group is matched as a prefix (as
 # browsers and sniffers may); the second only as whole tag names, so that prose
@@ -37,53 +46,120 @@ _MARKUP = re.compile(
     r"|<(?:frame|embed|body|meta|link|style|form|base)\b",
     re.IGNORECASE,
 )
+#: longer than any match of _MARKUP plus the character that decides its \b
+_MARKUP_REACH = 16
 # C0 controls other than tab, line feed, vertical tab, form feed and carriage return,
 # DEL and the C1 controls: present in binary files, never in typed text.
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 _RTF = b"{\\rtf"
+# Characters before which a text may be cut and each side cleaned alone: none of them
+# combines with, reorders against or composes onto what precedes it in NFC (the
+# second character of every canonical composition is U+0300 or above), and none is
+# a variation selector judged by its predecessor.
+_CUT_BEFORE = re.compile("[\x00-\u02ff\u3000-\u303f\u4e00-\u9fff\uac00-\ud7a3]")
+#: how far back from a piece's end a place to cut is looked for
+_CUT_SEARCH = 4096
 
 
-def _decode(data: bytes) -> str:
-    """The text, or a Refusal saying why these bytes are not text."""
-    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
-        try:
-            text = data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise Refusal(RefusalCode.MALFORMED, "invalid UTF-16") from exc
-    else:
-        if b"\x00" in data:
-            raise Refusal(RefusalCode.UNKNOWN_TYPE, "NUL bytes: binary data")
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise Refusal(RefusalCode.MALFORMED, "invalid UTF-8") from exc
-    if text.lstrip("\ufeff \t\r\n").startswith("{\\rtf"):
-        raise Refusal(RefusalCode.UNKNOWN_TYPE, "RTF")
-    if _CONTROL.search(text):
-        raise Refusal(RefusalCode.UNKNOWN_TYPE, "control characters: binary data")
-    if _MARKUP.search(text):
-        raise Refusal(RefusalCode.ACTIVE_CONTENT, "markup a browser would render")
-    return text
-
-
-def _invisible(char: str) -> bool:
-    # Format characters (Cf): zero-width spaces and joiners, direction marks, word
-    # joiners, tag characters, the byte-order mark.
-    return unicodedata.category(char) == "Cf"
-
-
-def _normalise(text: str) -> tuple[str, bool]:
-    """NFC text with ``\\n`` line ends and no invisible characters; whether any were
-    removed."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    visible = "".join(char for char in text if not _invisible(char))
-    return unicodedata.normalize("NFC", visible), visible != text
-
-
-def _read(src: Path, limits: Limits) -> bytes:
+def _decoded(src: Path, limits: Limits) -> Iterator[str]:
+    """The text of ``src`` in pieces, or a Refusal saying why these bytes are not text."""
     if src.stat().st_size > limits.max_expanded_bytes:
         raise Refusal(RefusalCode.TOO_LARGE, "text file too large")
-    return src.read_bytes()
+    with open(src, "rb") as fh:
+        data = fh.read(max(limits.chunk_size, 4))  # enough to see a byte-order mark
+        wide = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        decoder = codecs.getincrementaldecoder("utf-16" if wide else "utf-8-sig")()
+        started = False
+        while True:
+            if not wide and b"\x00" in data:
+                raise Refusal(RefusalCode.UNKNOWN_TYPE, "NUL bytes: binary data")
+            final = not data
+            try:
+                piece = decoder.decode(data, final=final)
+            except UnicodeDecodeError as exc:
+                name = "UTF-16" if wide else "UTF-8"
+                raise Refusal(RefusalCode.MALFORMED, f"invalid {name}") from exc
+            if not started and piece:
+                started = True
+                if piece.lstrip("\ufeff \t\r\n").startswith("{\\rtf"):
+                    raise Refusal(RefusalCode.UNKNOWN_TYPE, "RTF")
+            if piece:
+                yield piece
+            if final:
+                return
+            data = fh.read(limits.chunk_size)
+
+
+def _cut(text: str) -> int:
+    """Where to end the piece that is cleaned now; the rest waits for more text."""
+    end = len(text)
+    if text.endswith("\r"):  # the "\n" of a CRLF may be in the next piece
+        end -= 1
+    window_start = max(0, end - _CUT_SEARCH)
+    cuts = [match.start() for match in _CUT_BEFORE.finditer(text, window_start, end)]
+    if not cuts:
+        return end  # no place to cut near the end: clean all of it (NFC may differ)
+    cut = cuts[-1]
+    if cut > 0 and text[cut - 1] == "\r":  # never between the two halves of a CRLF
+        cut -= 1
+    return cut
+
+
+def _clean_piece(text: str) -> tuple[str, bool]:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _CONTROL.search(text):
+        raise Refusal(RefusalCode.UNKNOWN_TYPE, "control characters: binary data")
+    text, removed = strip_invisible(text)
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return text, removed
+
+
+class _Markup:
+    """Looks for markup in cleaned text given piece by piece, across the cuts."""
+
+    def __init__(self) -> None:
+        self._tail = ""
+
+    def check(self, text: str, *, final: bool) -> None:
+        window = self._tail + text
+        undecided = len(window) - (0 if final else _MARKUP_REACH)
+        for match in _MARKUP.finditer(window):
+            if match.start() < undecided:
+                raise Refusal(RefusalCode.ACTIVE_CONTENT, "markup a browser would render")
+        self._tail = window[-_MARKUP_REACH:]
+
+
+def _stream(src: Path, limits: Limits, write: Callable[[str], object]) -> tuple[bool, bool]:
+    """Clean ``src`` piece by piece, handing each cleaned piece to ``write``.
+    Returns whether any invisible character was removed and whether any visible
+    text was found."""
+    removed = visible = False
+    markup = _Markup()
+    pending = ""
+    for piece in _decoded(src, limits):
+        pending += piece
+        cut = _cut(pending)
+        if cut == 0:
+            continue
+        text, dropped = _clean_piece(pending[:cut])
+        pending = pending[cut:]
+        markup.check(text, final=False)
+        removed, visible = removed or dropped, visible or _shows(text)
+        write(text)
+    text, dropped = _clean_piece(pending)
+    markup.check(text, final=True)
+    removed, visible = removed or dropped, visible or _shows(text)
+    write(text)
+    return removed, visible
+
+
+def _shows(text: str) -> bool:
+    return bool(text) and not text.isspace()
+
+
+def _found(removed: bool) -> set[Category]:
+    return {Category.INVISIBLE_CHARACTERS} if removed else set()
 
 
 class TextCleaner(FormatCleaner):
@@ -103,20 +179,20 @@ class TextCleaner(FormatCleaner):
         return not _CONTROL.search(text)
 
     def inspect(self, src: Path, limits: Limits) -> set[Category]:
-        _text, removed = _normalise(_decode(_read(src, limits)))
-        return {Category.HIDDEN_DATA} if removed else set()
+        removed, _visible = _stream(src, limits, lambda text: None)
+        return _found(removed)
 
     def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
-        text, removed = _normalise(_decode(_read(src, limits)))
-        if not text.strip():
+        with open(dst, "w", encoding="utf-8", newline="") as out:
+            removed, visible = _stream(src, limits, out.write)
+        if not visible:
             raise Refusal(RefusalCode.EMPTY, "no visible text")
-        dst.write_bytes(text.encode("utf-8"))
         return Cleaned(
             kind=Kind.TEXT,
             format="TXT",
             mime="text/plain",
             extension="txt",
-            removed=frozenset({Category.HIDDEN_DATA} if removed else ()),
+            removed=frozenset(_found(removed)),
         )
 
 

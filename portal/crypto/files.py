@@ -7,6 +7,7 @@ place, so a crash leaves either the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 from collections.abc import Callable
@@ -35,6 +36,13 @@ def encrypt_file(plain: Path, target: Path, recipient: age.Recipient) -> int:
     """``plain`` encrypted into ``target`` (mode 0600, fsynced); the plaintext size."""
     with plain.open("rb") as source:
         return _write_atomically(target, lambda sink: age.encrypt_stream(source, sink, [recipient]))
+
+
+def encrypt_bytes(data: bytes, target: Path, recipient: age.Recipient) -> int:
+    """``data`` encrypted into ``target`` (mode 0600, fsynced); its size. For small
+    things made in memory (a thumbnail), so that no plaintext copy is written."""
+    source = io.BytesIO(data)
+    return _write_atomically(target, lambda sink: age.encrypt_stream(source, sink, [recipient]))
 
 
 def reencrypt_file(

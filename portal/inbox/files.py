@@ -11,6 +11,11 @@ Stored files are age files (:mod:`portal.crypto.age`); each response decrypts wi
 signed-in editor's keyring as it streams, one 64 KiB chunk at a time, so memory stays
 flat whatever the size. A range request (players seeking) starts decrypting at the
 chunk that holds its first byte. Plaintext never touches the disk here.
+
+A thumbnail is decrypted from the small age file made when the submission was filed.
+One filed before thumbnails were stored gets its thumbnail made (from the image
+decrypted as it is read), encrypted, stored and recorded on first request, one image
+at a time per worker, so a page of twenty old photos does not decode twenty at once.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,7 +36,7 @@ from portal import storage
 from portal.cleaning import Kind
 from portal.config import Settings
 from portal.crypto import age
-from portal.crypto.keyring import Keyring
+from portal.crypto.keyring import Keyring, NoInboxKey, current_key
 from portal.inbox import thumbnails
 from portal.inbox.auth import current_keyring
 from portal.models import StoredFile, Submission, db, is_id
@@ -128,6 +134,46 @@ def stream_zip(entries: list[tuple[Callable[[], BinaryIO], str, int]]) -> Iterat
 
 
 def register(bp: Blueprint, settings: Settings) -> None:
+    #: one lazily made thumbnail at a time in this worker (old filings only)
+    making_thumbnail = threading.Lock()
+
+    def make_missing_thumbnail(stored: StoredFile, path: Path) -> bytes | None:
+        """For an image filed before thumbnails were stored: make its thumbnail,
+        store it encrypted to the file's own key (when that is the current one, so
+        that a key rotation finds the two together) and record it; the JPEG."""
+        with making_thumbnail:
+            db.session.refresh(stored)  # another request may have made it meanwhile
+            if stored.thumbnail_name is not None:
+                return None
+            with open_plain(stored, path) as plain:
+                data = thumbnails.make_thumbnail(plain)
+            try:
+                key_id, recipient = current_key()
+            except NoInboxKey:
+                return data
+            if key_id == stored.key_id:
+                with io.BytesIO(data) as image:
+                    name = thumbnails.write_thumbnail(image, path.parent, recipient)
+                storage.fsync_dir(path.parent)  # before the row names it
+                stored.thumbnail_name = name
+                db.session.commit()
+            return data
+
+    def thumbnail_of(stored: StoredFile, path: Path) -> bytes:
+        """The JPEG thumbnail of a stored image. Raises NoThumbnail or AgeError."""
+        if stored.thumbnail_name is None:
+            made = make_missing_thumbnail(stored, path)
+            if made is not None:
+                return made
+        if not stored.thumbnail_name:
+            raise thumbnails.NoThumbnail("none can be made")
+        name = stored.thumbnail_name
+        thumbnail = storage.stored_file_path(settings.data_dir, stored.submission_id, name)
+        if not thumbnail.is_file():
+            raise thumbnails.NoThumbnail("its file is missing")
+        with open_plain(stored, thumbnail) as plain:
+            return plain.read()
+
     def find(submission_id: str, file_id: str) -> tuple[StoredFile, int, Path]:
         if not (is_id(submission_id) and is_id(file_id)):
             abort(404)
@@ -182,8 +228,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
         if stored.kind != Kind.IMAGE:
             abort(404)
         try:
-            with open_plain(stored, path) as plain:
-                data = thumbnails.make_thumbnail(plain)
+            data = thumbnail_of(stored, path)
         except (thumbnails.NoThumbnail, age.AgeError):
             abort(404)
         response = Response(data, mimetype="image/jpeg")

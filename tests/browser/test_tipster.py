@@ -59,7 +59,7 @@ def _check_filed(server: LiveServer, before: set[str]) -> None:
     new = server.submission_folders() - before
     assert len(new) == 1, new
     stored = sorted((server.data_dir / "submissions" / new.pop()).iterdir())
-    assert len(stored) == 2, stored
+    assert len(stored) == 3, stored  # the photo, its thumbnail and the video
     for path in stored:
         assert leaks(path) == [], path.name
 

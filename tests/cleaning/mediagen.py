@@ -220,3 +220,178 @@ def data_track_video(workdir: Path, fourcc: str) -> Path:
         assert raw.count(b"gpmd") == 2  # the sample entry and the media header
         out.write_bytes(raw.replace(b"gpmd", fourcc.encode()))
     return out
+
+
+# --------------------------------------------------------------------- AMR speech
+
+AMR_NB_SIZES = (13, 14, 16, 18, 20, 21, 27, 32, 6, 0, 0, 0, 0, 0, 0, 1)
+AMR_WB_SIZES = (18, 24, 33, 37, 41, 47, 51, 59, 61, 6, 0, 0, 0, 0, 1, 1)
+
+
+def _tone(samples: int, rate: int = 8000) -> bytes:
+    import math
+    import struct
+
+    return struct.pack(
+        f"<{samples}h",
+        *(int(8000 * math.sin(2 * math.pi * 440 * i / rate)) for i in range(samples)),
+    )
+
+
+def _encode_amr_nb(path: Path, muxer: str, seconds: int, video: bool) -> None:
+    """AMR-NB at 12.2 kbit/s with PyAV's libopencore encoder (Debian's ffmpeg command
+    has the decoder only), optionally beside a one-frame-per-second H.264 video."""
+    with av.open(str(path), "w", format=muxer) as out:
+        audio = out.add_stream("libopencore_amrnb", rate=8000)
+        audio.bit_rate = 12200
+        audio.layout = "mono"
+        if video:
+            picture = out.add_stream("libx264", rate=1)
+            picture.width, picture.height, picture.pix_fmt = 64, 48, "yuv420p"
+        pcm = _tone(8000 * seconds)
+        for at in range(0, 8000 * seconds, 160):
+            frame = av.AudioFrame(format="s16", layout="mono", samples=160)
+            frame.planes[0].update(pcm[2 * at : 2 * at + 320])
+            frame.sample_rate, frame.pts = 8000, at
+            for packet in audio.encode(frame):
+                out.mux(packet)
+            if video and at % 8000 == 0:
+                still = av.VideoFrame(64, 48, "yuv420p")
+                for plane in still.planes:
+                    plane.update(bytes([at // 100 % 255]) * plane.buffer_size)
+                still.pts = at // 8000
+                for packet in picture.encode(still):
+                    out.mux(packet)
+        for packet in audio.encode(None):
+            out.mux(packet)
+        if video:
+            for packet in picture.encode(None):
+                out.mux(packet)
+
+
+def amr_nb_file(workdir: Path, seconds: int = 1) -> Path:
+    """A ``#!AMR`` speech file, as phones' voice recorders save them."""
+    out = workdir / "voice.amr"
+    _encode_amr_nb(out, "amr", seconds, video=False)
+    assert out.read_bytes().startswith(b"#!AMR\n")
+    return out
+
+
+def amr_wb_file(workdir: Path, frames: int = 50) -> Path:
+    """A ``#!AMR-WB`` file built by hand (no AMR-WB encoder is at hand): frames of
+    three bit rates whose speech bits are random, which any decoder plays."""
+    import random
+
+    chooser = random.Random(7)
+    body = b"".join(
+        bytes([(kind << 3) | 4]) + chooser.randbytes(AMR_WB_SIZES[kind] - 1)
+        for kind in [8, 2, 0] * (frames // 3)
+    )
+    out = workdir / "voice.awb"
+    out.write_bytes(b"#!AMR-WB\n" + body)
+    return out
+
+
+def _boxes(data: bytes) -> list[tuple[bytes, bytes]]:
+    import struct
+
+    found, at = [], 0
+    while at < len(data):
+        size, kind = struct.unpack(">I4s", data[at : at + 8])
+        found.append((kind, data[at + 8 : at + size]))
+        at += size
+    return found
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    import struct
+
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+def _table(payload: bytes, width: int) -> list[tuple[int, ...]]:
+    import struct
+
+    count = struct.unpack(">I", payload[4:8])[0]
+    return [
+        struct.unpack(f">{width}I", payload[8 + 4 * width * i : 8 + 4 * width * (i + 1)])
+        for i in range(count)
+    ]
+
+
+def _runs(values: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for value in values:
+        if runs and runs[-1][1] == value:
+            runs[-1][0] += 1
+        else:
+            runs.append([1, value])
+    return runs
+
+
+def _regroup_sample_table(stbl: bytes, per_sample: int) -> bytes:
+    """An audio ``stbl`` whose samples hold up to ``per_sample`` consecutive frames of
+    the same chunk, as feature phones write AMR (the frames' bytes do not move)."""
+    import struct
+
+    kids = dict(_boxes(stbl))
+    size, count = struct.unpack(">II", kids[b"stsz"][4:12])
+    sizes = [size] * count if size else list(struct.unpack(f">{count}I", kids[b"stsz"][12:]))
+    durations = [d for n, d in _table(kids[b"stts"], 2) for _ in range(n)]
+    chunks = len(_table(kids[b"stco"], 1))
+    stsc = _table(kids[b"stsc"], 3)
+    in_chunk: list[int] = []
+    for i, (first, samples, _index) in enumerate(stsc):
+        last = stsc[i + 1][0] - 1 if i + 1 < len(stsc) else chunks
+        in_chunk += [samples] * (last - first + 1)
+    new_sizes, new_durations, new_in_chunk, at = [], [], [], 0
+    for samples in in_chunk:
+        groups = range(0, samples, per_sample)
+        for start in groups:
+            group = slice(at + start, at + min(start + per_sample, samples))
+            new_sizes.append(sum(sizes[group]))
+            new_durations.append(sum(durations[group]))
+        new_in_chunk.append(len(groups))
+        at += samples
+    stts = _runs(new_durations)
+    flat = [value for run in stts for value in run]
+    kids[b"stts"] = bytes(4) + struct.pack(f">I{len(flat)}I", len(stts), *flat)
+    chunk_runs, first, entries = _runs(new_in_chunk), 1, []
+    for repeat, samples in chunk_runs:
+        entries += [first, samples, 1]
+        first += repeat
+    kids[b"stsc"] = bytes(4) + struct.pack(f">I{len(entries)}I", len(chunk_runs), *entries)
+    kids[b"stsz"] = bytes(4) + struct.pack(f">II{len(new_sizes)}I", 0, len(new_sizes), *new_sizes)
+    return b"".join(_box(kind, kids[kind]) for kind, _ in _boxes(stbl))
+
+
+def _regroup(payload: bytes, kind: bytes, per_sample: int, audio: bool) -> bytes:
+    if kind == b"stbl" and audio:
+        return _regroup_sample_table(payload, per_sample)
+    if kind not in (b"moov", b"trak", b"mdia", b"minf", b"stbl"):
+        return payload
+    out = b""
+    for child, inner in _boxes(payload):
+        is_audio = audio or (child == b"trak" and b"soun" in inner)
+        out += _box(child, _regroup(inner, child, per_sample, is_audio))
+    return out
+
+
+def amr_3gp(workdir: Path, *, video: bool = False, per_sample: int = 10, seconds: int = 2) -> Path:
+    """A 3GP file of AMR-NB speech (and H.264 video if ``video``) whose audio samples
+    hold ``per_sample`` frames each, as old Android recorders and feature phones
+    write them. FFmpeg plays it; its 3GP muxer takes one frame per packet only."""
+    single = workdir / "single.3gp"
+    _encode_amr_nb(single, "3gp", seconds, video)
+    top = _boxes(single.read_bytes())
+    assert [kind for kind, _ in top][-1] == b"moov", "moov after mdat: offsets stay"
+    out = workdir / ("phone-video.3gp" if video else "phone-voice.3gp")
+    out.write_bytes(b"".join(_box(k, _regroup(p, k, per_sample, False)) for k, p in top))
+    return out
+
+
+def amr_payload(path: Path) -> bytes:
+    """The AMR frames of the first audio stream, concatenated."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        return b"".join(bytes(p) for p in container.demux(stream) if p.size)

@@ -74,6 +74,10 @@ def test_heic_becomes_jpeg_and_the_name_is_flagged(tmp_path):
     assert (report["mime"], report["extension"]) == ("image/jpeg", "jpg")
     assert "written as image/jpeg (.jpg)" in result.stdout
     assert "warning" in result.stderr
+    # The warning names the format written, not the one read.
+    assert "was written as JPEG (image/jpeg)" in result.stderr
+    assert "HEIC" not in result.stderr
+    assert report["written_format"] == "JPEG"
     assert (tmp_path / "out.heic").read_bytes()[:3] == b"\xff\xd8\xff"
 
 
@@ -175,3 +179,85 @@ def test_real_flask_process_from_the_repository_root(tmp_path):
     assert refused.stderr.strip().splitlines()[-1].startswith("refused (executable): ")
     assert not (tmp_path / "x").exists()
     assert SECRETS["Artist"] not in refused.stderr
+
+
+def test_refusal_with_report_prints_a_json_line(tmp_path):
+    src = tmp_path / "in.bin"
+    src.write_bytes(b"MZ" + bytes(100))
+    result = run("--report", src, tmp_path / "out.jpg")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["status"] == "refused" and report["code"] == "executable"
+    assert report["output"] is None and report["input"] == str(src)
+
+
+def _mixed_inputs(tmp_path: Path) -> list[Path]:
+    """Two photos, a refused program, and a text, the last one in a folder."""
+    inputs = tmp_path / "usb"
+    inputs.mkdir()
+    first = make_jpeg(inputs / "IMG_0001.JPG")
+    second = make_jpeg(inputs / "IMG_0002.jpeg")
+    program = inputs / "setup.exe"
+    program.write_bytes(b"MZ" + bytes(100))
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "nota.txt").write_text("el camión pasa el martes\u200b\n")
+    (notes / ".hidden").write_text("not listed")
+    return [first, second, program, notes]
+
+
+def test_many_inputs_into_a_folder_with_one_start_up(tmp_path):
+    out = tmp_path / "clean"
+    out.mkdir()
+    result = run(*_mixed_inputs(tmp_path), "--out", out, "--report")
+    assert result.exit_code == 1, result.output  # one file was refused
+    reports = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["status"] for r in reports] == ["cleaned", "cleaned", "refused", "cleaned"]
+    assert [Path(r["input"]).name for r in reports] == [
+        "IMG_0001.JPG", "IMG_0002.jpeg", "setup.exe", "nota.txt",
+    ]  # fmt: skip
+    assert reports[2]["code"] == "executable" and reports[2]["output"] is None
+    assert reports[3]["removed"] == ["invisible_characters"]
+    assert sorted(p.name for p in out.iterdir()) == ["IMG_0001.jpg", "IMG_0002.jpg", "nota.txt"]
+    for report in reports:
+        if report["output"]:
+            assert Path(report["output"]).parent == out
+            assert leaks(Path(report["output"])) == []
+    assert_no_secrets((out / "IMG_0001.jpg").read_bytes())
+    assert "setup.exe: refused (executable)" in result.stderr
+
+
+def test_many_inputs_never_replace_without_force_and_never_the_input(tmp_path):
+    out = tmp_path / "clean"
+    out.mkdir()
+    a = make_jpeg(tmp_path / "a.jpg")
+    (tmp_path / "sub").mkdir()
+    b = make_jpeg(tmp_path / "sub" / "a.jpeg")
+    (out / "a.jpg").write_bytes(b"keep me")
+    result = run(a, b, "--out", out)
+    assert result.exit_code == 1
+    assert (out / "a.jpg").read_bytes() == b"keep me"
+    # The second "a" of this run got a name of its own.
+    assert sorted(p.name for p in out.iterdir()) == ["a-2.jpg", "a.jpg"]
+    assert "exists (use --force" in result.stderr
+
+    result = run(a, "--out", tmp_path, "--force")  # would write over the input itself
+    assert result.exit_code == 1
+    assert leaks(a) != []  # still the original, untouched
+
+    result = run(a, "--out", out, "--force")
+    assert result.exit_code == 0
+    assert (out / "a.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize(
+    "args", [(), ("one",), ("a", "b", "c"), ("missing.jpg", "--out", "."), ("x", "--out", "nodir")]
+)
+def test_many_inputs_misuse_exits_2(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    make_jpeg(tmp_path / "x")
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x"]

@@ -42,9 +42,12 @@ def recovery_from(output: str) -> str:
 def stored_files(app: Flask) -> list[tuple[Path, int]]:
     data_dir = app.config["PORTAL_SETTINGS"].data_dir
     with app.app_context():
+        # Each file, and its thumbnail (encrypted to the same key) when it has one.
         return [
-            (storage.stored_file_path(data_dir, f.submission_id, f.stored_name), f.key_id)
+            (storage.stored_file_path(data_dir, f.submission_id, name), f.key_id)
             for f in db.session.query(StoredFile)
+            for name in (f.stored_name, f.thumbnail_name)
+            if name
         ]
 
 

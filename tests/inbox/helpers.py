@@ -134,6 +134,9 @@ class FileSpec:
     mime: str
     extension: str
     removed: list[str] = field(default_factory=list)
+    altered: list[str] = field(default_factory=list)
+    #: None: filed before thumbnails were stored (the inbox makes one on request)
+    thumbnail_name: str | None = None
 
 
 def jpeg_file(**changes: object) -> FileSpec:
@@ -209,6 +212,8 @@ def file_submission(
                 size=len(spec.data),
                 key_id=key_id,
                 removed=spec.removed,
+                altered=spec.altered,
+                thumbnail_name=spec.thumbnail_name,
             )
         )
     filed = Filed(

@@ -17,6 +17,7 @@ from portal.models import AuditEvent, Editor, StoredFile, Submission, db
 from tests.inbox.helpers import (
     Clock,
     EditorAccount,
+    FileSpec,
     MakeSubmission,
     add_editor,
     jpeg_file,
@@ -488,3 +489,21 @@ def test_every_page_in_both_languages_has_no_inline_script_or_style(
             assert f'<html lang="{HTML_LANG[code]}"' in page
             assert "<script" not in page and "<style" not in page
             assert " style=" not in page and " onclick=" not in page
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", "The picture could not be copied as it was"),
+        ("es", "La imagen no se pudo copiar tal como estaba"),
+    ],
+)
+def test_submission_page_says_which_files_were_re_encoded(
+    signed_in, make_submission, mp4_bytes, lang, words
+) -> None:
+    video = FileSpec(mp4_bytes, "video", "MP4", "video/mp4", "mp4", altered=["video_reencoded"])
+    plain = FileSpec(mp4_bytes, "video", "MP4", "video/mp4", "mp4")
+    filed = make_submission(files=[video, plain])
+    signed_in.get(f"/inbox/language/{lang}")
+    page = signed_in.get(f"/inbox/s/{filed.id}").get_data(as_text=True)
+    assert page.count(words) == 1

@@ -40,7 +40,7 @@ def test_a_good_submission_is_one_row_and_one_folder(app, client):
     with app.app_context():
         submission = db.session.query(Submission).one()
         assert folders == [submission.id]
-        names = sorted(f.stored_name for f in submission.files)
+        names = sorted(name for f in submission.files for name in (f.stored_name, f.thumbnail_name))
         assert [f.position for f in submission.files] == [1, 2, 3]
     assert sorted(p.name for p in (data_dir / "submissions" / submission.id).iterdir()) == names
     for path in (data_dir / "submissions" / submission.id).iterdir():
@@ -64,8 +64,9 @@ def test_crash_while_cleaning_the_second_file_keeps_nothing(app, client, monkeyp
 
 def test_each_kept_file_and_the_folder_are_fsynced_once(app, client, monkeypatch):
     """Durability without paying twice: the cleaner's plaintext output is never
-    fsynced (it is encrypted and deleted at once); each encrypted file is fsynced once,
-    before its rename, and the staging folder once, not once per file."""
+    fsynced (it is encrypted and deleted at once); each encrypted file (and each
+    photo's encrypted thumbnail) is fsynced once, before its rename, and the staging
+    folder once, not once per file."""
     synced: list[str] = []
     real_fsync = os.fsync
 
@@ -77,7 +78,7 @@ def test_each_kept_file_and_the_folder_are_fsynced_once(app, client, monkeypatch
     assert post_tip(client, "en", note="n", files=THREE_FILES).status_code == 200
     with app.app_context():
         submission = db.session.query(Submission).one()
-        names = sorted(f.stored_name for f in submission.files)
+        names = sorted(name for f in submission.files for name in (f.stored_name, f.thumbnail_name))
     written = [re.fullmatch(r"\.(.+)\.[0-9a-f]{8}\.part", Path(p).name) for p in synced]
     assert sorted(m.group(1) for m in written if m) == names  # each once
     assert not any("/work-" in p for p in synced)  # no plaintext made durable

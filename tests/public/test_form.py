@@ -486,3 +486,79 @@ def test_receipt_names_removed_fields_paths_and_scripts(make_app, tmp_path, lang
     text = _text(response)
     for words in _FIELD_AND_SCRIPT_WORDS[lang]:
         assert words in text, words
+
+
+INVISIBLE_NOTICE = {
+    "en": "We removed invisible characters from the note, the links, and the way to contact you.",
+    "es": "Quitamos caracteres invisibles de la nota, los enlaces y la forma de contactarte.",
+}
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_invisible_characters_leave_every_typed_field_and_the_receipt_says_so(app, client, lang):
+    """A passage pasted from a leaked document may carry its reader's mark."""
+    mark = "\u200b\u200c\u200d\u2060\ufeff\u202e\u2066\U000e0041"
+    response = post_tip(
+        client,
+        lang,
+        note=f"El cami{mark}ón pasa\u200b el martes",
+        links=f"https://example.org/a{mark}\nhttps://exa\u200bmple.net/b",
+        contact=f"signal:\u2067 someone{mark}",
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert INVISIBLE_NOTICE[lang] in _text(response)
+    with app.app_context():
+        filed = content_of(app, db.session.query(Submission).one())
+        assert filed.note == "El camión pasa el martes"
+        assert list(filed.links) == ["https://example.org/a", "https://example.net/b"]
+        assert filed.contact == "signal: someone"
+
+
+def test_no_notice_when_nothing_invisible_was_typed(app, client):
+    response = post_tip(client, "en", note="Camión — «cruce» 😀", contact="x\u00a0y")
+    assert response.status_code == 200
+    assert "invisible" not in _text(response)
+    with app.app_context():
+        assert content_of(app, db.session.query(Submission).one()).contact == "x y"
+
+
+ALTERED_WORDS = {
+    "en": ["The sound could not be copied as it was", "it may sound slightly different"],
+    "es": ["El sonido no se pudo copiar tal como estaba", "puede sonar un poco distinto"],
+}
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_receipt_says_when_a_stream_was_re_encoded(make_app, lang):
+    """A playable phone video is no longer refused: when a stream cannot be copied
+    it is converted, and the tipster is told."""
+    from flask import render_template
+
+    from portal.cleaning import Alteration, Cleaned, Kind
+    from portal.public.filing import FileOutcome, FilingResult
+
+    app = make_app()
+    converted = Cleaned(
+        Kind.AUDIO, "M4A", "audio/mp4", "m4a", altered=frozenset({Alteration.AUDIO_REENCODED})
+    )
+    copied = Cleaned(Kind.AUDIO, "3GP", "audio/3gpp", "3gp")
+    result = FilingResult(
+        True,
+        (
+            FileOutcome(1, 3000, converted, cleaned_size=2900),
+            FileOutcome(2, 3000, copied, cleaned_size=2900),
+        ),
+    )
+    with app.test_request_context(f"/{lang}/"):
+        app.preprocess_request()  # the language, from the URL, as a request sets it
+        page = render_template(
+            "public/receipt.html",
+            result=result,
+            note_length=0,
+            link_count=0,
+            gave_contact=False,
+            invisible_fields="",
+        )
+    text = unescape(re.sub(r"\s+", " ", page))
+    for words in ALTERED_WORDS[lang]:
+        assert text.count(words) == 1, words  # the first file only

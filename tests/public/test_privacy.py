@@ -61,7 +61,7 @@ def test_test_client_request_leaves_no_trace(make_app, tmp_path, caplog):
     assert response.status_code == 200
     assert _leaks_in_bytes(response.get_data()) == []  # not even shown back
     data_dir = app.config["PORTAL_SETTINGS"].data_dir
-    assert len(files_under(data_dir / "submissions")) == 1
+    assert len(files_under(data_dir / "submissions")) == 2  # the photo and its thumbnail
     if on_sqlite(app):
         assert (data_dir / "portal.sqlite3").is_file()  # searched with every other file
     assert _leaks_under(data_dir) == {}
@@ -183,7 +183,7 @@ def test_real_server_from_a_marked_address_leaves_no_trace(server):
     assert b'"POST /en/ HTTP/1.1" 200' in log, log  # the request log is there...
     assert _leaks_in_bytes(log) == []  # ...without the address, browser or names
     data_dir = server["data_dir"]
-    assert len(files_under(data_dir / "submissions")) == 1
+    assert len(files_under(data_dir / "submissions")) == 2  # the photo and its thumbnail
     assert _leaks_under(data_dir) == {}
     assert files_under(data_dir / "tmp") == []
 

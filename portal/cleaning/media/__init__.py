@@ -1,11 +1,15 @@
 """Audio and video: the ``video`` and ``audio`` families, recognised by their bytes.
 
-Video: MP4, MOV, M4V, 3GP, Matroska/WebM, AVI and WMV/ASF. Audio: MP3, M4A/AAC, Ogg
-(Vorbis, Opus, FLAC), FLAC and WAV. Both families do the same thing: recognise the
+Video: MP4, MOV, M4V, 3GP/3G2, Matroska/WebM, AVI and WMV/ASF. Audio: MP3,
+M4A/AAC, Ogg (Vorbis, Opus, FLAC), FLAC, WAV and AMR speech (``#!AMR``,
+``#!AMR-WB``). Both families do the same thing: recognise the
 container by its bytes (MP3 only from a chain of valid frames, so random bytes are not
 taken for audio), then remux the audio and video packets into a fresh container of the
 same family without re-encoding (:mod:`.remux`). A video container that turns out to
-hold only audio is cleaned the same way and reported as audio.
+hold only audio is cleaned the same way and reported as audio. A stream that cannot
+be copied as it is (several AMR frames per 3GP sample, as old phones write them) is
+repaired losslessly or, failing that, re-encoded, and the result says so
+(:mod:`.repair`).
 
 Sniffing reads bytes only; PyAV (FFmpeg's libraries) is imported by :mod:`.remux` when
 a file is inspected or cleaned.
@@ -44,6 +48,7 @@ AUDIO_CONTAINERS = {
     "ogg": "ogg",
     "flac": "flac",
     "wav": "wav",
+    "amr": "amr",
 }
 
 # ISO-BMFF major brands of still images (the heif family) and of audio (ours).
@@ -67,9 +72,15 @@ _MP3_FRAMES_REQUIRED = 4
 _ID3_MAX_CHAIN = 4
 
 
+#: The magic of AMR speech files (RFC 4867, section 5): narrowband, wideband.
+AMR_MAGICS = (b"#!AMR\n", b"#!AMR-WB\n")
+
+
 def sniff_container(head: bytes, path: Path) -> str | None:
     """The container ``head`` (the file's first bytes) starts, as a key of
     :data:`VIDEO_CONTAINERS` or :data:`AUDIO_CONTAINERS`, or None."""
+    if head.startswith(AMR_MAGICS):
+        return "amr"
     if head[4:8] == b"ftyp":
         return _sniff_ftyp(head)
     if head.startswith(b"\x1a\x45\xdf\xa3"):

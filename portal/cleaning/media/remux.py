@@ -38,7 +38,17 @@ from portal.cleaning.base import (
     RefusalCode,
     read_head,
 )
+from portal.cleaning.budget import Budget
 from portal.cleaning.media import AUDIO_CONTAINERS, VIDEO_CONTAINERS
+from portal.cleaning.media.repair import (
+    AMR_FRAME_SIZES,
+    Encoder,
+    Treatment,
+    alteration,
+    amr_frames,
+    next_treatment,
+    split_amr,
+)
 
 # ---------------------------------------------------------------------- categories
 
@@ -189,6 +199,10 @@ _MOV = Target("mov", "MOV", "video/quicktime", "mov")
 _M4A = Target("ipod", "M4A", "audio/mp4", "m4a")
 _M4A_GENERIC = Target("mp4", "M4A", "audio/mp4", "m4a")
 _MOV_AUDIO = Target("mov", "MOV", "audio/quicktime", "mov")
+_3GP = Target("3gp", "3GP", "video/3gpp", "3gp")
+_3GP_AUDIO = Target("3gp", "3GP", "audio/3gpp", "3gp")
+_AMR = Target("amr", "AMR", "audio/amr", "amr")
+_AMR_WB = Target("amr", "AMR-WB", "audio/amr-wb", "awb")
 _MKV = Target("matroska", "MKV", "video/x-matroska", "mkv")
 _MKA = Target("matroska", "MKA", "audio/x-matroska", "mka")
 _WEBM = Target("webm", "WEBM", "video/webm", "webm")
@@ -208,14 +222,17 @@ _WAV = Target("wav", "WAV", "audio/wav", "wav")
 _MUXER_OPTIONS = {"mp3": {"id3v2_version": "0", "write_xing": "0"}}
 # Muxers that rewrite Xiph comment headers themselves (with an empty comment list).
 _XIPH_COMMENT_WRITERS = {"ogg", "opus"}
-_ISO_MUXERS = {"mp4", "mov", "ipod"}
+_ISO_MUXERS = {"mp4", "mov", "ipod", "3gp"}
 
 
 def _targets(container: str, streams: list[av.stream.Stream]) -> list[Target]:
     has_video = any(stream.type == "video" for stream in streams)
     codecs = {stream.codec_context.name for stream in streams}
     if container in ("isobmff", "quicktime", "m4a"):
-        return [_MP4, _MOV] if has_video else [_M4A, _M4A_GENERIC, _MOV_AUDIO]
+        # 3GP takes what phones record and MP4 does not (AMR speech).
+        return [_MP4, _3GP, _MOV] if has_video else [_M4A, _M4A_GENERIC, _3GP_AUDIO, _MOV_AUDIO]
+    if container == "amr":
+        return [_AMR_WB] if codecs == {"amrwb"} else [_AMR]
     if container == "webm":
         return [_WEBM, _MKV] if has_video else [_WEBM_AUDIO, _MKA]
     if container == "matroska":
@@ -241,17 +258,94 @@ def _targets(container: str, streams: list[av.stream.Stream]) -> list[Target]:
 _PACKET_SIDE_DATA_KEPT = {"new_extradata", "palette", "param_change", "skip_samples"}
 
 
+class _StreamFailed(Exception):
+    """The output would not take a stream as it was given (its codec, or a packet)."""
+
+    def __init__(self, index: int, codec: str, reason: str, *, muxing: bool = False) -> None:
+        super().__init__(f"{codec}: {reason}")
+        self.index, self.codec, self.reason = index, codec, reason
+        #: whether it failed while a packet was muxed (not when the stream was added)
+        self.muxing = muxing
+
+
 def remux(src: Path, dst: Path, container: str, limits: Limits) -> Cleaned:
-    """Copy the audio and video packets of ``src`` into a fresh container at ``dst``."""
+    """Copy the audio and video packets of ``src`` into a fresh container at ``dst``;
+    a stream that cannot be copied is repaired or re-encoded (:mod:`.repair`)."""
     _check_declared_size(src, container)
+    removed = inspect_media(src, container, limits)
+    budget = Budget(limits)
+    plan: dict[int, Treatment] = {}
+    while True:
+        try:
+            return _remux_with(src, dst, container, limits, removed, plan, budget)
+        except _StreamFailed as failed:
+            index = _culprit(src, dst, container, limits, plan, budget, failed)
+            step = next_treatment(plan.get(index, Treatment.COPY), failed.codec)
+            if step is None:
+                detail = f"{failed.codec} cannot be written even re-encoded: {failed.reason}"
+                raise Refusal(RefusalCode.CLEANING_FAILED, detail) from None
+            plan[index] = step
+
+
+def _culprit(
+    src: Path,
+    dst: Path,
+    container: str,
+    limits: Limits,
+    plan: dict[int, Treatment],
+    budget: Budget,
+    failed: _StreamFailed,
+) -> int:
+    """The stream to treat differently after ``failed``. A muxer writes a packet
+    when later ones arrive, maybe of another stream, so the stream that was being
+    muxed may not be the one that failed: with several streams, each not yet
+    re-encoded is written alone (audio first, the cheapest) until one fails."""
+    if not failed.muxing:
+        return failed.index
     with _open_input(src, container) as inp:
-        removed = inspect_media(src, container, limits)
         kept = _kept_streams(inp, limits)
+        order = sorted(
+            (s.index for s in kept if plan.get(s.index, Treatment.COPY) < Treatment.ENCODE),
+            key=lambda index: (inp.streams[index].type == "video", index),
+        )
+    if len(kept) == 1:
+        return failed.index
+    trial = dst.with_name(f"{dst.name}.trial")
+    try:
+        for index in order:
+            try:
+                _remux_with(src, trial, container, limits, set(), plan, budget, only=index)
+            except _StreamFailed as alone:
+                failed.codec = alone.codec
+                return index
+    finally:
+        trial.unlink(missing_ok=True)
+    return failed.index
+
+
+def _remux_with(
+    src: Path,
+    dst: Path,
+    container: str,
+    limits: Limits,
+    removed: set[Category],
+    plan: dict[int, Treatment],
+    budget: Budget,
+    only: int | None = None,
+) -> Cleaned:
+    """One attempt at writing ``dst``, each stream treated as ``plan`` says (only
+    the stream of index ``only``, if given)."""
+    with _open_input(src, container) as inp:
+        kept = [s for s in _kept_streams(inp, limits) if only is None or s.index == only]
         # Stream objects must not be touched once the input is closed.
         kind = Kind.VIDEO if any(stream.type == "video" for stream in kept) else Kind.AUDIO
-        target, out, mapping = _open_output(dst, container, kept)
+        codecs = {stream.index: stream.codec_context.name for stream in kept}
+        altered = frozenset(
+            alteration(stream) for stream in kept if plan.get(stream.index) == Treatment.ENCODE
+        )
+        target, out, mapping, encoders = _open_output(dst, container, kept, plan)
         try:
-            payload, ends = _copy_packets(inp, kept, mapping, out)
+            payload, ends = _copy_packets(inp, kept, mapping, encoders, codecs, plan, out, budget)
         finally:
             _close_quietly(out)
         if container in _DECLARED_LENGTH:
@@ -260,33 +354,49 @@ def remux(src: Path, dst: Path, container: str, limits: Limits) -> Cleaned:
         raise Refusal(RefusalCode.MALFORMED, "no media data in any stream")
     if target.muxer in _ISO_MUXERS:
         _blank_iso_user_data(dst)
-    return Cleaned(kind, target.format, target.mime, target.extension, frozenset(removed))
+    return Cleaned(kind, target.format, target.mime, target.extension, frozenset(removed), altered)
 
 
 def _open_output(
-    dst: Path, container: str, kept: list[av.stream.Stream]
-) -> tuple[Target, OutputContainer, dict[int, av.stream.Stream]]:
-    """Open the first target whose muxer accepts every kept stream's codec."""
+    dst: Path, container: str, kept: list[av.stream.Stream], plan: dict[int, Treatment]
+) -> tuple[Target, OutputContainer, dict[int, av.stream.Stream], dict[int, Encoder]]:
+    """Open the first target whose muxer accepts every kept stream (copied, or
+    re-encoded as ``plan`` says). If none does, the stream the first target refused
+    is the one that fails."""
+    first_refused: _StreamFailed | None = None
     for target in _targets(container, kept):
         options = {"fflags": "+bitexact", **_MUXER_OPTIONS.get(target.muxer, {})}
         out = av.open(str(dst), mode="w", format=target.muxer, container_options=options)
+        mapping: dict[int, av.stream.Stream] = {}
+        encoders: dict[int, Encoder] = {}
         try:
-            mapping = {}
             for stream in kept:
-                copy = out.add_stream_from_template(stream)
+                try:
+                    if plan.get(stream.index) == Treatment.ENCODE:
+                        encoders[stream.index] = Encoder(stream, out, target.muxer)
+                        mapping[stream.index] = encoders[stream.index].stream
+                        continue
+                    copy = out.add_stream_from_template(stream)
+                except (ValueError, av.error.FFmpegError) as exc:
+                    # this muxer does not take the codec (or the encoder would not open)
+                    name = stream.codec_context.name
+                    first_refused = first_refused or _StreamFailed(
+                        stream.index, name, f"{target.muxer} refuses it ({type(exc).__name__})"
+                    )
+                    raise
                 extradata = _clean_extradata(stream, target.muxer)
                 if extradata is not None:
                     copy.codec_context.extradata = extradata
                 mapping[stream.index] = copy
-        except ValueError:  # this muxer does not take one of the codecs
+        except (ValueError, av.error.FFmpegError):
             _close_quietly(out)
             continue
         except BaseException:
             _close_quietly(out)
             raise
-        return target, out, mapping
-    codecs = ",".join(sorted(stream.codec_context.name for stream in kept))
-    raise Refusal(RefusalCode.CLEANING_FAILED, f"no muxer for {codecs} from {container}")
+        return target, out, mapping, encoders
+    assert first_refused is not None
+    raise first_refused
 
 
 def _close_quietly(out: OutputContainer) -> None:
@@ -298,25 +408,53 @@ def _copy_packets(
     inp: InputContainer,
     kept: list[av.stream.Stream],
     mapping: dict[int, av.stream.Stream],
+    encoders: dict[int, Encoder],
+    codecs: dict[int, str],
+    plan: dict[int, Treatment],
     out: OutputContainer,
+    budget: Budget,
 ) -> tuple[int, dict[int, int]]:
-    """Mux every packet of the kept streams. Returns the number of payload bytes
-    copied and, per stream index, where its last packet ended (in its time base)."""
+    """Mux every packet of the kept streams, each as ``plan`` says. Returns the
+    number of payload bytes written and, per stream index, where its last input
+    packet ended (in its time base). A demuxing or decoding error is the file's
+    (malformed); a muxing error is the output's (:class:`_StreamFailed`)."""
     payload = 0
     ends: dict[int, int] = {}
+
+    def write(index: int, packets: list[av.Packet]) -> None:
+        nonlocal payload
+        for packet in packets:
+            if index not in encoders:
+                packet = _without_foreign_side_data(packet)
+            packet.stream = mapping[index]
+            try:
+                out.mux(packet)
+            except av.error.FFmpegError as exc:
+                reason = type(exc).__name__
+                raise _StreamFailed(index, codecs[index], reason, muxing=True) from exc
+            payload += packet.size
+
     try:
         for packet in inp.demux(kept):
             if packet.size == 0:  # end-of-stream marker from the demuxer
                 continue
             if packet.is_corrupt:
                 raise Refusal(RefusalCode.MALFORMED, "corrupt or truncated packet")
+            index = packet.stream_index
             if packet.pts is not None and packet.duration:
                 end = packet.pts + packet.duration
-                ends[packet.stream_index] = max(end, ends.get(packet.stream_index, end))
-            packet = _without_foreign_side_data(packet)
-            packet.stream = mapping[packet.stream_index]
-            out.mux(packet)
-            payload += packet.size
+                ends[index] = max(end, ends.get(index, end))
+            treatment = plan.get(index, Treatment.COPY)
+            if treatment == Treatment.ENCODE:
+                write(index, encoders[index].encode(packet, budget))
+            elif treatment == Treatment.REPACK:
+                write(index, split_amr(packet, codecs[index]))
+            else:
+                if codecs[index] in AMR_FRAME_SIZES:
+                    amr_frames(bytes(packet), codecs[index])  # speech, not any bytes
+                write(index, [packet])
+        for index, encoder in encoders.items():
+            write(index, encoder.flush(budget))
     except av.error.FFmpegError as exc:
         raise Refusal(RefusalCode.MALFORMED, f"remux: {type(exc).__name__}") from exc
     return payload, ends
