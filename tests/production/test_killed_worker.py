@@ -16,14 +16,14 @@ import psutil
 
 from tests.production.attack import get_form, send_slowly
 from tests.production.stack import Stack
-from tests.public.helpers import files_under, multipart
+from tests.public.helpers import files_under, host_temp_dir, multipart
 
 MB = 1024 * 1024
 
 
 def _upload_and_holder(stack: Stack, deadline: float) -> tuple[Path, int] | None:
     """The first upload file under tmp/ and the worker writing it."""
-    tmp = stack.data_dir / "tmp"
+    tmp = host_temp_dir(stack.data_dir)
     while time.monotonic() < deadline:
         for entry in tmp.rglob("upload-*"):
             for worker in stack.workers():
@@ -37,7 +37,7 @@ def _upload_and_holder(stack: Stack, deadline: float) -> tuple[Path, int] | None
 
 
 def test_a_killed_workers_upload_is_gone_within_15_seconds(stack: Stack) -> None:
-    tmp = stack.data_dir / "tmp"
+    tmp = host_temp_dir(stack.data_dir)
     token, cookie = get_form(stack.onion)
     body, ctype = multipart(
         [("csrf_token", token), ("note", "muere el proceso")],
