@@ -56,6 +56,10 @@ def test_an_empty_database_is_served_once_flask_db_upgrade_has_run(
             assert (health.status_code, health.text) == (503, "unavailable: database schema\n")
             with app.app_context():
                 assert database.state() == "empty"  # the start created nothing
+            # Commands that need the tables say what to run instead of failing later.
+            listed = app.test_cli_runner().invoke(args=["editor", "list"])
+            assert listed.exit_code != 0
+            assert "not ready: no tables yet: run flask db upgrade" in listed.output
             postgres.migrate(url)  # flask db upgrade, run by the operator elsewhere
             assert client.get("/healthz").status_code == 503  # not rechecked yet
             monkeypatch.setattr(database, "RECHECK_EVERY", 0.0)
