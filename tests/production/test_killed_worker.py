@@ -25,7 +25,11 @@ def _upload_and_holder(stack: Stack, deadline: float) -> tuple[Path, int] | None
     """The first upload file under tmp/ and the worker writing it."""
     tmp = host_temp_dir(stack.data_dir)
     while time.monotonic() < deadline:
-        for entry in tmp.rglob("upload-*"):
+        try:
+            uploads = list(tmp.rglob("upload-*"))
+        except FileNotFoundError:  # a request folder renamed or removed meanwhile
+            continue
+        for entry in uploads:
             for worker in stack.workers():
                 try:
                     if any(f.path == str(entry) for f in worker.open_files()):
