@@ -253,8 +253,9 @@ def argument_values(filed: Filed) -> dict[str, list[str]]:
 def urls(app: Flask, rule: Rule, method: str, filed: Filed) -> list[str]:
     """Every URL of ``rule`` with the walk's values for its arguments."""
     values = argument_values(filed)
+    # A path that takes one of a few words (<any(...)>) is walked with each of them.
     for name, converter in rule._converters.items():
-        if isinstance(converter, AnyConverter):  # the route says which values it takes
+        if isinstance(converter, AnyConverter):
             values[name] = sorted(converter.items)
     unknown = rule.arguments - values.keys()
     assert not unknown, f"{rule.rule}: give this test values for {sorted(unknown)}"
