@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 def create_app(settings: Settings | None = None) -> Flask:
     from flask import Flask
 
-    from portal import database, errors, health, i18n, labels, logs, security
+    from portal import database, errors, health, i18n, labels, logs, notify, security
     from portal.cli import register_commands
     from portal.config import Settings, load_secret_key
     from portal.housekeeping import start_sweeper
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     labels.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    notify.init_app(app, settings)
     health.init_app(app)
     register_commands(app)
 

@@ -57,6 +57,31 @@ class Settings:
     #: folder for plaintext temporary files (uploads being cleaned), dedicated to the
     #: portal; empty means tmp/ in data_dir. Production can put it on a tmpfs.
     tmp_dir: str = ""
+    #: most follow-up phrase checks (each a memory-hard key derivation) running at
+    #: once on this data folder; more are refused with a 429 page
+    phrase_checks: int = 2
+    #: a tipster's open conversation is forgotten after this many seconds unused
+    followup_idle_timeout: int = 30 * 60
+    #: SMTP server for notifications; empty means no notifications
+    smtp_host: str = ""
+    #: its port (587 is STARTTLS's, 465 implicit TLS's)
+    smtp_port: int = 587
+    #: "starttls", "tls" (implicit, usually port 465) or "none" (a relay on this
+    #: machine only: no user name or password is sent without encryption)
+    smtp_security: str = "starttls"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    #: the notification's From address
+    smtp_from: str = ""
+    #: who is notified: addresses separated by commas
+    smtp_to: str = ""
+    #: at most one notification every this many minutes
+    smtp_interval: int = 15
+
+    @property
+    def notify_to(self) -> list[str]:
+        """The notification's recipients."""
+        return [address.strip() for address in self.smtp_to.split(",") if address.strip()]
 
     @property
     def temp_dir(self) -> Path | None:
@@ -106,10 +131,22 @@ class Settings:
             "max_note_length",
             "csrf_time_limit",
             "editor_idle_timeout",
+            "phrase_checks",
+            "followup_idle_timeout",
+            "smtp_port",
+            "smtp_interval",
         )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"PORTAL_{name.upper()} must be positive")
+        if self.smtp_security not in {"starttls", "tls", "none"}:
+            raise ValueError("PORTAL_SMTP_SECURITY must be one of: starttls, tls, none")
+        if self.smtp_host and not (self.smtp_from and self.notify_to):
+            raise ValueError("PORTAL_SMTP_HOST needs PORTAL_SMTP_FROM and PORTAL_SMTP_TO")
+        if self.smtp_security == "none" and (self.smtp_user or self.smtp_password):
+            raise ValueError(
+                "PORTAL_SMTP_SECURITY=none sends no user name or password: use starttls or tls"
+            )
         if self.onion_address and not ONION_ADDRESS.fullmatch(self.onion_address):
             raise ValueError(
                 "PORTAL_ONION_ADDRESS must be an onion service's host name: 56 letters "

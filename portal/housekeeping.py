@@ -1,10 +1,10 @@
 """Housekeeping of the data folder: what a crash or a killed worker leaves behind.
 
 Filing (:mod:`portal.public.filing`) leaves, at any crash point, either nothing, a
-stray entry under tmp/ or staging/, or a folder under submissions/ with no database
-row.
+stray entry under tmp/ or staging/, a folder under submissions/ with no database
+row, or (a tipster's later message) files in a submission's folder with no row.
 :func:`sweep_storage` runs in every app start (whatever ``PORTAL_SERVE`` says) and
-removes the last two, but only when no other portal process is using the same data
+removes all of those, but only when no other portal process is using the same data
 folder: each process holds a shared lock on ``portal.lock`` for its lifetime (kept in
 ``app.extensions["portal_storage_lock"]``), so a restarting worker never deletes
 another worker's upload in progress.
@@ -39,7 +39,7 @@ from pathlib import Path
 from flask import Flask
 
 from portal import storage
-from portal.models import Submission, db
+from portal.models import StoredFile, Submission, db
 
 log = logging.getLogger(__name__)
 
@@ -82,18 +82,48 @@ def sweep_storage(app: Flask) -> Swept:
     try:
         removed = storage.clear_tmp(data_dir, settings.temp_dir)
         known = set(db.session.scalars(db.select(Submission.id)))
-        orphans = [name for name in storage.submission_folders(data_dir) if name not in known]
+        folders = storage.submission_folders(data_dir)
+        orphans = [name for name in folders if name not in known]
         for name in orphans:
             storage.remove_submission_entry(data_dir, name)
-        if removed or orphans:
+        stray = _remove_unfiled_files(data_dir, [name for name in folders if name in known])
+        if removed or orphans or stray:
             log.warning(
-                "start-up sweep removed %d temporary entries and %d unfiled folders",
+                "start-up sweep removed %d temporary entries, %d unfiled folders and "
+                "%d unfiled files",
                 removed,
                 len(orphans),
+                stray,
             )
-        return Swept(alone=True, temporary=removed, unfiled=len(orphans))
+        return Swept(alone=True, temporary=removed, unfiled=len(orphans) + stray)
     finally:
         fcntl.flock(lock, fcntl.LOCK_SH)
+
+
+def _remove_unfiled_files(data_dir: Path, submission_ids: list[str]) -> int:
+    """Files in filed submissions' folders that no row names, as a file or as its
+    thumbnail (a later message cut short between moving its files in and committing
+    its rows)."""
+    filed: dict[str, set[str]] = {}
+    for submission_id, name, thumbnail in db.session.execute(
+        db.select(StoredFile.submission_id, StoredFile.stored_name, StoredFile.thumbnail_name)
+    ):
+        filed.setdefault(submission_id, set()).update(n for n in (name, thumbnail) if n)
+    removed = 0
+    for submission_id in submission_ids:
+        folder = storage.submission_dir(data_dir, submission_id)
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        stray = [e for e in folder.iterdir() if e.name not in filed.get(submission_id, set())]
+        for entry in stray:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink(missing_ok=True)
+        if stray:
+            storage.fsync_dir(folder)
+        removed += len(stray)
+    return removed
 
 
 def sweep_abandoned_work(root: Path) -> int:

@@ -1,12 +1,17 @@
-"""Database tables: submissions and their cleaned files, editors, their sessions, the
-inbox's public keys, and the audit log.
+"""Database tables: submissions (each the start of a conversation), their later
+messages and replies, their cleaned files, editors, editors' and tipsters' sessions,
+the inbox's public keys, the phrase key derivation's salt, the notification
+clock, and the audit log.
 
 Nothing here can hold a tipster's address, browser or file names: there is no column
 for them. What a tipster wrote (note, links, contact) is only ever stored as an age
 file encrypted to the inbox key (``Submission.sealed``); the files are age files on
 disk. What stays in clear is what the inbox needs without a key: ids, dates, sizes,
 kinds and formats, flags, reason codes, how many links. No column holds a private key
-or a TOTP secret in clear (see docs/encryption.md). Times are stored in UTC.
+or a TOTP secret in clear (see docs/encryption.md). No column holds a follow-up
+phrase: only what a slow key derivation makes of it (``Submission.lookup``, the public
+key ``Submission.tipster_key``), from which the phrase cannot be worked back. Times
+are stored in UTC.
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -52,6 +58,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _as_created(context: DefaultExecutionContext) -> datetime:
+    """A new submission's last activity is its arrival."""
+    created = context.get_current_parameters().get("created_at")
+    return created if isinstance(created, datetime) else utcnow()
+
+
 class Submission(Model):
     __tablename__ = "submission"
 
@@ -76,12 +88,76 @@ class Submission(Model):
     is_read: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     is_starred: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     is_archived: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    #: the arrival of the tip or of the tipster's latest message (the list's order)
+    last_activity_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_as_created, index=True
+    )
+    #: what finds this thread from its follow-up phrase (portal.crypto.phrase): None
+    #: when the tipster has no phrase (declined it, or the tip came before phrases)
+    lookup: Mapped[bytes | None] = mapped_column(
+        LargeBinary, nullable=True, unique=True, index=True
+    )
+    #: the age public key derived from the phrase: replies are encrypted to it (and
+    #: to the inbox key); None when the tipster has no phrase
+    tipster_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: editors ended the conversation: the tipster reads replies but sends no more
+    is_closed: Mapped[bool] = mapped_column(Boolean, default=False)
 
     files: Mapped[list[StoredFile]] = relationship(
         back_populates="submission",
         cascade="all, delete-orphan",
         order_by="StoredFile.position",
     )
+    messages: Mapped[list[ThreadMessage]] = relationship(
+        back_populates="submission",
+        cascade="all, delete-orphan",
+        order_by="ThreadMessage.created_at",
+    )
+
+    @property
+    def first_files(self) -> list[StoredFile]:
+        """The files sent with the tip itself (later ones belong to a message)."""
+        return [f for f in self.files if f.message_id is None]
+
+
+class ThreadMessage(Model):
+    """Something added to a submission's thread: a later message from the tipster
+    (note, links and files, encrypted to the inbox key like a tip) or an editors'
+    reply (encrypted to the tipster's key and the inbox key)."""
+
+    __tablename__ = "thread_message"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    submission_id: Mapped[str] = mapped_column(
+        ForeignKey("submission.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: TIPSTER or EDITORS
+    author: Mapped[str] = mapped_column(String(8))
+    #: the editor who wrote a reply ("" for the tipster's messages)
+    editor: Mapped[str] = mapped_column(String(64), default="")
+    #: an age file: JSON of the note and links (tipster) or the reply's text (editors)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    #: the InboxKey ``sealed`` is encrypted to
+    key_id: Mapped[int] = mapped_column(Integer, index=True)
+    link_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: reason codes of files of this message that were refused
+    refused: Mapped[list] = mapped_column(JSON, default=list)
+    #: a tipster's message has been opened by an editor
+    read_by_editors: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    #: a reply has been shown to the tipster
+    read_by_tipster: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the tipster deleted this reply from their page: it is now encrypted to the
+    #: inbox key only
+    deleted_by_tipster: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    submission: Mapped[Submission] = relationship(back_populates="messages")
+    files: Mapped[list[StoredFile]] = relationship(
+        back_populates="message", order_by="StoredFile.position", viewonly=True
+    )
+
+    TIPSTER: ClassVar[str] = "tipster"
+    EDITORS: ClassVar[str] = "editors"
 
 
 class StoredFile(Model):
@@ -111,8 +187,13 @@ class StoredFile(Model):
     #: Alteration values: what of the content itself had to be changed (a stream
     #: re-encoded); NULL in rows filed before the column existed, read as none
     altered: Mapped[list | None] = mapped_column(JSON, nullable=True, default=list)
+    #: the tipster's later message this file came with (None: sent with the tip)
+    message_id: Mapped[str | None] = mapped_column(
+        ForeignKey("thread_message.id", ondelete="CASCADE"), nullable=True, index=True
+    )
 
     submission: Mapped[Submission] = relationship(back_populates="files")
+    message: Mapped[ThreadMessage | None] = relationship(back_populates="files")
 
 
 class Editor(Model):
@@ -152,6 +233,43 @@ class EditorSession(Model):
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class TipsterSession(Model):
+    """A tipster's open conversation. ``sealed`` holds the thread's id and the key
+    derived from the phrase, encrypted under a random key that only the tipster's
+    cookie carries; the row is deleted when they leave or after a short idle time."""
+
+    __tablename__ = "tipster_session"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class PhraseKdf(Model):
+    """The installation's salt and cost for deriving keys from follow-up phrases (one
+    row). The salt is not secret; it makes a table of guesses made for one portal
+    useless for another."""
+
+    __tablename__ = "phrase_kdf"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    salt: Mapped[bytes] = mapped_column(LargeBinary)
+    time_cost: Mapped[int] = mapped_column(Integer)
+    memory_cost: Mapped[int] = mapped_column(Integer)
+    parallelism: Mapped[int] = mapped_column(Integer)
+
+
+class Notification(Model):
+    """The notification clock shared by every worker and host (one row): whether
+    activity is waiting to be announced, and when the last email went."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class InboxKey(Model):

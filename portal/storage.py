@@ -160,6 +160,37 @@ def publish_staging(data_dir: Path, staging: Path, submission_id: str) -> Path:
     return target
 
 
+def publish_files(data_dir: Path, staging: Path, submission_id: str) -> list[str]:
+    """Move the (fsynced) files assembled in ``staging`` into an existing submission's
+    folder, durably, and remove ``staging``. Returns the names moved; if a move fails,
+    those already moved are removed again before the error is raised."""
+    target = submission_dir(data_dir, submission_id)
+    if not target.is_dir():
+        raise FileNotFoundError("the submission's folder is gone")
+    moved: list[str] = []
+    try:
+        for entry in sorted(staging.iterdir()):
+            os.rename(entry, _inside(target, entry.name))
+            moved.append(entry.name)
+        fsync_dir(target)
+    except BaseException:
+        remove_stored_files(data_dir, submission_id, moved)
+        raise
+    remove_tree(staging)
+    return moved
+
+
+def remove_stored_files(data_dir: Path, submission_id: str, names: list[str]) -> None:
+    """Delete some files of a submission's folder, durably (missing ones ignored)."""
+    if not names:
+        return
+    folder = submission_dir(data_dir, submission_id)
+    for name in names:
+        _inside(folder, name).unlink(missing_ok=True)
+    if folder.is_dir():
+        fsync_dir(folder)
+
+
 def remove_tree(path: Path) -> None:
     """Delete a folder under tmp/ or staging/, ignoring one already gone."""
     shutil.rmtree(path, ignore_errors=True)

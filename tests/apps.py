@@ -18,7 +18,7 @@ from flask import Flask
 from portal import create_app
 from portal.config import Settings
 from portal.inbox import credentials
-from tests.inbox_keys import with_inbox_key
+from tests.inbox_keys import cheap_phrases, with_inbox_key
 
 MakeApp = Callable[..., Flask]
 
@@ -51,15 +51,16 @@ def running_app(
     data_dir: Path, *, database_url: str, inbox_key: bool = True, **overrides: object
 ) -> Iterator[Flask]:
     """An app on ``data_dir`` for tests (TESTING on, the test secret key, a cheap
-    password hash), with settings changed by ``overrides``; its hold on the data folder
-    is released on the way out. With ``inbox_key`` the inbox has its key already (see
-    tests/inbox_keys.py), as once its first editor exists; without, the first editor
-    added makes it."""
+    password hash and phrase derivation), with settings changed by ``overrides``; its
+    hold on the data folder is released on the way out. With ``inbox_key`` the inbox
+    has its key already (see tests/inbox_keys.py), as once its first editor exists;
+    without, the first editor added makes it."""
     overrides.setdefault("secret_key", SECRET_KEY)
     settings = Settings(data_dir=data_dir).with_overrides(database_url=database_url, **overrides)
     app = create_app(settings)
     app.config["TESTING"] = True
     app.extensions["portal_passwords"] = credentials.PasswordPolicy(FAST_HASHER)
+    cheap_phrases(app)
     try:
         if inbox_key:
             with_inbox_key(app)
@@ -75,5 +76,6 @@ def close_app(app: Flask) -> None:
     lock = app.extensions.get("portal_storage_lock")
     if lock is not None:
         lock.close()
+    app.extensions["portal_notifier"].cancel()
     with app.app_context():
         app.extensions["sqlalchemy"].engine.dispose()

@@ -26,6 +26,7 @@ pytest.register_assert_rewrite(
     "tests.cleaning.imagegen",
     "tests.cleaning.mediagen",
     "tests.encryption.helpers",
+    "tests.followup.helpers",
     "tests.i18n.catalogues",
     "tests.inbox.helpers",
     "tests.inbox.terminal",

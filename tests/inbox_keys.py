@@ -9,8 +9,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from portal import storage
-from portal.crypto import age
+from portal.crypto import age, phrase
 from portal.crypto.keyring import Content, Keyring
+from portal.crypto.wrapping import KdfCost
 from portal.inbox import accounts
 from portal.models import InboxKey, StoredFile, Submission, db
 
@@ -42,7 +43,19 @@ def ensure_inbox(app: Flask) -> Keyring:
     return accounts.authorise_by_recovery(recovery_key(app))
 
 
+#: a cheap Argon2id for follow-up phrases, so that the suite's many tips stay fast; a
+#: test checks that the portal's own default is the memory-hard one
+CHEAP_PHRASE_COST = KdfCost(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def cheap_phrases(app: Flask) -> Flask:
+    """Make the app's installation (when it makes its phrase salt) use a cheap cost."""
+    app.extensions[phrase.COST_EXTENSION] = CHEAP_PHRASE_COST
+    return app
+
+
 def with_inbox_key(app: Flask) -> Flask:
+    cheap_phrases(app)
     with app.app_context():
         ensure_inbox(app)
     return app

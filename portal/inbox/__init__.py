@@ -1,11 +1,12 @@
-"""The editors' side: sign-in, the inbox, a submission's page and its files.
+"""The editors' side: sign-in, the inbox, a submission's page (its thread) and its
+files.
 
 Modules: :mod:`credentials` (passwords, TOTP, lockout), :mod:`auth` (sessions and the
-gate every request passes), :mod:`views` (pages and actions), :mod:`files` (file
-responses and zips), :mod:`thumbnails` (small previews of images),
-:mod:`audit` (the log), :mod:`actions` (what editors can do to a submission),
-:mod:`forms`. Labels for the cleaner's codes come from :mod:`portal.labels`, as on
-the public side.
+gate every request passes), :mod:`views` (pages and actions), :mod:`conversation`
+(replies, closing a thread), :mod:`files` (file responses and zips),
+:mod:`thumbnails` (small previews of images), :mod:`audit` (the log),
+:mod:`actions` (what editors can do to a submission), :mod:`forms`. Labels for
+the cleaner's codes come from :mod:`portal.labels`, as on the public side.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from flask_babel import get_babel
 from flask_login import current_user
 
 from portal.config import Settings
-from portal.inbox import auth, files, views
+from portal.inbox import auth, conversation, files, views
 
 
 def editor_timezone(settings: Settings) -> str | None:
@@ -46,4 +47,5 @@ def make_blueprint(settings: Settings) -> Blueprint:
     auth.register(bp, settings)
     views.register(bp, settings)
     files.register(bp, settings)
+    conversation.register(bp)
     return bp

@@ -1,4 +1,5 @@
-"""The audit log of editors' actions: who signed in or failed to, who deleted what.
+"""The audit log of editors' actions: who signed in or failed to, who deleted what,
+who replied to or closed which conversation.
 
 Entries hold an editor's name, an action code and at most a submission id (or, for
 account commands, an editor's name): never anything a tipster wrote or sent. The
@@ -26,6 +27,9 @@ EDITOR_UNLOCKED = "editor_unlocked"
 INBOX_CREATED = "inbox_created"
 KEY_ROTATED = "key_rotated"
 INBOX_ENCRYPTED = "inbox_encrypted"
+REPLY = "reply"
+THREAD_CLOSED = "thread_closed"
+THREAD_REOPENED = "thread_reopened"
 
 #: the words an editor reads in the log for each action code: every one names an
 #: event with a noun ("Sign-in", «Inicio de sesión»), never a verb, so the column
@@ -46,6 +50,9 @@ ACTION_LABELS = {
     INBOX_CREATED: _l("Creation of the inbox key"),
     KEY_ROTATED: _l("Replacement of the inbox key and re-encryption of everything"),
     INBOX_ENCRYPTED: _l("Encryption of existing submissions"),
+    REPLY: _l("Reply to a sender"),
+    THREAD_CLOSED: _l("Closing of a conversation"),
+    THREAD_REOPENED: _l("Reopening of a conversation"),
 }
 
 #: who appears in the log for actions run from the command line (stored as is,

@@ -39,6 +39,7 @@ from wtforms.validators import ValidationError
 from portal.config import Settings
 from portal.crypto.keyring import Keyring
 from portal.errors import render_cookie_not_returned
+from portal.followup import sessions as tipster_sessions
 from portal.inbox import audit, credentials, sessions
 from portal.inbox.forms import SignInForm
 from portal.models import Editor, db
@@ -129,6 +130,7 @@ def init_app(app: Flask) -> None:
 
 def register(bp: Blueprint, settings: Settings) -> None:
     idle_seconds = settings.editor_idle_timeout
+    followup_idle = settings.followup_idle_timeout
 
     @bp.record_once
     def setup(state: BlueprintSetupState) -> None:
@@ -159,6 +161,9 @@ def register(bp: Blueprint, settings: Settings) -> None:
         signed_in = current_user.is_authenticated
         expired = g.pop("expired_editor", None)
         sessions.sweep_expired(credentials.now(), timedelta(seconds=idle_seconds))
+        # Tipsters' idle conversations too: their rows should not wait for the next
+        # tipster to leave the disk.
+        tipster_sessions.sweep_expired(timedelta(seconds=followup_idle))
         if expired is not None:
             audit.record(expired, audit.SESSION_EXPIRED)
         db.session.commit()

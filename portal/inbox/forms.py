@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField
+from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length
 
+from portal.followup.threads import MAX_REPLY_LENGTH
 from portal.inbox.actions import ACTIONS, FLAG_ACTIONS
 from portal.inbox.credentials import MAX_PASSWORD_LENGTH
 
@@ -53,3 +54,17 @@ class ConfirmForm(FlaskForm):
     """The second step of a deletion, or signing out: only the CSRF token."""
 
     back = HiddenField()
+
+
+class ReplyForm(FlaskForm):
+    """An editors' reply to the sender of a submission."""
+
+    text = TextAreaField(
+        _l("Your reply"),
+        validators=[DataRequired(), Length(max=MAX_REPLY_LENGTH)],
+        description=_l(
+            "The sender reads it on their conversation page, with their phrase. Write "
+            "nothing that would put them at risk if someone else read it."
+        ),
+        render_kw={"maxlength": MAX_REPLY_LENGTH},
+    )

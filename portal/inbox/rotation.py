@@ -5,9 +5,10 @@ inbox rotate``), for when an editor leaves on bad terms or a key may have leaked
    from now on use it), and every editor's keyring gets the new identity beside the
    old ones, encrypted to each editor's own public key (no password needed). Every
    session ends, so no one keeps an old keyring.
-2. Each submission and file still under an old key is decrypted and encrypted to the
-   new one, file by file (the new age file replaces the old by rename; then its row
-   records the new key id). Progress is reported as it goes.
+2. Each submission, later message, reply and file still under an old key is
+   decrypted and encrypted to the new one (a reply the tipster still has stays
+   readable with their phrase too), file by file (the new age file replaces the old
+   by rename; then its row records the new key id). Progress is reported as it goes.
 3. The old keys are deleted: from every keyring and from ``inbox_key``. The old
    recovery key and any copy of an old keyring then open nothing still on disk (a
    backup taken before, of course, stays readable with them).
@@ -27,8 +28,9 @@ from portal import storage
 from portal.crypto import age
 from portal.crypto.files import reencrypt_file
 from portal.crypto.keyring import Content, Keyring
+from portal.followup import threads
 from portal.inbox import accounts, audit, sessions
-from portal.models import Editor, InboxKey, StoredFile, Submission, db
+from portal.models import Editor, InboxKey, StoredFile, Submission, ThreadMessage, db
 
 Progress = Callable[[int, int], None]
 
@@ -57,7 +59,8 @@ def rotate(data_dir: Path, keyring: Keyring, progress: Progress | None = None) -
 
     submissions = db.session.scalars(select(Submission).where(Submission.key_id != key.id)).all()
     files = db.session.scalars(select(StoredFile).where(StoredFile.key_id != key.id)).all()
-    total, done = len(submissions) + len(files), 0
+    messages = db.session.scalars(select(ThreadMessage).where(ThreadMessage.key_id != key.id)).all()
+    total, done = len(submissions) + len(files) + len(messages), 0
     if progress:
         progress(done, total)
     for submission in submissions:
@@ -65,6 +68,12 @@ def rotate(data_dir: Path, keyring: Keyring, progress: Progress | None = None) -
         submission.sealed = content.seal(identity.recipient)
         submission.key_id = key.id
         submission.note_index = None  # made under the old key; the next search remakes it
+        db.session.commit()
+        done += 1
+        if progress:
+            progress(done, total)
+    for message in messages:
+        threads.reencrypt(message, both, key.id, identity.recipient)
         db.session.commit()
         done += 1
         if progress:

@@ -2,6 +2,11 @@
 page and its actions, deletion with a confirmation step, the audit log, and the
 language switch. Files are served by :mod:`portal.inbox.files`.
 
+A submission's page is its thread: the tip, then the sender's later messages and
+the editors' replies in order (:mod:`portal.inbox.conversation` answers the reply
+and close buttons). The list marks threads with messages editors have not read and
+can show only those; threads are listed by their latest activity.
+
 What tipsters wrote is decrypted with the signed-in editor's keyring, in memory, for
 the request that shows it: the list decrypts the notes of its page (for excerpts), a
 search decrypts every note in the chosen view and filters them here (the database
@@ -42,14 +47,15 @@ from portal.cleaning import Kind
 from portal.config import Settings
 from portal.crypto import age
 from portal.crypto.keyring import Content, NoteIndex
+from portal.followup import threads
 from portal.i18n import available_locales
 from portal.inbox import audit, thumbnails
 from portal.inbox.actions import ACTIONS
 from portal.inbox.auth import current_keyring, safe_next
 from portal.inbox.deletion import delete_submissions
 from portal.inbox.files import open_plain
-from portal.inbox.forms import ActionForm, BulkForm, ConfirmForm
-from portal.models import AuditEvent, StoredFile, Submission, db, is_id
+from portal.inbox.forms import ActionForm, BulkForm, ConfirmForm, ReplyForm
+from portal.models import AuditEvent, StoredFile, Submission, ThreadMessage, db, is_id
 
 PER_PAGE = 25
 AUDIT_PER_PAGE = 50
@@ -69,6 +75,15 @@ def _view_condition(view: str) -> ColumnElement[bool]:
     if view == "archived":
         return Submission.is_archived.is_(True)
     return Submission.is_archived.is_(False)
+
+
+def _has_new_message() -> ColumnElement[bool]:
+    """The sender wrote something an editor has not opened yet."""
+    return exists().where(
+        ThreadMessage.submission_id == Submission.id,
+        ThreadMessage.author == ThreadMessage.TIPSTER,
+        ThreadMessage.read_by_editors.is_(False),
+    )
 
 
 def view_counts() -> dict[str, int]:
@@ -124,6 +139,7 @@ class ListState:
     view: str = "inbox"
     has_files: bool = False
     has_links: bool = False
+    has_new: bool = False
     q: str = ""
     page: int = 1
 
@@ -135,6 +151,7 @@ class ListState:
             view=view if view in VIEWS else "inbox",
             has_files=args.get("has_files") == "1",
             has_links=args.get("has_links") == "1",
+            has_new=args.get("has_new") == "1",
             q=args.get("q", "").replace("\x00", "").strip()[:MAX_QUERY],
             page=page_number(args.get("page", "1")),
         )
@@ -147,6 +164,8 @@ class ListState:
             params["has_files"] = "1"
         if state.has_links:
             params["has_links"] = "1"
+        if state.has_new:
+            params["has_new"] = "1"
         if state.q:
             params["q"] = state.q
         if state.page != 1:
@@ -236,7 +255,41 @@ def _paginate(stmt: Select[Any], query: str, number: int) -> Page:
     return Page([found[i] for i in chosen if i in found], number, pages)
 
 
-def _get_submission(submission_id: str) -> Submission:
+@dataclass(frozen=True)
+class Entry:
+    """One message of a thread as an editor reads it."""
+
+    message: ThreadMessage
+    #: the sender's note and links (their messages)
+    content: Content | None
+    #: the reply's text (editors' replies)
+    text: str
+    files: list[StoredFile]
+    #: a sender's message no editor had opened before this page
+    new: bool
+
+    @property
+    def from_sender(self) -> bool:
+        return self.message.author == ThreadMessage.TIPSTER
+
+
+def thread_entries(item: Submission) -> list[Entry]:
+    """The thread after the tip, oldest first, decrypted for the signed-in editor."""
+    keyring = current_keyring()
+    entries = []
+    for message in item.messages:
+        files = [f for f in item.files if f.message_id == message.id]
+        if message.author == ThreadMessage.TIPSTER:
+            content = Content.open(message.sealed, message.key_id, keyring)
+            entries.append(Entry(message, content, "", files, not message.read_by_editors))
+        else:
+            text = threads.reply_text(message, keyring)
+            entries.append(Entry(message, None, text, files, False))
+    return entries
+
+
+def get_submission(submission_id: str) -> Submission:
+    """The submission ``submission_id`` names, or a 404."""
     if not is_id(submission_id):
         abort(404)
     submission = db.session.get(Submission, submission_id)
@@ -257,13 +310,22 @@ def register(bp: Blueprint, settings: Settings) -> None:
             select(Submission)
             .where(_view_condition(state.view))
             .options(selectinload(Submission.files))
-            .order_by(Submission.created_at.desc(), Submission.id)
+            .order_by(Submission.last_activity_at.desc(), Submission.id)
         )
         if state.has_files:
             stmt = stmt.where(exists().where(StoredFile.submission_id == Submission.id))
         if state.has_links:
             stmt = stmt.where(Submission.link_count > 0)
+        if state.has_new:
+            stmt = stmt.where(_has_new_message())
         page = _paginate(stmt, state.q, state.page)
+        with_new = set(
+            db.session.scalars(
+                select(Submission.id).where(
+                    Submission.id.in_([item.id for item in page.items]), _has_new_message()
+                )
+            )
+        )
         form = BulkForm(back=state.url())
         return render_template(
             "inbox/list.html",
@@ -277,6 +339,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
             max_query=MAX_QUERY,
             excerpt=excerpt,
             files_summary=files_summary,
+            with_new=with_new,
         )
 
     @bp.post("/bulk")
@@ -319,9 +382,12 @@ def register(bp: Blueprint, settings: Settings) -> None:
 
     @bp.get("/s/<submission_id>")
     def submission(submission_id: str) -> ResponseReturnValue:
-        item = _get_submission(submission_id)
-        if not item.is_read:
+        item = get_submission(submission_id)
+        entries = thread_entries(item)
+        if not item.is_read or any(entry.new for entry in entries):
             item.is_read = True
+            for message in threads.unread_from_tipster(item):
+                message.read_by_editors = True
             db.session.commit()
         # Read from each thumbnail's header only, for <img width height> (no layout
         # shift); from the image's own for those filed before thumbnails were stored.
@@ -343,11 +409,14 @@ def register(bp: Blueprint, settings: Settings) -> None:
             form=ActionForm(),
             actions=ACTIONS,
             thumbnail_sizes=thumbnail_sizes,
+            entries=entries,
+            file_numbers={f.id: number for number, f in enumerate(item.files, start=1)},
+            reply_form=ReplyForm(),
         )
 
     @bp.post("/s/<submission_id>/action")
     def act(submission_id: str) -> ResponseReturnValue:
-        item = _get_submission(submission_id)
+        item = get_submission(submission_id)
         form = ActionForm()
         if not form.validate():
             abort(400)
@@ -362,7 +431,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
 
     @bp.get("/s/<submission_id>/delete")
     def confirm_delete(submission_id: str) -> ResponseReturnValue:
-        item = _get_submission(submission_id)
+        item = get_submission(submission_id)
         back = url_for("inbox.submission", submission_id=item.id)
         return render_template(
             "inbox/confirm_delete.html",
@@ -375,7 +444,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
 
     @bp.post("/s/<submission_id>/delete")
     def delete(submission_id: str) -> ResponseReturnValue:
-        item = _get_submission(submission_id)
+        item = get_submission(submission_id)
         delete_submissions(settings.data_dir, [item.id], current_user.name)
         flash(_("The submission was deleted."), "info")
         return redirect(url_for("inbox.index"))

@@ -1,4 +1,5 @@
-"""Filing a submission atomically and encrypted: all of it or nothing.
+"""Filing a submission, or a tipster's later message in its thread, atomically and
+encrypted: all of it or nothing.
 
 A submission is a database row plus a folder of cleaned files, everything a tipster
 sent encrypted to the inbox's public key (:func:`portal.crypto.keyring.current_key`;
@@ -18,6 +19,9 @@ nothing here can decrypt). Filing:
 
 So at any crash point there is either nothing, a stray folder under tmp/ or staging/,
 or a folder under submissions/ with no row; :mod:`portal.housekeeping` removes those.
+A later message (:func:`file_message`) moves its files one by one into the existing
+folder before its rows are committed; a crash in between leaves files without rows,
+which housekeeping removes too.
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ from portal.cleaning import Cleaned, Kind, Limits, Refusal, RefusalCode, clean_f
 from portal.crypto import age
 from portal.crypto.files import encrypt_file
 from portal.crypto.keyring import Content, current_key
+from portal.crypto.phrase import PhraseKeys
 from portal.inbox.thumbnails import write_thumbnail
-from portal.models import StoredFile, Submission, db, new_id
+from portal.models import StoredFile, Submission, ThreadMessage, db, new_id, utcnow
 from portal.public.uploads import TempUpload, is_out_of_space
 
 log = logging.getLogger(__name__)
@@ -73,6 +78,52 @@ class FilingResult:
         return [f for f in self.files if f.refusal is not None]
 
 
+def _discard_all(uploads: Sequence[TempUpload]) -> None:
+    for upload in uploads:
+        upload.discard()
+
+
+def _clean_into_staging(
+    data_dir: Path,
+    uploads: Sequence[TempUpload],
+    limits: Limits,
+    tmp_dir: Path | None,
+    work_dir: Path | None,
+    key_id: int,
+    recipient: age.Recipient,
+) -> tuple[Path, list[FileOutcome], list[StoredFile]]:
+    """Clean and encrypt ``uploads`` into a new staging folder; on failure nothing
+    is left (the uploads, the plaintext work folder and the staging folder go). The
+    plaintext work folder is made inside ``work_dir`` (the request's locked folder,
+    see :class:`portal.storage.WorkFolder`) when given, else under tmp/."""
+    staging: Path | None = None
+    work: Path | None = None
+    try:
+        staging = storage.new_staging_dir(data_dir)
+        work = storage.new_work_dir(data_dir, tmp_dir, within=work_dir)
+        outcomes, stored = _clean_all(staging, work, uploads, limits, key_id, recipient)
+    except BaseException as exc:
+        if staging is not None:
+            storage.remove_tree(staging)
+        _discard_all(uploads)
+        if isinstance(exc, Exception):
+            _log_failure("cleaning", exc)
+            raise FilingFailed from exc
+        raise
+    finally:
+        if work is not None:
+            storage.remove_tree(work)
+    return staging, outcomes, stored
+
+
+def _inbox_key(uploads: Sequence[TempUpload]) -> tuple[int, age.Recipient]:
+    try:
+        return current_key()
+    except BaseException:
+        _discard_all(uploads)
+        raise
+
+
 def file_submission(
     data_dir: Path,
     *,
@@ -84,43 +135,23 @@ def file_submission(
     limits: Limits | None = None,
     tmp_dir: Path | None = None,
     work_dir: Path | None = None,
+    phrase: PhraseKeys | None = None,
 ) -> FilingResult:
     """Clean ``uploads`` and file everything, encrypted, or nothing.
 
     A submission is filed when anything is left after cleaning: a note, a link or an
-    accepted file. Raises :class:`portal.crypto.keyring.NoInboxKey` before touching
-    anything when no editor has created the inbox key yet, and
-    :class:`FilingFailed` if saving failed; then nothing of this submission remains
-    on disk or in the database. The plaintext work folder is made inside
-    ``work_dir`` (the request's locked folder, see :class:`portal.storage.WorkFolder`)
-    when given, else under tmp/.
+    accepted file. With ``phrase``, the thread can be found and replied to with the
+    follow-up phrase those keys came from. Raises
+    :class:`portal.crypto.keyring.NoInboxKey` before touching anything when no editor
+    has created the inbox key yet, and :class:`FilingFailed` if saving failed; then
+    nothing of this submission remains on disk or in the database. ``work_dir``: see
+    :func:`_clean_into_staging`.
     """
     limits = limits or Limits()
-    try:
-        key_id, recipient = current_key()
-    except BaseException:
-        for upload in uploads:
-            upload.discard()
-        raise
-    staging: Path | None = None
-    work: Path | None = None
-    try:
-        staging = storage.new_staging_dir(data_dir)
-        work = storage.new_work_dir(data_dir, tmp_dir, within=work_dir)
-        outcomes, stored = _clean_all(staging, work, uploads, limits, key_id, recipient)
-    except BaseException as exc:
-        if staging is not None:
-            storage.remove_tree(staging)
-        for upload in uploads:
-            upload.discard()
-        if isinstance(exc, Exception):
-            _log_failure("cleaning", exc)
-            raise FilingFailed from exc
-        raise
-    finally:
-        if work is not None:
-            storage.remove_tree(work)
-
+    key_id, recipient = _inbox_key(uploads)
+    staging, outcomes, stored = _clean_into_staging(
+        data_dir, uploads, limits, tmp_dir, work_dir, key_id, recipient
+    )
     if not (note or links or stored):
         storage.remove_tree(staging)
         return FilingResult(filed=False, files=tuple(outcomes))
@@ -144,6 +175,8 @@ def file_submission(
         link_count=len(links),
         refused=[o.refusal.value for o in outcomes if o.refusal is not None],
         files=stored,
+        lookup=phrase.lookup if phrase else None,
+        tipster_key=str(phrase.recipient) if phrase else None,
     )
     try:
         db.session.add(submission)
@@ -153,6 +186,68 @@ def file_submission(
         _remove_quietly(data_dir, submission_id)
         if isinstance(exc, Exception):
             _log_failure("commit", exc)
+            raise FilingFailed from exc
+        raise
+    return FilingResult(filed=True, files=tuple(outcomes))
+
+
+def file_message(
+    data_dir: Path,
+    submission_id: str,
+    *,
+    note: str,
+    links: Sequence[str],
+    uploads: Sequence[TempUpload],
+    limits: Limits | None = None,
+    tmp_dir: Path | None = None,
+    work_dir: Path | None = None,
+) -> FilingResult:
+    """A tipster's later message in thread ``submission_id``, filed as a tip is:
+    cleaned, encrypted to the inbox key, all of it or nothing. Its files join the
+    submission's folder (each renamed into it once encrypted and fsynced) and are
+    numbered after the files already there; the thread is marked unread and moves
+    to the top of the inbox. Raises like :func:`file_submission` (and
+    :class:`FilingFailed` when the thread is gone or closed)."""
+    limits = limits or Limits()
+    key_id, recipient = _inbox_key(uploads)
+    staging, outcomes, stored = _clean_into_staging(
+        data_dir, uploads, limits, tmp_dir, work_dir, key_id, recipient
+    )
+    if not (note or links or stored):
+        storage.remove_tree(staging)
+        return FilingResult(filed=False, files=tuple(outcomes))
+
+    moved: list[str] = []
+    try:
+        submission = db.session.get(Submission, submission_id)
+        if submission is None or submission.is_closed:
+            raise FilingFailed("the thread is gone or closed")
+        moved = storage.publish_files(data_dir, staging, submission_id)
+        message = ThreadMessage(
+            id=new_id(),
+            author=ThreadMessage.TIPSTER,
+            sealed=Content(note, tuple(links), "").seal(recipient),
+            key_id=key_id,
+            link_count=len(links),
+            refused=[o.refusal.value for o in outcomes if o.refusal is not None],
+        )
+        after = max((f.position for f in submission.files), default=0)
+        for number, stored_file in enumerate(stored, start=1):
+            stored_file.position = after + number
+            stored_file.message_id = message.id
+            submission.files.append(stored_file)
+        submission.messages.append(message)
+        submission.is_read = False
+        submission.last_activity_at = utcnow()
+        db.session.commit()
+    except BaseException as exc:
+        db.session.rollback()
+        storage.remove_tree(staging)
+        storage.remove_stored_files(data_dir, submission_id, moved)
+        if isinstance(exc, FilingFailed):
+            raise
+        if isinstance(exc, Exception):
+            _log_failure("filing a message", exc)
             raise FilingFailed from exc
         raise
     return FilingResult(filed=True, files=tuple(outcomes))

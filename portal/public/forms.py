@@ -1,4 +1,5 @@
-"""The tip form: its fields, their limits and the messages shown at each field.
+"""The tip form: its fields, their limits and the messages shown at each field; and
+the forms of a conversation (the phrase, a later message, deleting a reply, leaving).
 
 Files are not validated here: they are received by :mod:`portal.public.uploads`
 and judged by the cleaner. The form only knows whether any arrived. Links are taken
@@ -17,7 +18,7 @@ from babel.lists import format_list
 from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, MultipleFileField, StringField, TextAreaField
+from wtforms import Field, HiddenField, MultipleFileField, StringField, TextAreaField
 from wtforms.validators import Length, ValidationError
 
 from portal.cleaning.invisible import strip_invisible
@@ -25,6 +26,9 @@ from portal.config import Settings
 
 MAX_LINK_LENGTH = 2000
 MAX_CONTACT_LENGTH = 500
+#: far longer than any phrase (eight words of at most eight letters), short enough to
+#: read at no cost
+MAX_PHRASE_LENGTH = 400
 
 
 def normalise_text(value: str | None) -> str:
@@ -129,12 +133,12 @@ class TipForm(FlaskForm):
 
     @property
     def invisible_removed(self) -> list[str]:
-        """The typed fields (note, links, contact) from which invisible characters
-        were removed, as sent."""
+        """The typed fields (note, links, contact where the form has it) from which
+        invisible characters were removed, as sent."""
         return [
             field.name
             for field in (self.note, self.links, self.contact)
-            if any(had_invisible(raw) for raw in field.raw_data or [])
+            if field is not None and any(had_invisible(raw) for raw in field.raw_data or [])
         ]
 
     def validate_note(self, field: Field) -> None:
@@ -177,3 +181,55 @@ class TipForm(FlaskForm):
             ]
             valid = False
         return valid
+
+
+class MessageForm(TipForm):
+    """A tipster's later message in their conversation: a note, links and files, as
+    in a tip. No contact field: the conversation is the way to reach them."""
+
+    note = TextAreaField(
+        _l("Your message"),
+        filters=[normalise_text],
+        description=_l(
+            "Answer the editors' questions or add what you remembered. Leave out "
+            "anything that could identify you."
+        ),
+    )
+    contact = None  # type: ignore[assignment]
+
+
+class PhraseForm(FlaskForm):
+    """The follow-up phrase, typed to open a conversation."""
+
+    phrase = TextAreaField(
+        _l("Your follow-up phrase"),
+        filters=[normalise_text],
+        validators=[Length(max=MAX_PHRASE_LENGTH)],
+        description=_l(
+            "The words you were given when you sent your tip, in their order. Capital "
+            "letters, accents and extra spaces do not matter."
+        ),
+        render_kw={
+            "autocomplete": "off",
+            "autocapitalize": "none",
+            "autocorrect": "off",
+            "spellcheck": "false",
+            "maxlength": MAX_PHRASE_LENGTH,
+        },
+    )
+
+
+class ForgetForm(FlaskForm):
+    """Declining a phrase on the receipt: the phrase travels back in a hidden field."""
+
+    phrase = HiddenField(filters=[normalise_text], validators=[Length(max=MAX_PHRASE_LENGTH)])
+
+
+class ReplyForm(FlaskForm):
+    """Deleting one reply from the conversation page (its id in the body, never in a URL)."""
+
+    reply = HiddenField()
+
+
+class LeaveForm(FlaskForm):
+    """Leaving the conversation: only the CSRF token."""

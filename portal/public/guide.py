@@ -44,6 +44,13 @@ NEVER_KEPT = (
     Statement("no-referrer", _l("Which page you came from.")),
     Statement("no-file-names", _l("The names of your files.")),
     Statement(
+        "no-phrase",
+        _l(
+            "Your follow-up phrase. We keep only a scrambled form of it, from which the "
+            "words cannot be worked out."
+        ),
+    ),
+    Statement(
         "nothing-that-follows-you",
         _l(
             "Anything that could follow you: no ads, no analytics, nothing loaded from "
@@ -78,8 +85,19 @@ KEPT = (
         ),
     ),
     Statement(
+        "conversation-encrypted",
+        _l(
+            "In your conversation, what you send later and the editors' replies, "
+            "encrypted like your tip. A reply can be read only by the editors, or with "
+            "your phrase."
+        ),
+    ),
+    Statement(
         "arrival-time",
-        _l("The date and time your tip arrived, and the language of the page you used."),
+        _l(
+            "The date and time your tip, and anything you send later, arrived, and the "
+            "language of the page you used."
+        ),
     ),
 )
 

@@ -1,15 +1,20 @@
 """The form page and what answers its POST: the receipt, or a page that says
-plainly what went wrong; and the safety guide (:mod:`portal.public.guide`). The
-receipt is only ever the body of the POST response: it has no URL of its own and
-nothing in a cookie points to it."""
+plainly what went wrong; the safety guide (:mod:`portal.public.guide`); and the
+conversation (:mod:`portal.public.followup`). The receipt is only ever the body of
+the POST response: it has no URL of its own and nothing in a cookie points to it.
+It shows the tip's follow-up phrase, made here, once; the phrase is stored nowhere."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from babel.lists import format_list
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
@@ -19,16 +24,22 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.config import Settings
 from portal.crypto.keyring import NoInboxKey
+from portal.crypto.phrase import PhraseKeys
 from portal.errors import render_cookie_not_returned
+from portal.followup import sessions as tipster_sessions
+from portal.followup import words
 from portal.housekeeping import sweep_abandoned_work, sweep_stale_tmp
 from portal.i18n import current_language
 from portal.labels import format_duration, format_limit
-from portal.public import guide
+from portal.models import db
+from portal.public import followup, guide
 from portal.public.filing import FilingFailed, file_submission
-from portal.public.forms import TipForm, web_addresses
+from portal.public.forms import ForgetForm, TipForm, web_addresses
 from portal.public.uploads import DRAIN_FACTOR, OutOfSpace, TempUpload, UploadRequest, drain
 from portal.security import session_cookie_missing
 from portal.storage import tmp_root
+
+log = logging.getLogger(__name__)
 
 #: the typed fields as the receipt names them when invisible characters were removed
 INVISIBLE_FIELD_LABELS = {
@@ -85,6 +96,8 @@ def register(bp: Blueprint, settings: Settings) -> None:
         if endpoint == "public.safety":
             values["page"] = guide.path_for(values.get("lang") or g.lang)
 
+    followup.register(bp, settings)
+
     @bp.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
         if isinstance(request, UploadRequest):
@@ -96,14 +109,14 @@ def register(bp: Blueprint, settings: Settings) -> None:
     def out_of_space(exc: OutOfSpace) -> ResponseReturnValue:
         # The rest of the body is read into nothing, so the tipster sees the page.
         drain(request, DRAIN_FACTOR * settings.max_submission_size)
-        return _not_saved_page(503)
+        return not_saved_page(503)
 
     @bp.errorhandler(CSRFError)
     def csrf_failed(exc: CSRFError) -> ResponseReturnValue:
-        return _csrf_page(settings)
+        return csrf_page(settings)
 
 
-def _csrf_page(settings: Settings) -> ResponseReturnValue:
+def csrf_page(settings: Settings) -> ResponseReturnValue:
     if session_cookie_missing():
         return render_cookie_not_returned()
     # "up to 6 hours after you open it": not "it works some hours after", which reads
@@ -125,7 +138,7 @@ def _csrf_page(settings: Settings) -> ResponseReturnValue:
     )
 
 
-def _not_saved_page(code: int) -> tuple[str, int]:
+def not_saved_page(code: int) -> tuple[str, int]:
     return (
         render_template(
             "error.html",
@@ -140,7 +153,7 @@ def _not_saved_page(code: int) -> tuple[str, int]:
     )
 
 
-def _not_open_page() -> tuple[str, int]:
+def not_open_page() -> tuple[str, int]:
     # No editor has created the inbox key: there is nothing to encrypt a tip to, and
     # a tip is never stored in clear.
     return (
@@ -157,7 +170,29 @@ def _not_open_page() -> tuple[str, int]:
     )
 
 
-def _receive(form: TipForm, settings: Settings) -> ResponseReturnValue:
+@dataclass
+class CheckedForm:
+    """A tip form (or a conversation's message form) as received: ``answer`` is the
+    page to send at once (an expired form, a bot), else ``valid`` says whether to
+    file ``links`` and ``uploads``."""
+
+    uploads: Sequence[TempUpload]
+    links: list[str]
+    valid: bool
+    answer: ResponseReturnValue | None = None
+
+    @property
+    def had_files(self) -> bool:
+        return bool(self.uploads)
+
+
+def work_folder() -> Path | None:
+    """This request's locked folder for plaintext (see portal.storage.WorkFolder)."""
+    return request.work_folder() if isinstance(request, UploadRequest) else None
+
+
+def check_tip_form(form: TipForm, settings: Settings) -> CheckedForm:
+    """Validate a posted tip or message form the same way for both."""
     # Originals a killed worker left behind go now, not at the next restart.
     sweep_abandoned_work(tmp_root(settings.data_dir, settings.temp_dir))
     sweep_stale_tmp(settings.data_dir, settings.csrf_time_limit, settings.temp_dir)
@@ -171,18 +206,16 @@ def _receive(form: TipForm, settings: Settings) -> ResponseReturnValue:
     form.files_received = len(uploads)
     valid = form.validate()
     if form.csrf_token.errors:
-        return _csrf_page(settings)
+        return CheckedForm(uploads, [], False, csrf_page(settings))
     if form.homepage.data:
         # A bot filled the hidden field. Say nothing about why.
-        return (
-            render_template(
-                "error.html",
-                code=200,
-                title=_l("Not sent"),
-                message=_l("Nothing was saved. Please go back to the form and try again."),
-            ),
-            200,
+        bot = render_template(
+            "error.html",
+            code=200,
+            title=_l("Not sent"),
+            message=_l("Nothing was saved. Please go back to the form and try again."),
         )
+        return CheckedForm(uploads, [], False, (bot, 200))
     if getattr(request, "too_many_files", False):
         form.files.errors = [
             *form.files.errors,
@@ -195,40 +228,74 @@ def _receive(form: TipForm, settings: Settings) -> ResponseReturnValue:
             ),
         ]
         valid = False
+    return CheckedForm(uploads, web_addresses(form.links.data or ""), valid)
 
-    if not valid:
-        return _form_with_errors(form, had_files=bool(uploads))
 
-    links = web_addresses(form.links.data or "")
+def _receive(form: TipForm, settings: Settings) -> ResponseReturnValue:
+    # Idle conversations leave the disk at the next tip, too.
+    tipster_sessions.sweep_expired(timedelta(seconds=settings.followup_idle_timeout))
+    db.session.commit()
+    checked = check_tip_form(form, settings)
+    if checked.answer is not None:
+        return checked.answer
+    if not checked.valid:
+        errors = field_errors(
+            form, ("note", "links", "files", "contact"), had_files=checked.had_files
+        )
+        return render_template("public/index.html", form=form, errors=errors), 422
+
+    # The tipster's way back: made before filing, so that the tip is filed with it in
+    # one commit. It costs one slow key derivation.
+    words_shown = words.word_list(current_language()).new_phrase()
+    try:
+        keys: PhraseKeys | None = followup.keys_for_new_tip(settings, words_shown)
+    except Exception as exc:  # never lose a tip for its phrase
+        log.error("could not derive a follow-up phrase: %s", type(exc).__name__)
+        keys = None
     try:
         result = file_submission(
             settings.data_dir,
             locale=current_language(),
             note=form.note.data or "",
-            links=links,
+            links=checked.links,
             contact=form.contact.data or "",
-            uploads=uploads,
+            uploads=checked.uploads,
             tmp_dir=settings.temp_dir,
-            work_dir=request.work_folder() if isinstance(request, UploadRequest) else None,
+            work_dir=work_folder(),
+            phrase=keys,
         )
     except NoInboxKey:
-        return _not_open_page()
+        return not_open_page()
     except FilingFailed as failure:
-        return _not_saved_page(503 if failure.out_of_space else 500)
+        return not_saved_page(503 if failure.out_of_space else 500)
+    if result.filed:
+        current_app.extensions["portal_notifier"].activity()
     return render_template(
         "public/receipt.html",
         result=result,
         note_length=len(form.note.data or ""),
-        link_count=len(links),
+        link_count=len(checked.links),
         gave_contact=bool(form.contact.data),
-        invisible_fields=format_list(
-            [str(INVISIBLE_FIELD_LABELS[name]) for name in form.invisible_removed],
-            locale=current_language(),
-        ),
+        invisible_fields=invisible_fields(form),
+        phrase=words_shown if result.filed and keys else "",
+        forget_form=ForgetForm(),
+        phrase_failed=result.filed and keys is None,
+        followup=False,
     )
 
 
-def _form_with_errors(form: TipForm, *, had_files: bool) -> tuple[str, int]:
+def invisible_fields(form: TipForm) -> str:
+    """The typed fields invisible characters were removed from, as the receipt
+    names them in a sentence ("" when none)."""
+    return format_list(
+        [str(INVISIBLE_FIELD_LABELS[name]) for name in form.invisible_removed],
+        locale=current_language(),
+    )
+
+
+def field_errors(form: TipForm, names: tuple[str, ...], *, had_files: bool) -> list[FieldError]:
+    """Each named field's messages, for the error summary (and a word about files
+    that must be chosen again)."""
     if had_files or form.files.errors:
         form.files.errors = [
             *form.files.errors,
@@ -238,6 +305,6 @@ def _form_with_errors(form: TipForm, *, had_files: bool) -> tuple[str, int]:
             ),
         ]
     errors: list[FieldError] = []
-    for name in ("note", "links", "files", "contact"):
+    for name in names:
         errors.extend(FieldError(name, message) for message in form[name].errors)
-    return render_template("public/index.html", form=form, errors=errors), 422
+    return errors

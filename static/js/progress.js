@@ -142,7 +142,8 @@
     panel.status.textContent = words("sending");
 
     var request = new XMLHttpRequest();
-    request.open("POST", form.action);
+    // getAttribute: a field named "action" would shadow the form.action property.
+    request.open("POST", form.getAttribute("action") || window.location.href);
     request.upload.addEventListener("progress", function (e) {
       if (e.lengthComputable && panel) {
         showAmount(e.loaded, e.total);

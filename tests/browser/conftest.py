@@ -272,11 +272,13 @@ def refused_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def public_page_files(
     generated_upload: Upload, refused_file: Path, small_server: LiveServer,
-    tmp_path_factory: pytest.TempPathFactory,
+    server: LiveServer, tmp_path_factory: pytest.TempPathFactory,
 ) -> PublicPageFiles:  # fmt: skip
     too_large = tmp_path_factory.mktemp("too-large") / "clip.mp4"
     too_large.write_bytes(os.urandom(1_500_000))  # small_server takes 1 MB per file
-    return PublicPageFiles(generated_upload, refused_file, too_large, small_server.url)
+    return PublicPageFiles(
+        generated_upload, refused_file, too_large, small_server.url, server.data_dir
+    )
 
 
 @pytest.fixture(params=["generated", "corpus"])

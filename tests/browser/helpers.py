@@ -150,7 +150,44 @@ PUBLIC_PAGES = (
     "expired-form",
     "too-large",
     "safety",
+    "follow-up",
+    "follow-up-wrong",
+    "follow-up-busy",
+    "conversation",
+    "conversation-receipt",
+    "phrase-off",
 )
+#: each language's conversation page
+FOLLOWUP = {"en": "/en/follow-up", "es": "/es/seguimiento"}
+
+
+def phrase_on_receipt(page: Page) -> str:
+    """The follow-up phrase the open receipt shows."""
+    return page.locator("#phrase").inner_text().strip()
+
+
+def tip_with_phrase(
+    page: Page, lang: str, note: str = "Camioneta blanca frente a la bodega"
+) -> str:
+    """Send a short tip through the form; the phrase its receipt gives."""
+    page.goto(f"/{lang}/")
+    page.locator("#note").fill(note)
+    page.locator("button.send").click()
+    page.locator("#phrase").wait_for()
+    return phrase_on_receipt(page)
+
+
+def type_phrase(page: Page, lang: str, phrase: str) -> None:
+    """Open the conversation page and type ``phrase`` (the answer is left open)."""
+    page.goto(FOLLOWUP[lang])
+    page.locator("#phrase").fill(phrase)
+    page.locator("form.phrase-form button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def open_conversation(page: Page, lang: str, phrase: str) -> None:
+    type_phrase(page, lang, phrase)
+    page.locator("#replies-title").wait_for()
 
 
 @dataclass(frozen=True)
@@ -163,6 +200,8 @@ class PublicPageFiles:
     refused: Path
     too_large: Path
     small_url: str
+    #: the default server's data folder (its phrase-check slots are held for the 429)
+    data_dir: Path
 
 
 def open_public_page(page: Page, name: str, lang: str, files: PublicPageFiles) -> None:
@@ -197,6 +236,36 @@ def open_public_page(page: Page, name: str, lang: str, files: PublicPageFiles) -
         page.goto(f"/{lang}/")
         page.locator(".guide-link a").click()
         page.locator("#what-we-keep").wait_for()
+    elif name == "follow-up":
+        # Reached as a tipster comes back: from the form's link.
+        page.goto(f"/{lang}/")
+        page.locator(".followup-link a").click()
+        page.locator("#phrase").wait_for()
+    elif name == "follow-up-wrong":
+        type_phrase(page, lang, "abeja " * 7)
+        page.locator("#error-summary").wait_for()
+    elif name == "follow-up-busy":
+        from portal.followup.slots import Slots
+
+        phrase = tip_with_phrase(page, lang)
+        slots = Slots(files.data_dir / "phrase-slots", 2)  # the server's default bound
+        with slots.hold(), slots.hold():
+            page.goto(FOLLOWUP[lang])
+            page.locator("#phrase").fill(phrase)
+            _send_expecting(page, 429, "form.phrase-form")
+    elif name == "conversation":
+        open_conversation(page, lang, tip_with_phrase(page, lang))
+    elif name == "conversation-receipt":
+        open_conversation(page, lang, tip_with_phrase(page, lang))
+        page.locator("#note").fill("La placa completa es XYZ-123-A")
+        page.locator("#files").set_input_files([files.upload.photo, files.refused])
+        page.locator("button.send").click()
+        page.locator("ol.file-list").wait_for()
+    elif name == "phrase-off":
+        tip_with_phrase(page, lang)
+        page.locator("form.decline button").click()
+        page.locator("h1").wait_for()
+        page.wait_for_url(f"**{FOLLOWUP[lang]}")
     elif name == "too-large":
         page.goto(f"{files.small_url}/{lang}/")
         page.locator("#note").fill("Camioneta blanca frente a la bodega")
@@ -206,12 +275,12 @@ def open_public_page(page: Page, name: str, lang: str, files: PublicPageFiles) -
         raise ValueError(name)
 
 
-def _send_expecting(page: Page, status: int) -> None:
+def _send_expecting(page: Page, status: int, form: str = "form.tip-form") -> None:
     """Send the open form and wait until the answer, with ``status``, replaces it."""
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
-        page.locator("button.send").click()
+        page.locator(f"{form} button[type=submit]").first.click()
     assert answer.value.status == status
-    page.locator("form.tip-form").wait_for(state="detached")
+    page.locator(form).wait_for(state="detached")
     page.wait_for_load_state()
 
 

@@ -50,7 +50,10 @@ EDITOR = "ana"
 PASSWORD = "correct horse battery staple"
 
 #: text that is data, not interface: explicit, and only what the fixture itself put in
-USER_DATA = (NOTE, LINK, NOT_A_LINK, CONTACT, EDITOR, ONION)
+#: a word typed into the follow-up phrase that is in no word list (quoted back)
+NOT_A_WORD = "xqzzy"
+REPLY = "Gracias. ¿Tienes el video original?"
+USER_DATA = (NOTE, LINK, NOT_A_LINK, CONTACT, EDITOR, ONION, NOT_A_WORD, REPLY)
 URL = re.compile(r"https?://\S+")
 #: submission and file ids (portal.models.new_id) and the names generated from them
 GENERATED_ID = re.compile(r"\b[0-9a-f]{32}\b")
@@ -121,6 +124,8 @@ def babel_words(code: str, timezone: str) -> set[str]:
             texts.append(format_unit(2, unit, length=length, locale=locale))
     for delta in (timedelta(seconds=5), timedelta(hours=3), timedelta(days=40)):
         texts.append(format_timedelta(delta, add_direction=True, locale=locale))
+    for delta in (timedelta(minutes=30), timedelta(hours=6)):  # durations, as labels writes them
+        texts.append(format_timedelta(delta, locale=locale))
     return {word for text in texts for word in re.findall(r"[^\W\d_]+", text)}
 
 
@@ -266,6 +271,8 @@ def add_failing_route(app: Flask, lang: str) -> None:
 @dataclass
 class Rendered:
     pages: dict[str, str] = field(default_factory=dict)
+    #: generated text shown as it is (follow-up phrases): data, not interface
+    data: set[str] = field(default_factory=set)
 
     def add(self, name: str, response) -> str:
         assert response.mimetype == "text/html", f"{name}: {response.mimetype}"
@@ -338,6 +345,8 @@ def render_every_page(app: Flask, lang: str, *, note: str = NOTE) -> Rendered:
             content_type="multipart/form-data",
         ),
     )
+    shown = _phrase(out.pages["public receipt"])
+    out.data.add(shown)
     out.add("public expired form", public.post(base, data={"note": note}))
     out.add(
         "public too large",
@@ -356,6 +365,7 @@ def render_every_page(app: Flask, lang: str, *, note: str = NOTE) -> Rendered:
     for code in sorted(ERROR_TEXTS):
         out.add(f"error {code}", public.get(f"/{lang}/_fail/{code}"))
     crawl(public, base, base, out)
+    followup = _render_followup(app, public, lang, shown, out)
 
     if "inbox" not in app.blueprints:
         return out
@@ -420,10 +430,101 @@ def render_every_page(app: Flask, lang: str, *, note: str = NOTE) -> Rendered:
         ),
     )
     out.add("inbox 404", inbox.get("/inbox/no-such-page"))
+    _render_conversation_both_sides(inbox, public, followup, out)
     with app.app_context():
         _seed_audit_log()
     out.add("inbox audit log", inbox.get("/inbox/audit"))
     return out
+
+
+def _phrase(receipt: str) -> str:
+    match = re.search(r'<p class="phrase" id="phrase"[^>]*>([^<]+)</p>', receipt)
+    assert match, "the receipt shows a follow-up phrase"
+    return match.group(1)
+
+
+def _render_followup(app: Flask, public: FlaskClient, lang: str, shown: str, out: Rendered) -> str:
+    """The conversation's pages, as the tipster meets them: every error of the phrase
+    form, the 429 page, declining a phrase, the conversation, its form with errors and
+    the receipt of a later message. Returns the conversation's address."""
+    from portal.public import followup
+
+    address = out.pages["public receipt"]
+    match = re.search(r'<form method="post" action="([^"]+)" class="decline">', address)
+    assert match, "the receipt offers to decline the phrase"
+    page = match.group(1)
+    token = csrf_token(out.add("public conversation: the phrase", public.get(page)))
+    words_of = shown.split()
+
+    def open_with(typed: str) -> object:
+        if typed:
+            out.data.add(typed)  # quoted back in the form: what the tipster typed
+        return public.post(page, data={"csrf_token": token, "intent": "open", "phrase": typed})
+
+    out.add("public conversation: empty phrase", open_with(""))
+    out.add("public conversation: too few words", open_with(" ".join(words_of[:-1])))
+    out.add("public conversation: unknown word", open_with(" ".join([NOT_A_WORD, *words_of[1:]])))
+    out.add("public conversation: wrong phrase", open_with(" ".join(reversed(words_of))))
+    slots = followup.slots_for(app.config["PORTAL_SETTINGS"])
+    with slots.hold(), slots.hold():
+        out.add("public conversation: too many at once", open_with(shown))
+    out.add(
+        "public conversation: phrase turned off",
+        public.post(page, data={"csrf_token": token, "intent": "forget", "phrase": "wrong " * 8}),
+    )
+    assert open_with(shown).status_code == 303
+    out.add("public conversation", public.get(page))
+    out.add(
+        "public conversation: message with errors",
+        public.post(page, data={"csrf_token": token, "intent": "send", "links": NOT_A_LINK}),
+    )
+    out.add(
+        "public conversation: receipt of a message",
+        public.post(
+            page,
+            data={
+                "csrf_token": token,
+                "intent": "send",
+                "note": NOTE,
+                "files": [
+                    (io.BytesIO(jpeg_with_camera_tags()), "photo.jpg"),
+                    (io.BytesIO(b"PK\x03\x04" + b"\0" * 200), "archive.zip"),
+                ],
+            },
+            content_type="multipart/form-data",
+        ),
+    )
+    return page
+
+
+def _render_conversation_both_sides(
+    inbox: FlaskClient, public: FlaskClient, page: str, out: Rendered
+) -> None:
+    """The thread in the inbox with the sender's later message, a reply, the thread
+    closed; and the tipster's conversation with that reply, then ended."""
+    thread = next(html for name, html in out.pages.items() if re.search(r"/inbox/s/\w+$", name))
+    path = re.search(r'action="(/inbox/s/\w+)/reply"', thread)
+    assert path, "the thread page offers a reply"
+    token = csrf_token(thread)
+    inbox.post(f"{path.group(1)}/reply", data={"csrf_token": token, "text": REPLY})
+    out.add("inbox thread with a reply", inbox.get(path.group(1)))
+    out.add("public conversation with a reply", public.get(page))
+    out.add(
+        "inbox thread closed",
+        inbox.post(f"{path.group(1)}/close", data={"csrf_token": token}, follow_redirects=True),
+    )
+    out.add("public conversation ended", public.get(page))
+    out.add(
+        "public conversation: left",
+        public.post(
+            page,
+            data={
+                "csrf_token": csrf_token(out.pages["public conversation ended"]),
+                "intent": "leave",
+            },
+            follow_redirects=True,
+        ),
+    )
 
 
 def _add_editor(app: Flask) -> None:
@@ -452,7 +553,7 @@ def _seed_audit_log() -> None:
 
 
 @pytest.fixture(scope="module")
-def allowed(pseudo_app: Flask) -> AllowList:
+def allowed(pseudo_app: Flask, rendered: Rendered) -> AllowList:
     with pseudo_app.app_context():
         files = db.session.execute(db.select(StoredFile)).scalars().all()
         technical = {value for f in files for value in (f.format, f.extension, f.mime)}
@@ -463,7 +564,10 @@ def allowed(pseudo_app: Flask) -> AllowList:
         shown = Locale.parse(code).get_display_name(PSEUDO) or code
         names.update({shown, shown[:1].upper() + shown[1:]})
     timezone = pseudo_app.config["PORTAL_SETTINGS"].editor_timezone
-    return AllowList(literals={*USER_DATA, *technical, *names}, words=babel_words(PSEUDO, timezone))
+    return AllowList(
+        literals={*USER_DATA, *technical, *names, *rendered.data},
+        words=babel_words(PSEUDO, timezone),
+    )
 
 
 # --- the tests -----------------------------------------------------------------------

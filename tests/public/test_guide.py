@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.models import StoredFile, Submission
+from portal.models import StoredFile, Submission, ThreadMessage, TipsterSession
 from portal.public import guide
 from tests.public.helpers import HTML_LANG, png_bytes, post_tip
 
@@ -54,8 +54,9 @@ def test_every_statement_about_what_the_portal_keeps_is_proven_by_a_test():
     assert unknown == [], f"tests cite statements the guide does not make: {unknown}"
 
 
-#: every column a tip is stored in, and the guide statement that says it is kept (or,
-#: for what editors set and what the portal generates, why it says nothing about you)
+#: every column a tip (and its conversation) is stored in, and the guide statement that
+#: says it is kept (or, for what editors set, what the portal generates and the state
+#: of a conversation, why it says nothing about you)
 STORED = {
     "submission": {
         "id": "generated",
@@ -69,6 +70,10 @@ STORED = {
         "is_read": "editors' marks",
         "is_starred": "editors' marks",
         "is_archived": "editors' marks",
+        "is_closed": "editors' marks",
+        "last_activity_at": "arrival-time",  # the tip's, or the latest later message's
+        "lookup": "no-phrase",  # Argon2id of the phrase, then HMAC
+        "tipster_key": "no-phrase",  # a public key derived the same way
     },
     "stored_file": {
         "id": "generated",
@@ -84,6 +89,26 @@ STORED = {
         "removed": "files-cleaned",
         "altered": "files-cleaned",  # which stream was converted, as the receipt says
         "thumbnail_name": "generated",  # the name of the photo's small encrypted copy
+        "message_id": "generated",
+    },
+    "thread_message": {
+        "id": "generated",
+        "submission_id": "generated",
+        "created_at": "arrival-time",
+        "author": "conversation state",  # the sender's message, or a reply
+        "editor": "editors' marks",  # who replied
+        "sealed": "conversation-encrypted",
+        "key_id": "generated",
+        "link_count": "what-you-write",
+        "refused": "refused-not-kept",
+        "read_by_editors": "editors' marks",
+        "read_by_tipster": "conversation state",
+        "deleted_by_tipster": "conversation state",
+    },
+    "tipster_session": {
+        "id": "generated",
+        "sealed": "no-phrase",  # the key derived from the phrase, sealed for the cookie
+        "last_seen": "conversation state",
     },
 }
 
@@ -100,11 +125,11 @@ STORED = {
 )
 def test_a_tip_is_stored_in_exactly_the_columns_the_guide_accounts_for():
     # A new column fails here until the guide says whether it is kept, and why.
-    for model in (Submission, StoredFile):
+    for model in (Submission, StoredFile, ThreadMessage, TipsterSession):
         table = model.__table__
         assert set(table.columns.keys()) == set(STORED[table.name]), table.name
     cited = {statement for table in STORED.values() for statement in table.values()}
-    assert cited - {"generated", "editors' marks"} <= set(guide.STATEMENTS)
+    assert cited - {"generated", "editors' marks", "conversation state"} <= set(guide.STATEMENTS)
 
 
 def test_the_proof_finder_reads_markers(tmp_path):
@@ -162,6 +187,9 @@ GUIDE_WORDS = {
         "history",
         "wait a while before sending",
         "Do not tell anyone",
+        "Coming back to your tip",
+        "nobody here knows it",
+        "never what you sent",
     ],
     "es": [
         "periodistas",
@@ -182,6 +210,9 @@ GUIDE_WORDS = {
         "historial",
         "espera un tiempo antes de enviarla",
         "No le digas a nadie",
+        "Volver a tu denuncia",
+        "nadie aquí la conoce",
+        "nunca lo que enviaste",
     ],
 }
 
