@@ -20,10 +20,17 @@ from sqlalchemy import select
 
 from portal import backup, storage
 from portal.inbox.deletion import delete_submissions
-from portal.models import EditorSession, StoredFile, Submission, db
+from portal.models import EditorSession, StoredFile, Submission, ThreadMessage, TipsterSession, db
 from tests.apps import MakeApp
 from tests.encryption.helpers import every_byte_under, runs_of
-from tests.inbox.helpers import Clock, EditorAccount, add_editor, english_client, sign_in
+from tests.followup.helpers import (
+    FOLLOWUP,
+    conversation_token,
+    open_conversation,
+    send_tip,
+    text_of,
+)
+from tests.inbox.helpers import Clock, EditorAccount, add_editor, english_client, sign_in, token
 from tests.inbox_keys import content_of, plaintext_of
 from tests.operations.helpers import flask_command, modes_under, tree
 from tests.public.helpers import post_tip
@@ -320,3 +327,85 @@ def test_backup_refuses_an_existing_destination(
     assert (dest / "keep").read_text() == "mine"
     assert shutil.disk_usage(tmp_path)  # and nothing else was written beside it
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_conversations_are_backed_up_and_their_phrase_still_opens_them(
+    source: tuple[Flask, EditorAccount],
+    make_app: MakeApp,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app, editor = source
+    tipster = english_client(app)
+    _, phrase = send_tip(
+        tipster, "en", note="CANARY-THREAD first", files=[(jpeg_bytes(1), "a.jpg")]
+    )
+    assert open_conversation(tipster, "en", phrase).status_code == 303
+    assert send_more(tipster, note="CANARY-THREAD second", files=[(jpeg_bytes(2), "b.jpg")])
+    web = english_client(app)
+    assert sign_in(web, editor).status_code == 302
+    (thread,) = _ids(app)
+    response = web.post(
+        f"/inbox/s/{thread}/reply",
+        data={"csrf_token": token(web, f"/inbox/s/{thread}"), "text": "CANARY-REPLY gracias"},
+    )
+    assert response.status_code == 302
+    expected = everything_filed(app)
+    with app.app_context():
+        assert db.session.scalar(select(TipsterSession)) is not None  # not backed up
+        assert len(db.session.scalars(select(ThreadMessage)).all()) == 2
+
+    # A third message is being filed: its file is in the thread's folder, its rows
+    # not yet committed, when the backup runs. It is left out.
+    dest = tmp_path / "backup"
+    publish_files = storage.publish_files
+
+    def publish_then_back_up(data_dir: Path, staging: Path, submission_id: str) -> list[str]:
+        moved = publish_files(data_dir, staging, submission_id)
+        backup.make_backup(data_dir, app.config["SQLALCHEMY_DATABASE_URI"], dest)
+        return moved
+
+    with monkeypatch.context() as patch:
+        patch.setattr(storage, "publish_files", publish_then_back_up)
+        assert send_more(tipster, note="third", files=[(jpeg_bytes(3), "c.jpg")])
+    manifest = json.loads((dest / "manifest.json").read_text())
+    backed_up = {name.rsplit("/", 1)[1] for name in manifest["files"] if "/" in name}
+    with app.app_context():
+        latest = db.session.scalars(select(StoredFile).order_by(StoredFile.position)).all()[-1]
+    assert latest.stored_name not in backed_up and len(backed_up) >= 2
+    assert b"CANARY" not in every_byte_under(dest)
+
+    restored_dir = tmp_path / "restored"
+    restore(dest, restored_dir)
+    restored = make_app(data_dir=restored_dir, persistent_database=True, inbox_key=False)
+    with restored.app_context():
+        assert db.session.scalar(select(TipsterSession)) is None
+    read_everything_through_the_inbox(restored, editor, expected)
+    web = english_client(restored)
+    editor.clock.advance(seconds=60)
+    assert sign_in(web, editor).status_code == 302
+    page = web.get(f"/inbox/s/{thread}").get_data(as_text=True)
+    assert "CANARY-THREAD second" in page and "CANARY-REPLY gracias" in page
+    assert "third" not in text_of(page).replace("CANARY-THREAD", "")
+    # The tipster's phrase opens the restored thread, with the editors' reply.
+    comeback = english_client(restored)
+    assert open_conversation(comeback, "en", phrase).status_code == 303
+    assert "CANARY-REPLY gracias" in comeback.get(FOLLOWUP["en"]).get_data(as_text=True)
+
+
+def send_more(client, note: str, files):  # type: ignore[no-untyped-def]
+    """A later message from the open conversation."""
+    response = client.post(
+        FOLLOWUP["en"],
+        data={
+            "csrf_token": conversation_token(client, "en"),
+            "intent": "send",
+            "note": note,
+            "links": "",
+            "homepage": "",
+            "files": [(io.BytesIO(data), name) for data, name in files],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response
