@@ -12,11 +12,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def flask_command(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    """``flask --app app ARGS`` with ``PORTAL_DATA_DIR`` set, in its own process."""
+def flask_command(
+    data_dir: Path, *args: str, database_url: str = ""
+) -> subprocess.CompletedProcess:
+    """``flask --app app ARGS`` with ``PORTAL_DATA_DIR`` (and ``PORTAL_DATABASE_URL``,
+    when given; else SQLite in the data folder) set, in its own process."""
     env = {**os.environ, "PORTAL_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
     env.pop("PORTAL_SECRET_KEY", None)
     env.pop("PORTAL_DATABASE_URL", None)
+    if database_url:
+        env["PORTAL_DATABASE_URL"] = database_url
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "app", *args],
         cwd=ROOT,

@@ -10,18 +10,21 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import create_engine, inspect, select
 
 from portal import backup, storage
+from portal.database import sqlite_path
 from portal.inbox.deletion import delete_submissions
 from portal.models import EditorSession, StoredFile, Submission, ThreadMessage, TipsterSession, db
-from tests.apps import MakeApp
+from tests.apps import DatabaseUrls, MakeApp
 from tests.encryption.helpers import every_byte_under, runs_of
 from tests.followup.helpers import (
     FOLLOWUP,
@@ -97,10 +100,25 @@ def take_backup(app: Flask, dest: Path) -> None:
     assert "Backup written to" in result.output
 
 
-def restore(backup_dir: Path, data_dir: Path) -> str:
+Command = Callable[..., subprocess.CompletedProcess]
+
+
+@pytest.fixture
+def command(database_urls: DatabaseUrls) -> Command:
+    """``command(data_dir, *args)``: a ``flask`` command in its own process, on the
+    data folder and the database the suite gives that folder."""
+
+    def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+        url = database_urls.url(data_dir, persistent=True)
+        return flask_command(data_dir, *args, database_url=url)
+
+    return run
+
+
+def restore(command: Command, backup_dir: Path, data_dir: Path) -> str:
     """``flask restore`` as an operator runs it, on a new empty data folder."""
     data_dir.mkdir(mode=0o700, exist_ok=True)
-    result = flask_command(data_dir, "restore", str(backup_dir))
+    result = command(data_dir, "restore", str(backup_dir))
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -132,7 +150,7 @@ def read_everything_through_the_inbox(
 
 
 def test_a_backup_restored_into_an_empty_installation_reads_every_tip(
-    source: tuple[Flask, EditorAccount], make_app: MakeApp, tmp_path: Path
+    source: tuple[Flask, EditorAccount], make_app: MakeApp, tmp_path: Path, command: Command
 ) -> None:
     app, editor = source
     for n in range(3):
@@ -152,7 +170,7 @@ def test_a_backup_restored_into_an_empty_installation_reads_every_tip(
     assert [p.name for p in dest.parent.iterdir()] == ["2026-12-01"]  # no partial left
     manifest = json.loads((dest / "manifest.json").read_text())
     assert sorted(manifest["submissions"]) == sorted(expected)
-    assert manifest["database"] == {"kind": "sqlite", "file": "database.sqlite3"}
+    assert manifest["database"]["file"] in {"database.sqlite3", "database.pgdump"}
     # Nothing in clear that is not in clear at rest; no session; no secret key.
     haystack = every_byte_under(dest)
     assert b"CANARY" not in haystack
@@ -170,7 +188,7 @@ def test_a_backup_restored_into_an_empty_installation_reads_every_tip(
     }
 
     restored_dir = tmp_path / "restored"
-    output = restore(dest, restored_dir)
+    output = restore(command, dest, restored_dir)
     assert "Restored 3 submissions and" in output
     assert tree(restored_dir / "submissions") == on_disk
     restored = make_app(data_dir=restored_dir, persistent_database=True, inbox_key=False)
@@ -184,6 +202,7 @@ def test_a_backup_taken_while_a_tip_is_filed_leaves_it_out_whole(
     make_app: MakeApp,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    command: Command,
 ) -> None:
     app, editor = source
     file_tip(app, 1)
@@ -206,7 +225,7 @@ def test_a_backup_taken_while_a_tip_is_filed_leaves_it_out_whole(
     assert not any(in_flight in name for name in manifest["files"])
 
     restored_dir = tmp_path / "restored"
-    restore(dest, restored_dir)
+    restore(command, dest, restored_dir)
     restored = make_app(data_dir=restored_dir, persistent_database=True, inbox_key=False)
     read_everything_through_the_inbox(restored, editor, before)
 
@@ -216,6 +235,7 @@ def test_a_submission_deleted_during_the_backup_is_left_out_and_others_restore(
     make_app: MakeApp,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    command: Command,
 ) -> None:
     app, editor = source
     kept, doomed = file_tip(app, 1), file_tip(app, 2)
@@ -238,17 +258,23 @@ def test_a_submission_deleted_during_the_backup_is_left_out_and_others_restore(
     assert not (dest / "submissions" / doomed).exists()
 
     restored_dir = tmp_path / "restored"
-    restore(dest, restored_dir)
+    restore(command, dest, restored_dir)
     restored = make_app(data_dir=restored_dir, persistent_database=True, inbox_key=False)
     read_everything_through_the_inbox(restored, editor, expected)
 
 
-def _nothing_restored(data_dir: Path) -> None:
+def _nothing_restored(data_dir: Path, database_url: str) -> None:
     submissions = data_dir / "submissions"
     assert not submissions.exists() or not any(submissions.iterdir())
-    database = data_dir / "portal.sqlite3"
-    assert not database.exists() or database.stat().st_size == 0
     assert not [p for p in data_dir.iterdir() if p.name.startswith(".restore")]
+    database = sqlite_path(database_url)
+    if database is not None and (not database.exists() or database.stat().st_size == 0):
+        return
+    engine = create_engine(database_url)
+    try:
+        assert inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize(
@@ -256,7 +282,11 @@ def _nothing_restored(data_dir: Path) -> None:
     ["flipped byte in a file", "truncated database", "missing file", "truncated manifest"],
 )
 def test_a_damaged_backup_is_refused_and_nothing_is_restored(
-    source: tuple[Flask, EditorAccount], tmp_path: Path, damage: str
+    source: tuple[Flask, EditorAccount],
+    tmp_path: Path,
+    damage: str,
+    command: Command,
+    database_urls: DatabaseUrls,
 ) -> None:
     app, _ = source
     file_tip(app, 1)
@@ -270,9 +300,10 @@ def test_a_damaged_backup_is_refused_and_nothing_is_restored(
         stored[-1].write_bytes(bytes(data))
         message = "checksum does not match"
     elif damage == "truncated database":
-        database = dest / "database.sqlite3"
+        name = json.loads((dest / "manifest.json").read_text())["database"]["file"]
+        database = dest / name
         database.write_bytes(database.read_bytes()[:4096])
-        message = "is damaged: database.sqlite3 has 4096 bytes"
+        message = f"is damaged: {name} has 4096 bytes"
     elif damage == "missing file":
         stored[-1].unlink()
         message = f"incomplete: {stored[-1].name} is missing"
@@ -282,14 +313,14 @@ def test_a_damaged_backup_is_refused_and_nothing_is_restored(
         message = "manifest.json is damaged"
     data_dir = tmp_path / "restored"
     data_dir.mkdir(mode=0o700)
-    result = flask_command(data_dir, "restore", str(dest))
+    result = command(data_dir, "restore", str(dest))
     assert result.returncode == 1
     assert message in result.stderr, result.stderr
-    _nothing_restored(data_dir)
+    _nothing_restored(data_dir, database_urls.url(data_dir, persistent=True))
 
 
 def test_restore_refuses_an_installation_that_is_not_empty(
-    source: tuple[Flask, EditorAccount], make_app: MakeApp, tmp_path: Path
+    source: tuple[Flask, EditorAccount], make_app: MakeApp, tmp_path: Path, command: Command
 ) -> None:
     app, _ = source
     file_tip(app, 1)
@@ -299,10 +330,10 @@ def test_restore_refuses_an_installation_that_is_not_empty(
     before = tree(data_dir / "submissions")
 
     # A running portal, then the same folder stopped: both refused.
-    result = flask_command(data_dir, "restore", str(dest))
+    result = command(data_dir, "restore", str(dest))
     assert result.returncode == 1 and "stop it before restoring" in result.stderr
     app.extensions["portal_storage_lock"].close()
-    result = flask_command(data_dir, "restore", str(dest))
+    result = command(data_dir, "restore", str(dest))
     assert result.returncode == 1 and "holds submissions already" in result.stderr
     assert tree(data_dir / "submissions") == before
 
@@ -310,7 +341,7 @@ def test_restore_refuses_an_installation_that_is_not_empty(
     other = tmp_path / "started"
     started = make_app(data_dir=other, persistent_database=True, inbox_key=False)
     started.extensions["portal_storage_lock"].close()
-    result = flask_command(other, "restore", str(dest))
+    result = command(other, "restore", str(dest))
     assert result.returncode == 1 and "database has tables already" in result.stderr
     assert not any((other / "submissions").iterdir())
 
@@ -334,6 +365,7 @@ def test_conversations_are_backed_up_and_their_phrase_still_opens_them(
     make_app: MakeApp,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    command: Command,
 ) -> None:
     app, editor = source
     tipster = english_client(app)
@@ -376,7 +408,7 @@ def test_conversations_are_backed_up_and_their_phrase_still_opens_them(
     assert b"CANARY" not in every_byte_under(dest)
 
     restored_dir = tmp_path / "restored"
-    restore(dest, restored_dir)
+    restore(command, dest, restored_dir)
     restored = make_app(data_dir=restored_dir, persistent_database=True, inbox_key=False)
     with restored.app_context():
         assert db.session.scalar(select(TipsterSession)) is None
