@@ -30,7 +30,9 @@ files a later message added to an older submission, and thumbnails the inbox mad
 later (the restored inbox makes them again). Deletion removes a submission's files
 before its row, so files that vanish between the snapshot and the copy belong to a
 submission being deleted: it is left out too, and listed in the manifest
-(``left_out``) so that restoring removes its rows. A key rotation re-encrypts files in
+(``left_out``) so that restoring removes its rows. A file missing from a folder that
+is still there is missing from the installation itself: the submission is kept, the
+file listed (``missing``) and reported. A key rotation re-encrypts files in
 place: a backup that overlaps one is refused (run it again when ``flask inbox
 rotate`` has finished).
 
@@ -104,6 +106,7 @@ class Made:
     files: int
     size: int
     left_out: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
 
 
 def _listing(connection: Connection) -> Listing:
@@ -171,6 +174,8 @@ def make_backup(data_dir: Path, database_uri: str, dest: Path) -> Made:
         raise BackupError(f"{dest} exists already: give a new name for the backup")
     if not dest.parent.is_dir():
         raise BackupError(f"There is no folder {dest.parent} to write the backup in")
+    if dest.resolve().is_relative_to(Path(data_dir).resolve()):
+        raise BackupError("Write the backup outside the data folder (on another disk, ideally)")
     work = dest.parent / f".{dest.name}.partial-{secrets.token_hex(4)}"
     work.mkdir(mode=0o700)
     try:
@@ -189,10 +194,10 @@ def _write_backup(data_dir: Path, database_uri: str, work: Path) -> Made:
     entries: dict[str, dict[str, Any]] = {}
     path = sqlite_path(database_uri)
     if path is not None:
-        listing, left_out = _sqlite_backup(path, data_dir, work, entries)
+        listing, copied = _sqlite_backup(path, data_dir, work, entries)
         kind, database_file = "sqlite", SQLITE_FILE
     elif make_url(database_uri).get_backend_name() == "postgresql":
-        listing, left_out = _postgres_backup(database_uri, data_dir, work, entries)
+        listing, copied = _postgres_backup(database_uri, data_dir, work, entries)
         kind, database_file = "postgresql", PGDUMP_FILE
     else:
         raise BackupError("Only SQLite (in a file) and PostgreSQL databases can be backed up")
@@ -201,6 +206,7 @@ def _write_backup(data_dir: Path, database_uri: str, work: Path) -> Made:
             "A key rotation is under way or was cut short: finish it (flask inbox rotate) "
             "and run the backup again"
         )
+    left_out = copied.left_out
     kept = [s for s in listing.submissions if s not in left_out]
     manifest: dict[str, Any] = {
         "format": FORMAT,
@@ -210,6 +216,7 @@ def _write_backup(data_dir: Path, database_uri: str, work: Path) -> Made:
         "database": {"kind": kind, "file": database_file},
         "submissions": kept,
         "left_out": sorted(left_out),
+        "missing": sorted(copied.missing),
         "excluded": [*SESSION_TABLES, "secret_key"],
         "files": entries,
     }
@@ -226,6 +233,7 @@ def _write_backup(data_dir: Path, database_uri: str, work: Path) -> Made:
         files=len(stored),
         size=sum(entry["size"] for entry in entries.values()),
         left_out=sorted(left_out),
+        missing=sorted(copied.missing),
     )
 
 
@@ -237,38 +245,58 @@ def _live_inbox_keys() -> list[int]:
         return sorted(connection.execute(text("SELECT id FROM inbox_key")).scalars())
 
 
+@dataclass
+class Copied:
+    """What :func:`_copy_files` found."""
+
+    #: submissions whose folder vanished during the copy: being deleted, left out
+    left_out: set[str] = field(default_factory=set)
+    #: files the snapshot names that the installation itself lacks (their folder is
+    #: there): recorded in the manifest, their submission kept
+    missing: list[str] = field(default_factory=list)
+
+
 def _copy_files(
     data_dir: Path, listing: Listing, work: Path, entries: dict[str, dict[str, Any]]
-) -> set[str]:
-    """Copy the files ``listing`` names; returns the submissions whose files vanished
-    meanwhile (being deleted), whose copies are removed again."""
-    left_out: set[str] = set()
+) -> Copied:
+    """Copy the files ``listing`` names into ``work``.
+
+    Deletion removes a submission's folder before its row, so a submission whose
+    files are gone *with their folder* is being deleted: it is left out (its copies
+    removed again). A file missing from a folder that is still there once every
+    other file is copied is missing from the installation too: the submission is
+    kept, its other files and its note with it, and the manifest lists the file.
+    """
+    copied = Copied()
+    short: dict[str, list[str]] = {}
     root = work / "submissions"
     root.mkdir(mode=0o700)
     for submission_id in listing.submissions:
         target = root / submission_id
         target.mkdir(mode=0o700)
-        copied = []
         for name in listing.files.get(submission_id, []):
             source = storage.stored_file_path(data_dir, submission_id, name)
             try:
                 size, digest = _copy_hashed(source, target / name)
             except FileNotFoundError:
-                left_out.add(submission_id)
-                break
-            key = f"submissions/{submission_id}/{name}"
-            entries[key] = {"size": size, "sha256": digest}
-            copied.append(key)
-        if submission_id in left_out:
-            for key in copied:
-                del entries[key]
-            shutil.rmtree(target)
-    return left_out
+                short.setdefault(submission_id, []).append(name)
+                continue
+            entries[f"submissions/{submission_id}/{name}"] = {"size": size, "sha256": digest}
+    for submission_id, names in short.items():
+        if storage.submission_dir(data_dir, submission_id).is_dir():
+            copied.missing.extend(f"submissions/{submission_id}/{name}" for name in names)
+            continue
+        copied.left_out.add(submission_id)
+        prefix = f"submissions/{submission_id}/"
+        for key in [key for key in entries if key.startswith(prefix)]:
+            del entries[key]
+        shutil.rmtree(root / submission_id)
+    return copied
 
 
 def _sqlite_backup(
     path: Path, data_dir: Path, work: Path, entries: dict[str, dict[str, Any]]
-) -> tuple[Listing, set[str]]:
+) -> tuple[Listing, Copied]:
     if not path.is_file():
         raise BackupError(f"There is no database at {path}")
     memory = sqlite3.connect(":memory:")
@@ -316,7 +344,7 @@ def libpq_url(database_uri: str) -> tuple[str, dict[str, str]]:
 
 def _postgres_backup(
     database_uri: str, data_dir: Path, work: Path, entries: dict[str, dict[str, Any]]
-) -> tuple[Listing, set[str]]:
+) -> tuple[Listing, Copied]:
     url, env = libpq_url(database_uri)
     engine: Engine = db.engine
     target = work / PGDUMP_FILE
@@ -324,7 +352,7 @@ def _postgres_backup(
     with snapshot_connection as connection, connection.begin():
         snapshot = connection.execute(text("SELECT pg_export_snapshot()")).scalar()
         listing = _listing(connection)
-        left_out = _copy_files(data_dir, listing, work, entries)
+        copied = _copy_files(data_dir, listing, work, entries)
         command = [
             "pg_dump", "--format=custom", "--no-owner", "--no-privileges",
             f"--snapshot={snapshot}", f"--file={target}",
@@ -341,7 +369,7 @@ def _postgres_backup(
     storage.fsync_file(target)
     size, digest = _hash(target)
     entries[PGDUMP_FILE] = {"size": size, "sha256": digest}
-    return listing, left_out
+    return listing, copied
 
 
 # --- restoring ---------------------------------------------------------------------
@@ -462,6 +490,8 @@ def restore_backup(source: Path, data_dir: Path, database_uri: str) -> Restored:
             return _restore(source, manifest, data_dir, database_uri, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+            if path is not None:
+                path.parent.joinpath(f".{path.name}.{work.name}").unlink(missing_ok=True)
 
 
 def _restore(
@@ -484,7 +514,11 @@ def _restore(
             raise BackupError(f"The backup's manifest is damaged: {name} has no submission")
         _checked_copy(source / name, folder / match.group(2), entry)
         count += 1
+    # Beside its final place, so that putting it there is one rename.
+    path = sqlite_path(database_uri)
     database_copy = work / database_file
+    if path is not None:
+        database_copy = path.parent / f".{path.name}.{work.name}"
     _checked_copy(source / database_file, database_copy, files[database_file])
     _fsync_tree(staged)
 

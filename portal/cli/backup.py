@@ -35,6 +35,14 @@ def backup_command(dest: Path) -> None:
     )
     if made.left_out:
         click.echo(f"Left out {len(made.left_out)} submissions deleted while it ran.")
+    if made.missing:
+        click.echo(
+            f"Warning: {len(made.missing)} files the database names are missing from the "
+            "data folder itself (listed as missing in manifest.json):",
+            err=True,
+        )
+        for name in made.missing:
+            click.echo(f"  {name}", err=True)
     click.echo(
         "It is encrypted like the server: keep it away from the recovery key, which opens it."
     )

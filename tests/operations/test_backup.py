@@ -266,7 +266,7 @@ def test_a_submission_deleted_during_the_backup_is_left_out_and_others_restore(
 def _nothing_restored(data_dir: Path, database_url: str) -> None:
     submissions = data_dir / "submissions"
     assert not submissions.exists() or not any(submissions.iterdir())
-    assert not [p for p in data_dir.iterdir() if p.name.startswith(".restore")]
+    assert [p.name for p in data_dir.iterdir() if p.name.startswith(".")] == []
     database = sqlite_path(database_url)
     if database is not None and (not database.exists() or database.stat().st_size == 0):
         return
@@ -441,3 +441,46 @@ def send_more(client, note: str, files):  # type: ignore[no-untyped-def]
     )
     assert response.status_code == 200, response.get_data(as_text=True)
     return response
+
+
+def test_a_file_the_installation_lacks_is_reported_and_its_tip_kept(
+    source: tuple[Flask, EditorAccount], tmp_path: Path, command: Command, make_app: MakeApp
+) -> None:
+    app, editor = source
+    damaged, whole = file_tip(app, 1), file_tip(app, 2)
+    expected = everything_filed(app)
+    with app.app_context():
+        lost = db.session.scalars(
+            select(StoredFile).where(StoredFile.submission_id == damaged)
+        ).first()
+        assert lost is not None
+        lost_id, lost_name = lost.id, lost.stored_name
+    data_dir = app.config["PORTAL_SETTINGS"].data_dir
+    storage.stored_file_path(data_dir, damaged, lost_name).unlink()  # lost before the backup
+    del expected[damaged][1][lost_id]
+
+    dest = tmp_path / "backup"
+    result = app.test_cli_runner().invoke(args=["backup", str(dest)])
+    assert result.exit_code == 0, result.output
+    assert "1 files the database names are missing" in result.output
+    assert f"submissions/{damaged}/{lost_name}" in result.output
+    manifest = json.loads((dest / "manifest.json").read_text())
+    assert sorted(manifest["submissions"]) == sorted([damaged, whole])
+    assert manifest["missing"] == [f"submissions/{damaged}/{lost_name}"]
+    assert manifest["left_out"] == []
+
+    restored_dir = tmp_path / "restored"
+    restore(command, dest, restored_dir)
+    restored = make_app(data_dir=restored_dir, persistent_database=True, inbox_key=False)
+    read_everything_through_the_inbox(restored, editor, expected)
+
+
+def test_backup_refuses_a_destination_inside_the_data_folder(
+    source: tuple[Flask, EditorAccount],
+) -> None:
+    app, _ = source
+    inside = app.config["PORTAL_SETTINGS"].data_dir / "backups" / "today"
+    inside.parent.mkdir()
+    result = app.test_cli_runner().invoke(args=["backup", str(inside)])
+    assert result.exit_code == 1 and "outside the data folder" in result.output
+    assert list(inside.parent.iterdir()) == []
