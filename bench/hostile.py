@@ -128,11 +128,12 @@ def thumbnail_request_seconds(cleaned: Path, work: Path) -> float:
     from portal.crypto.keyring import current_key
     from portal.inbox import thumbnails
     from portal.models import StoredFile, Submission, db, new_id
-    from tests.inbox.conftest import Clock, add_editor, build_app, english_client, sign_in
+    from tests.apps import running_app
+    from tests.inbox.helpers import Clock, add_editor, english_client, sign_in
 
     data_dir = work / f"app-{new_id()}"
-    app = build_app(data_dir)
-    try:
+    data_dir.mkdir(mode=0o700)
+    with running_app(data_dir, database_url="sqlite://", inbox_key=False) as app:
         account = add_editor(app, "bench", Clock(datetime.now(UTC)))
         submission_id, file_id = new_id(), new_id()
         with app.app_context():
@@ -159,10 +160,6 @@ def thumbnail_request_seconds(cleaned: Path, work: Path) -> float:
         response = client.get(url)
         seconds = time.perf_counter() - start
         return seconds if response.status_code == 200 else float("nan")
-    finally:
-        lock = app.extensions.get("portal_storage_lock")
-        if lock is not None:
-            lock.close()
 
 
 def run(names: list[str] | None = None, keep: Path | None = None) -> None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pytest
 from flask import Flask, abort
 from flask.testing import FlaskClient
-from werkzeug.routing import Rule
+from werkzeug.routing import AnyConverter, Rule
 
 from portal.errors import ERROR_TEXTS
 from portal.security import CONTENT_SECURITY_POLICY, PERMISSIONS_POLICY
@@ -253,6 +253,10 @@ def argument_values(filed: Filed) -> dict[str, list[str]]:
 def urls(app: Flask, rule: Rule, method: str, filed: Filed) -> list[str]:
     """Every URL of ``rule`` with the walk's values for its arguments."""
     values = argument_values(filed)
+    # A path that takes one of a few words (<any(...)>) is walked with each of them.
+    for name, converter in rule._converters.items():
+        if isinstance(converter, AnyConverter):
+            values[name] = sorted(converter.items)
     unknown = rule.arguments - values.keys()
     assert not unknown, f"{rule.rule}: give this test values for {sorted(unknown)}"
     names = sorted(rule.arguments)

@@ -232,9 +232,14 @@ def check_tip_form(form: TipForm, settings: Settings) -> CheckedForm:
 
 
 def _receive(form: TipForm, settings: Settings) -> ResponseReturnValue:
-    # Idle conversations leave the disk at the next tip, too.
-    tipster_sessions.sweep_expired(timedelta(seconds=settings.followup_idle_timeout))
-    db.session.commit()
+    # Idle conversations leave the disk at the next tip, too; a failure here is the
+    # next request's to retry, never a reason to lose this tip.
+    try:
+        tipster_sessions.sweep_expired(timedelta(seconds=settings.followup_idle_timeout))
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        log.error("could not sweep idle conversations: %s", type(exc).__name__)
     checked = check_tip_form(form, settings)
     if checked.answer is not None:
         return checked.answer

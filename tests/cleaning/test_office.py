@@ -134,6 +134,30 @@ def test_zip_bomb_member_is_refused(tmp_path: Path) -> None:
     assert info.value.code == RefusalCode.TOO_LARGE
 
 
+def test_a_stored_repetitive_part_is_not_refused_once_cleaned(tmp_path: Path) -> None:
+    """A long run of identical rows, stored uncompressed as some writers do, deflates
+    past the ratio that marks a bomb: written deflated, our own output failed its
+    re-inspection and a harmless document was refused."""
+    src = tmp_path / "dirty.docx"
+    docgen.dirty_docx(src)
+    members = docgen.zip_members(src)
+    row = b"<w:p><w:r><w:t>aaaa</w:t></w:r></w:p>"
+    members["word/document.xml"] = members["word/document.xml"].replace(
+        b"</w:body>", row * 80_000 + b"</w:body>", 1
+    )
+    with zipfile.ZipFile(src, "w", zipfile.ZIP_STORED) as zf:
+        for name, data in members.items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 5, 6, 7, 8, 9)), data)
+    out = tmp_path / "clean.docx"
+    clean_file(src, out)
+    with zipfile.ZipFile(out) as zf:
+        part = zf.getinfo("word/document.xml")
+        assert part.compress_type == zipfile.ZIP_STORED and part.file_size > 2_000_000
+        assert zf.read("word/document.xml").count(row) == 80_000
+        assert zf.getinfo("[Content_Types].xml").compress_type == zipfile.ZIP_DEFLATED
+    assert leaks(out) == []
+
+
 @pytest.mark.parametrize(
     ("limits", "code"),
     [

@@ -105,7 +105,7 @@ class OfficeCleaner(FormatCleaner):
 
     def clean(self, src: Path, dst: Path, limits: Limits, depth: int) -> Cleaned:
         rebuilt = self._rebuild(src, limits, dst.parent, depth)
-        rebuilt.write(dst)
+        rebuilt.write(dst, limits)
         return Cleaned(
             kind=Kind.DOCUMENT,
             format=rebuilt.format,

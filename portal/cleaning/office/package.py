@@ -54,14 +54,26 @@ class Rebuilt:
     found: set[Category]
     first_stored: bool = False  # ODF: the mimetype member comes first, uncompressed
 
-    def write(self, dst: Path) -> None:
+    def write(self, dst: Path, limits: Limits) -> None:
         with zipfile.ZipFile(dst, "w") as zf:
             for index, (name, data) in enumerate(self.members):
                 info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-                stored = self.first_stored and index == 0
+                stored = (self.first_stored and index == 0) or _deflates_like_a_bomb(data, limits)
                 info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
                 zf.writestr(info, data)
+
+
+def _deflates_like_a_bomb(data: bytes, limits: Limits) -> bool:
+    """Whether ``data``, deflated, would break the compression-ratio rule of
+    :func:`checked_members`: a very repetitive part (a long run of identical rows),
+    which a package that arrived with it stored would otherwise turn into one the
+    re-inspection of our own output refuses. Such a part is written stored."""
+    if len(data) <= _RATIO_FLOOR:
+        return False
+    packer = zlib.compressobj(wbits=-15)
+    size = len(packer.compress(data)) + len(packer.flush())
+    return len(data) > limits.max_compression_ratio * max(size, 1)
 
 
 def checked_members(zf: zipfile.ZipFile, limits: Limits, budget: Budget) -> list[zipfile.ZipInfo]:
