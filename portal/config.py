@@ -65,6 +65,9 @@ class Settings:
     #: and the lock of its start-up sweep are its own (docs/deployment.md); empty
     #: means the system's host name. Every host needs a different one.
     host_name: str = ""
+    #: ``flask housekeeping`` deletes submissions whose last activity is older than
+    #: this many days (starred ones excepted, see portal.retention); 0 keeps them all
+    retention_days: int = 0
     #: most follow-up phrase checks (each a memory-hard key derivation) running at
     #: once on this data folder; more are refused with a 429 page
     phrase_checks: int = 2
@@ -161,6 +164,8 @@ class Settings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"PORTAL_{name.upper()} must be positive")
+        if self.retention_days < 0:
+            raise ValueError("PORTAL_RETENTION_DAYS must be 0 (keep everything) or more")
         if self.smtp_security not in {"starttls", "tls", "none"}:
             raise ValueError("PORTAL_SMTP_SECURITY must be one of: starttls, tls, none")
         if self.smtp_host and not (self.smtp_from and self.notify_to):

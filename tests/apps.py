@@ -47,12 +47,16 @@ class DatabaseUrls:
         """``"sqlite"`` or ``"postgresql"``."""
         return "sqlite" if self.server is None else "postgresql"
 
-    def url(self, data_dir: Path, *, persistent: bool = False) -> str:
+    def url(self, data_dir: Path, *, persistent: bool = False, started: bool = False) -> str:
         """The URL for an app on ``data_dir``: private to that app, or (``persistent``)
         the installation's own, shared by every app on that folder (on SQLite a file
-        in ``data_dir``)."""
+        in ``data_dir``, with no tables until the first app starts). ``started``: as
+        an app finds it, with the tables (on PostgreSQL ``flask db upgrade`` made them,
+        as the operator runs it before the first start; on SQLite the start does)."""
         if self.server is not None:
-            return self.server.database_for(data_dir) if persistent else self.server.database()
+            if persistent:
+                return self.server.database_for(data_dir, at_head=started)
+            return self.server.database()
         if persistent:
             return f"sqlite:///{data_dir / 'portal.sqlite3'}"
         return "sqlite://"

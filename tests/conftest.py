@@ -163,7 +163,7 @@ def make_app(tmp_path: Path, database_urls: DatabaseUrls) -> Iterator[MakeApp]:
             *, persistent_database: bool = False, inbox_key: bool = True, **overrides: object
         ) -> Flask:
             data_dir = Path(overrides.pop("data_dir", tmp_path / "data"))  # type: ignore[arg-type]
-            url = database_urls.url(data_dir, persistent=persistent_database)
+            url = database_urls.url(data_dir, persistent=persistent_database, started=True)
             stack.callback(database_urls.dispose, url)  # after the app is closed
             return stack.enter_context(
                 running_app(data_dir, database_url=url, inbox_key=inbox_key, **overrides)

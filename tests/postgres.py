@@ -48,10 +48,21 @@ class PostgresServer:
             self._made.add(name)
         return self.url(name)
 
-    def database_for(self, data_dir: Path) -> str:
-        """The one database of the installation on ``data_dir``."""
+    def database_for(self, data_dir: Path, *, at_head: bool) -> str:
+        """The one database of the installation on ``data_dir``: made empty, or at
+        the head revision (``at_head``: copied from the template when new, migrated
+        when it exists without tables, as ``flask db upgrade`` would)."""
         digest = hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:16]
-        return self.database(f"{PREFIX}{digest}")
+        name = f"{PREFIX}{digest}"
+        if name not in self._made:
+            if at_head:
+                return self.database(name)
+            self._admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+            self._made.add(name)
+        url = self.url(name)
+        if at_head and not _has_tables(url):
+            migrate(url)
+        return url
 
     def empty_database(self) -> str:
         """A new database with no table, as a new installation's is."""
@@ -98,6 +109,14 @@ def migrate(url: str) -> None:
         with app.app_context():
             upgrade(directory=str(database.MIGRATIONS))
             db.engine.dispose()
+
+
+def _has_tables(url: str) -> bool:
+    with psycopg.connect(_libpq(make_url(url)), autocommit=True) as connection:
+        found = connection.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchone()
+    return bool(found and found[0])
 
 
 def _libpq(url: URL) -> str:

@@ -25,6 +25,7 @@ def test_every_field_reads_from_its_variable(tmp_path: Path) -> None:
         "PORTAL_SECURE_COOKIES": "yes",
         "PORTAL_DEFAULT_LOCALE": "en",
         "PORTAL_ONION_ADDRESS": ONION,
+        "PORTAL_RETENTION_DAYS": "90",
     }
     settings = Settings.from_env(default_data_dir=tmp_path, env=env)
     assert settings.data_dir == tmp_path / "d"
@@ -33,6 +34,7 @@ def test_every_field_reads_from_its_variable(tmp_path: Path) -> None:
     assert settings.secure_cookies is True
     assert settings.default_locale == "en"
     assert settings.onion_address == ONION
+    assert settings.retention_days == 90
 
 
 @pytest.mark.parametrize(
@@ -46,6 +48,8 @@ def test_every_field_reads_from_its_variable(tmp_path: Path) -> None:
         ("PORTAL_ONION_ADDRESS", "http://" + "a" * 56 + ".onion"),
         ("PORTAL_ONION_ADDRESS", "a" * 16 + ".onion"),  # version 2: gone since 2021
         ("PORTAL_ONION_ADDRESS", "example.org"),
+        ("PORTAL_RETENTION_DAYS", "-1"),
+        ("PORTAL_RETENTION_DAYS", "ninety"),
     ],
 )
 def test_bad_values_stop_the_start(tmp_path: Path, name: str, value: str) -> None:

@@ -1,7 +1,7 @@
 """What an editor can do to submissions, one table for the forms, views and templates:
 each action's name (the value a form posts), the words on its button and in the bulk
 select, and the flag it sets on a submission. Deletion sets no flag: it asks for
-confirmation first, then removes the files and the row (``views.delete_submissions``).
+confirmation first, then removes the files and the row (``deletion.delete_submissions``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class Action:
     def apply(self, submission: Submission) -> None:
         """Set this action's flag on ``submission`` (deletion has none)."""
         if self.field is None:
-            raise ValueError("deletion sets no flag; see views.delete_submissions")
+            raise ValueError("deletion sets no flag; see deletion.delete_submissions")
         setattr(submission, self.field, self.value)
 
 

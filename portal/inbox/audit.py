@@ -20,6 +20,7 @@ SIGN_IN_UNKNOWN_NAME = "sign_in_unknown"
 ACCOUNT_LOCKED = "account_locked"
 SESSION_EXPIRED = "session_expired"
 DELETE = "delete"
+RETENTION_DELETE = "retention_delete"
 EDITOR_ADDED = "editor_added"
 EDITOR_REMOVED = "editor_removed"
 EDITOR_RESET = "editor_reset"
@@ -43,6 +44,7 @@ ACTION_LABELS = {
     ACCOUNT_LOCKED: _l("Account lock after repeated failures"),
     SESSION_EXPIRED: _l("Automatic sign-out after inactivity"),
     DELETE: _l("Deletion of a submission"),
+    RETENTION_DELETE: _l("Deletion of a submission after the retention period"),
     EDITOR_ADDED: _l("Creation of an editor account"),
     EDITOR_REMOVED: _l("Removal of an editor account"),
     EDITOR_RESET: _l("Reset of an editor's password and code"),
@@ -58,7 +60,12 @@ ACTION_LABELS = {
 #: who appears in the log for actions run from the command line (stored as is,
 #: shown in the reader's language)
 COMMAND_LINE = "(command line)"
-_COMMAND_LINE_LABEL = _l("(command line)")
+#: who appears in the log for deletions by PORTAL_RETENTION_DAYS (portal.retention)
+RETENTION = "(retention)"
+_AUTOMATIC_LABELS = {
+    COMMAND_LINE: _l("(command line)"),
+    RETENTION: _l("(automatic, retention period)"),
+}
 
 
 def record(editor: str, action: str, target: str = "") -> AuditEvent:
@@ -73,4 +80,5 @@ def action_label(action: str) -> str:
 
 
 def editor_label(editor: str) -> str:
-    return str(_COMMAND_LINE_LABEL) if editor == COMMAND_LINE else editor
+    label = _AUTOMATIC_LABELS.get(editor)
+    return str(label) if label is not None else editor

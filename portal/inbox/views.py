@@ -52,6 +52,7 @@ from portal.i18n import available_locales
 from portal.inbox import audit, thumbnails
 from portal.inbox.actions import ACTIONS
 from portal.inbox.auth import current_keyring, safe_next
+from portal.inbox.deletion import delete_submissions
 from portal.inbox.files import open_plain
 from portal.inbox.forms import ActionForm, BulkForm, ConfirmForm, ReplyForm
 from portal.models import AuditEvent, StoredFile, Submission, ThreadMessage, db, is_id
@@ -301,23 +302,6 @@ def _selected_ids() -> list[str]:
     return list(dict.fromkeys(i for i in request.form.getlist("ids") if is_id(i)))
 
 
-def delete_submissions(settings: Settings, ids: list[str]) -> int:
-    """Delete submissions: their files from disk first, then their rows, each with an
-    audit entry. If a row's removal fails after its files are gone, deleting again
-    finishes the job; the other order could leave a tipster's files on disk."""
-    deleted = 0
-    for submission_id in ids:
-        submission = db.session.get(Submission, submission_id)
-        if submission is None:
-            continue
-        storage.delete_submission_files(settings.data_dir, submission.id)
-        db.session.delete(submission)
-        audit.record(current_user.name, audit.DELETE, submission.id)
-        db.session.commit()
-        deleted += 1
-    return deleted
-
-
 def register(bp: Blueprint, settings: Settings) -> None:
     @bp.get("/")
     def index() -> ResponseReturnValue:
@@ -392,7 +376,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
     def bulk_delete() -> ResponseReturnValue:
         form = ConfirmForm()
         back = safe_next(form.back.data, url_for("inbox.index"))
-        count = delete_submissions(settings, _selected_ids())
+        count = delete_submissions(settings.data_dir, _selected_ids(), current_user.name)
         flash(ngettext("%(num)d submission deleted.", "%(num)d submissions deleted.", count))
         return redirect(back)
 
@@ -461,7 +445,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
     @bp.post("/s/<submission_id>/delete")
     def delete(submission_id: str) -> ResponseReturnValue:
         item = get_submission(submission_id)
-        delete_submissions(settings, [item.id])
+        delete_submissions(settings.data_dir, [item.id], current_user.name)
         flash(_("The submission was deleted."), "info")
         return redirect(url_for("inbox.index"))
 

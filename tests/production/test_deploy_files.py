@@ -51,14 +51,21 @@ def _verify(folder: Path, *units: str) -> subprocess.CompletedProcess:
 def test_systemd_units_verify_cleanly(tmp_path: Path) -> None:
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed")
-    units = ["portal-public.service", "portal-inbox.service", "portal-housekeeping.service"]
+    units = [
+        "portal-public.service",
+        "portal-inbox.service",
+        "portal-housekeeping.service",
+        "portal-backup.service",
+    ]
     for name in units:
         text = (UNITS / name).read_text()
         # systemd checks that programs exist: use this virtualenv's.
         text = substitute(text, [(VENV_BIN, f"{Path(sys.executable).parent}/")], name)
         (tmp_path / name).write_text(text)
-    shutil.copy(UNITS / "portal-housekeeping.timer", tmp_path)
-    result = _verify(tmp_path, *units, "portal-housekeeping.timer")
+    timers = ["portal-housekeeping.timer", "portal-backup.timer"]
+    for name in timers:
+        shutil.copy(UNITS / name, tmp_path)
+    result = _verify(tmp_path, *units, *timers)
     assert result.returncode == 0 and result.stderr == "", result.stderr
 
 
