@@ -7,7 +7,8 @@ tools, not Flask-SQLAlchemy and the blueprints. :func:`create_app` imports what 
 web app needs when it runs.
 
 A serving process (gunicorn, ``flask run``, the tests) creates the data folder on
-first start, its tables, and sweeps what a crash left. Any other ``flask`` command
+first start (and, on SQLite only, its tables: see :mod:`portal.database`), and
+sweeps what a crash left. Any other ``flask`` command
 touches no data folder when the app is made: those that need one call
 :func:`open_data_folder`, which refuses a folder that does not exist, so a command
 run without the server's ``PORTAL_DATA_DIR`` fails instead of quietly making a
@@ -101,9 +102,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     return app
 
 
-def open_data_folder(app: Flask) -> None:
-    """For a ``flask`` command: use the existing data folder (tables created if
-    missing), or stop with an error that names the folder and the setting."""
+def open_data_folder(app: Flask, *, schema_ready: bool = True) -> None:
+    """For a ``flask`` command: use the existing data folder, or stop with an error
+    that names the folder and the setting. With ``schema_ready``, also stop when the
+    database is not at the current revision, saying what to run (an empty SQLite
+    database gets its tables, as at the server's first start)."""
     import click
 
     data_dir: Path = app.config["PORTAL_SETTINGS"].data_dir
@@ -114,7 +117,12 @@ def open_data_folder(app: Flask) -> None:
             "to create it."
         )
     with app.app_context():
-        _prepare_database(app)
+        ready = _prepare_database(app)
+    if schema_ready and not ready:
+        from portal import database
+
+        reason = app.extensions[database.PENDING]
+        raise click.ClickException(f"The database is not ready: {reason}.")
 
 
 def _prepare_data_folder(app: Flask) -> None:
@@ -126,12 +134,18 @@ def _prepare_data_folder(app: Flask) -> None:
 
 
 def _prepare_database(app: Flask) -> bool:
-    """Create or check the tables (:func:`portal.database.prepare`); whether ready."""
+    """Check the tables, or create them in an empty SQLite database
+    (:func:`portal.database.prepare`); whether ready."""
     from portal import database
+    from portal.models import db
 
     database.create_file(app)
+    with app.app_context():
+        engine = db.engine
+    if not database.creates_tables(engine):
+        return database.prepare(app)
     with _exclusive(app.config["PORTAL_SETTINGS"].data_dir / "init.lock"):
-        # gunicorn workers start at once: one creates the tables
+        # gunicorn workers start at once: one creates the tables (one host: SQLite)
         return database.prepare(app)
 
 

@@ -426,18 +426,26 @@ def _known_revision(revision: str | None) -> bool:
 
 @contextlib.contextmanager
 def _alone(data_dir: Path) -> Iterator[None]:
-    """Hold the data folder's lock exclusively: no portal process may be running."""
-    fd = os.open(data_dir / "portal.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    """Hold every host's serving lock (``portal-<host>.lock``, see
+    portal.housekeeping) exclusively: no portal process may be running. On several
+    hosts this sees the others only where the shared storage carries file locks:
+    stop every host first (docs/operations.md)."""
+    paths = {data_dir / "portal.lock", *data_dir.glob("portal-*.lock")}
+    fds: list[int] = []
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BackupError(
-                "The portal is running on this data folder: stop it before restoring"
-            ) from None
+        for path in sorted(paths):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            fds.append(fd)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise BackupError(
+                    "The portal is running on this data folder: stop it before restoring"
+                ) from None
         yield
     finally:
-        os.close(fd)
+        for fd in fds:
+            os.close(fd)
 
 
 def _refuse_unless_empty(data_dir: Path, database_uri: str) -> None:

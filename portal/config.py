@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 MB = 1024 * 1024
 #: a version 3 onion service's host name (version 2 names are no longer reachable)
 ONION_ADDRESS = re.compile(r"[a-z2-7]{56}\.onion")
+#: what may not appear in a host's name when it becomes part of a file name
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,13 @@ class Settings:
     #: and the safety guide; empty when the portal has none
     onion_address: str = ""
     #: folder for plaintext temporary files (uploads being cleaned), dedicated to the
-    #: portal; empty means tmp/ in data_dir. Production can put it on a tmpfs.
+    #: portal and to this host; empty means tmp/<host name>/ in data_dir. Production
+    #: can put it on a tmpfs; hosts sharing a data folder should put it on local disk.
     tmp_dir: str = ""
+    #: this machine's name among hosts sharing one data folder: its temporary files
+    #: and the lock of its start-up sweep are its own (docs/deployment.md); empty
+    #: means the system's host name. Every host needs a different one.
+    host_name: str = ""
     #: ``flask housekeeping`` deletes submissions whose last activity is older than
     #: this many days (starred ones excepted, see portal.retention); 0 keeps them all
     retention_days: int = 0
@@ -87,9 +95,23 @@ class Settings:
         return [address.strip() for address in self.smtp_to.split(",") if address.strip()]
 
     @property
-    def temp_dir(self) -> Path | None:
-        """``tmp_dir`` as a path, or None for the data folder's tmp/."""
-        return Path(self.tmp_dir) if self.tmp_dir else None
+    def host(self) -> str:
+        """This host's name as a file name (``host_name``, else the system's)."""
+        name = self.host_name or socket.gethostname()
+        return _UNSAFE_IN_NAME.sub("_", name)[:64].strip("._") or "host"
+
+    @property
+    def temp_dir(self) -> Path:
+        """Where this host's requests keep their plaintext: ``tmp_dir``, or
+        tmp/<host>/ in the data folder. Only processes of this host sweep it, so a
+        host never removes another host's upload in progress."""
+        return Path(self.tmp_dir) if self.tmp_dir else self.data_dir / "tmp" / self.host
+
+    @property
+    def host_lock(self) -> Path:
+        """The file every serving process of this host holds a shared lock on
+        (:func:`portal.housekeeping.sweep_storage`)."""
+        return self.data_dir / f"portal-{self.host}.lock"
 
     @property
     def database_uri(self) -> str:

@@ -1,13 +1,22 @@
 """The database's life: migrations (Flask-Migrate, ``flask db upgrade``), the check
 made at every start, and SQLite's settings.
 
-At start (:func:`prepare`, under a file lock so that gunicorn workers starting
-together do it once): an empty database gets the current tables and is marked as
-being at :data:`HEAD`; one at ``HEAD`` is used as it is; any other (an older
-revision, or tables made before migrations existed) is left untouched and the
-portal answers 503 until ``flask db upgrade`` (and, for an installation made before
-encryption at rest, ``flask inbox encrypt``) has been run. The start never migrates
+Table creation and upgrades go through migrations run once, by the operator, at
+deploy (``flask db upgrade``); serving processes never change the schema of a
+database they share. At start (:func:`prepare`) a database at :data:`HEAD` is used
+as it is; any other (empty, an older revision, or tables made before migrations
+existed) is left untouched and the portal answers 503 (``/healthz`` says
+``unavailable: database schema``) and logs what to run. It checks again at most every
+:data:`RECHECK_EVERY` seconds while requests arrive, so the processes of every host
+start serving once the upgrade is done, without a restart. The start never migrates
 by itself: an upgrade is an operator's decision, made with a backup at hand.
+
+One exception keeps the first command of README.md working: an *empty SQLite*
+database gets the current tables at its first start (and is marked as being at
+``HEAD``). SQLite is one file that only processes of one host may open (its own
+locking needs a local filesystem), so the file lock that makes gunicorn workers
+starting together do it once (``init.lock``, in portal/__init__.py) is enough there.
+PostgreSQL, which several hosts share, is only ever created by ``flask db upgrade``.
 
 SQLite runs with ``secure_delete`` on every connection, in every process
 (commands included), so deleted rows (an ended session's sealed keyring, a deleted
@@ -22,13 +31,16 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort
+from flask import Flask, abort, request
 from flask_migrate import Migrate
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.models import db
 
@@ -38,7 +50,12 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: the newest revision under migrations/versions (a test checks it is Alembic's head)
 HEAD = "0005"
 #: app.extensions key: why the database cannot be used yet ("" when it can)
-_PENDING = "portal_schema_pending"
+PENDING = "portal_schema_pending"
+#: app.extensions keys: when the database was last checked, and the lock of a check
+_CHECKED = "portal_schema_checked"
+_CHECKING = "portal_schema_checking"
+#: seconds between two checks of a database that was not ready
+RECHECK_EVERY = 5.0
 
 
 def sqlite_path(database_uri: str) -> Path | None:
@@ -60,7 +77,7 @@ def create_file(app: Flask) -> None:
 def init_app(app: Flask) -> None:
     db.init_app(app)
     Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
-    app.extensions[_PENDING] = ""
+    app.extensions[PENDING] = ""
     with app.app_context():
         engine: Engine = db.engine
     if engine.dialect.name == "sqlite":
@@ -68,7 +85,8 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def refuse_until_upgraded() -> None:
-        if app.extensions[_PENDING]:
+        # /healthz says why by itself
+        if request.endpoint != "healthz" and pending(app):
             abort(503)
 
 
@@ -76,6 +94,11 @@ def _sqlite_settings(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA secure_delete = ON")
     cursor.close()
+
+
+def creates_tables(engine: Engine) -> bool:
+    """Whether a start may create the tables of an empty database: SQLite only."""
+    return engine.dialect.name == "sqlite"
 
 
 def state() -> str:
@@ -93,13 +116,14 @@ def state() -> str:
 
 
 def prepare(app: Flask) -> bool:
-    """Create or check the tables (inside an app context). Returns whether the
-    database is ready; when not, requests get a 503 and the log says what to run."""
+    """Check the tables, or create them in an empty SQLite database (inside an app
+    context). Returns whether the database is ready; when not, requests get a 503
+    and the log says what to run."""
     engine: Engine = db.engine
     if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_settings):
         event.listen(engine, "connect", _sqlite_settings)
     found = state()
-    if found == "empty":
+    if found == "empty" and creates_tables(engine):
         db.create_all()
         with db.engine.begin() as connection:
             connection.execute(
@@ -110,12 +134,42 @@ def prepare(app: Flask) -> bool:
             )
             connection.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": HEAD})
         found = "current"
-    app.extensions[_PENDING] = "" if found == "current" else found
+    elif found == "empty":
+        found = "no tables yet: run flask db upgrade"
+    app.extensions[PENDING] = "" if found == "current" else found
+    app.extensions[_CHECKED] = time.monotonic()
     if found != "current":
         log.error("the database is not ready (%s); the portal answers 503 until then", found)
     return found == "current"
 
 
+def pending(app: Flask) -> str:
+    """Why the database cannot be used yet, or ``""``. While it is not ready, checks
+    again at most every :data:`RECHECK_EVERY` seconds (inside an app context)."""
+    reason: str = app.extensions[PENDING]
+    if not reason:
+        return ""
+    lock = app.extensions.setdefault(_CHECKING, threading.Lock())
+    if time.monotonic() - app.extensions.get(_CHECKED, 0.0) < RECHECK_EVERY:
+        return reason
+    if not lock.acquire(blocking=False):
+        return reason  # another thread is checking
+    try:
+        app.extensions[_CHECKED] = time.monotonic()
+        try:
+            found = state()
+        except SQLAlchemyError:
+            db.session.rollback()
+            return reason
+        if found == "current":
+            mark_ready(app)
+            log.warning("the database is at the current revision now: serving")
+            return ""
+        return reason
+    finally:
+        lock.release()
+
+
 def mark_ready(app: Flask) -> None:
     """After an upgrade run in this process: serve again."""
-    app.extensions[_PENDING] = ""
+    app.extensions[PENDING] = ""

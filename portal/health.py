@@ -1,8 +1,10 @@
 """``/healthz``: whether this process can serve, for a load balancer or a monitor.
 
 It answers from any process (public, inbox or both) and reads no tip, editor or
-audit data: it checks that the data folder is there and writable and that the
-database answers ``SELECT 1``. It sets no cookie and says nothing else.
+audit data: it checks that the data folder is there and writable, that the
+database's schema is the one this code expects (``unavailable: database schema``
+until ``flask db upgrade`` has run, see :mod:`portal.database`) and that the database
+answers ``SELECT 1``. It sets no cookie and says nothing else.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from flask import Flask, Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal import database
 from portal.models import db
 
 log = logging.getLogger(__name__)
@@ -27,6 +30,8 @@ def init_app(app: Flask) -> None:
         problem = ""
         if not os.access(data_dir, os.W_OK | os.X_OK):
             problem = "data folder"
+        elif database.pending(app):
+            problem = "database schema"
         else:
             try:
                 db.session.execute(text("SELECT 1"))

@@ -4,14 +4,23 @@ Filing (:mod:`portal.public.filing`) leaves, at any crash point, either nothing,
 stray entry under tmp/ or staging/, a folder under submissions/ with no database
 row, or (a tipster's later message) files in a submission's folder with no row.
 :func:`sweep_storage` runs in every app start (whatever ``PORTAL_SERVE`` says) and
-removes all of those, but only when no other portal process is using the same data
-folder: each process holds a shared lock on ``portal.lock`` for its lifetime (kept in
-``app.extensions["portal_storage_lock"]``), so a restarting worker never deletes
-another worker's upload in progress.
+by ``flask housekeeping``.
+
+Several hosts may serve one data folder (on NFS or CephFS, docs/deployment.md), and
+no sweep relies on a file lock working across hosts. What is plaintext is per host:
+each host's requests work in its own temporary folder (``Settings.temp_dir``:
+tmp/<host>/ or ``PORTAL_TMP_DIR``), which only that host's processes sweep.
+Everything shared (staging/, submissions/) is only ever swept by age: an entry
+untouched for the form's CSRF lifetime belongs to no request in progress, on any
+host. When no other process of this host is serving (each holds a shared lock on
+``portal-<host>.lock`` for its lifetime, kept in
+``app.extensions["portal_storage_lock"]``), the start-up sweep empties this host's
+temporary folder at once; otherwise a restarting worker never deletes another
+worker's upload in progress.
 
 Each request keeps its plaintext (its uploads and the folder they are cleaned in)
-in a :class:`~portal.storage.WorkFolder` under tmp/, locked by the process serving
-it.
+in a :class:`~portal.storage.WorkFolder` in its host's temporary folder, locked by
+the process serving it.
 A worker killed mid-request (SIGKILL, the OOM killer, gunicorn's timeout) leaves
 its folder unlocked: :func:`sweep_abandoned_work` removes every such folder. It runs
 when a worker starts, at each tip received, and every :data:`SWEEP_INTERVAL`
@@ -51,59 +60,80 @@ SWEEP_INTERVAL = 3.0
 class Swept:
     """What one sweep removed."""
 
-    #: whether this process was the only one using the data folder (a full sweep)
+    #: whether this process was the only one of its host using the data folder
+    #: (then this host's temporary folder was emptied)
     alone: bool
-    #: entries removed under tmp/ (everything when alone; else abandoned and stale)
+    #: temporary entries removed (this host's: all when alone, else abandoned or
+    #: stale; under staging/: stale)
     temporary: int
-    #: folders under submissions/ without a database row (only swept when alone)
+    #: stale folders under submissions/ without a database row, and stale files in
+    #: filed submissions' folders that no row names
     unfiled: int
 
 
 def sweep_storage(app: Flask) -> Swept:
-    """At start, and by ``flask housekeeping``: remove everything under tmp/ and
-    every submission folder without a database row when no other portal process is
-    using this data folder; otherwise only what ended processes left.
+    """At start, and by ``flask housekeeping``: empty this host's temporary folder
+    when no other process of this host is serving, otherwise remove only what ended
+    processes left in it; and remove stale entries under staging/ and stale unfiled
+    folders and files under submissions/ (see the module's docstring).
 
     Call inside an app context, after the tables exist.
     """
     settings = app.config["PORTAL_SETTINGS"]
     data_dir: Path = settings.data_dir
-    lock = open(data_dir / "portal.lock", "a+b")  # noqa: SIM115 (held for the app's life)
+    root = storage.tmp_root(data_dir, settings.temp_dir)
+    lock = open(settings.host_lock, "a+b")  # noqa: SIM115 (held for the app's life)
     os.chmod(lock.fileno(), 0o600)
     app.extensions["portal_storage_lock"] = lock
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        # Another process is serving: its uploads in progress are not leftovers.
+        # Another process of this host is serving: its uploads are not leftovers.
         fcntl.flock(lock, fcntl.LOCK_SH)
-        abandoned = sweep_abandoned_work(storage.tmp_root(data_dir, settings.temp_dir))
-        stale = sweep_stale_tmp(data_dir, settings.csrf_time_limit, settings.temp_dir)
-        return Swept(alone=False, temporary=abandoned + stale, unfiled=0)
-    try:
-        removed = storage.clear_tmp(data_dir, settings.temp_dir)
-        known = set(db.session.scalars(db.select(Submission.id)))
-        folders = storage.submission_folders(data_dir)
-        orphans = [name for name in folders if name not in known]
-        for name in orphans:
-            storage.remove_submission_entry(data_dir, name)
-        stray = _remove_unfiled_files(data_dir, [name for name in folders if name in known])
-        if removed or orphans or stray:
-            log.warning(
-                "start-up sweep removed %d temporary entries, %d unfiled folders and "
-                "%d unfiled files",
-                removed,
-                len(orphans),
-                stray,
-            )
-        return Swept(alone=True, temporary=removed, unfiled=len(orphans) + stray)
-    finally:
-        fcntl.flock(lock, fcntl.LOCK_SH)
+        alone, removed = False, sweep_abandoned_work(root)
+    else:
+        try:
+            alone, removed = True, storage.clear_folder(root)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+    removed += sweep_stale_tmp(data_dir, settings.csrf_time_limit, settings.temp_dir)
+    unfiled = sweep_unfiled(data_dir, settings.csrf_time_limit)
+    if alone and (removed or unfiled):
+        log.warning(
+            "start-up sweep removed %d temporary entries and %d unfiled folders or files",
+            removed,
+            unfiled,
+        )
+    return Swept(alone=alone, temporary=removed, unfiled=unfiled)
 
 
-def _remove_unfiled_files(data_dir: Path, submission_ids: list[str]) -> int:
+def sweep_unfiled(data_dir: Path, max_age: float) -> int:
+    """Remove what a crash between moving files into submissions/ and committing
+    their rows leaves: folders without a row and files no row names, once nothing in
+    them changed for ``max_age`` seconds (the CSRF lifetime). A fresh one may be a
+    submission that a process on any host is about to commit. Returns how many."""
+    cutoff = time.time() - max_age
+    folders = storage.submission_folders(data_dir)
+    if not folders:
+        return 0
+    known = set(db.session.scalars(db.select(Submission.id)))
+    orphans = [name for name in folders if name not in known]
+    removed = 0
+    for name in orphans:
+        try:
+            if _newest_change(storage.submissions_root(data_dir) / name) >= cutoff:
+                continue
+        except OSError:
+            continue  # gone meanwhile
+        storage.remove_submission_entry(data_dir, name)
+        removed += 1
+    return removed + _remove_unfiled_files(data_dir, [n for n in folders if n in known], cutoff)
+
+
+def _remove_unfiled_files(data_dir: Path, submission_ids: list[str], cutoff: float) -> int:
     """Files in filed submissions' folders that no row names, as a file or as its
     thumbnail (a later message cut short between moving its files in and committing
-    its rows)."""
+    its rows), changed before ``cutoff``."""
     filed: dict[str, set[str]] = {}
     for submission_id, name, thumbnail in db.session.execute(
         db.select(StoredFile.submission_id, StoredFile.stored_name, StoredFile.thumbnail_name)
@@ -114,7 +144,8 @@ def _remove_unfiled_files(data_dir: Path, submission_ids: list[str]) -> int:
         folder = storage.submission_dir(data_dir, submission_id)
         if not folder.is_dir() or folder.is_symlink():
             continue
-        stray = [e for e in folder.iterdir() if e.name not in filed.get(submission_id, set())]
+        names = filed.get(submission_id, set())
+        stray = [e for e in folder.iterdir() if e.name not in names and _older(e, cutoff)]
         for entry in stray:
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
@@ -183,7 +214,7 @@ def _sweep_until(root: Path, stop: threading.Event, interval: float) -> None:
             log.error("sweeping request folders failed: %s", type(exc).__name__)
 
 
-def sweep_stale_tmp(data_dir: Path, max_age: float, tmp_dir: Path | None = None) -> int:
+def sweep_stale_tmp(data_dir: Path, max_age: float, tmp_dir: Path) -> int:
     """Remove entries under tmp/ and staging/ in which nothing was written for
     ``max_age`` seconds.
 
@@ -219,6 +250,13 @@ def _sweep_older(root: Path, cutoff: float) -> int:
     if removed:
         storage.fsync_dir(root)
     return removed
+
+
+def _older(entry: Path, cutoff: float) -> bool:
+    try:
+        return _newest_change(entry) < cutoff
+    except OSError:
+        return False  # gone meanwhile
 
 
 def _newest_change(entry: Path) -> float:

@@ -11,7 +11,8 @@ kinds and formats, flags, reason codes, how many links. No column holds a privat
 or a TOTP secret in clear (see docs/encryption.md). No column holds a follow-up
 phrase: only what a slow key derivation makes of it (``Submission.lookup``, the public
 key ``Submission.tipster_key``), from which the phrase cannot be worked back. Times
-are stored in UTC.
+are stored in UTC and always read back as aware UTC datetimes, whatever the database
+(:class:`UtcDateTime`).
 """
 
 from __future__ import annotations
@@ -23,8 +24,37 @@ from typing import TYPE_CHECKING, ClassVar
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment, stored with its zone, read back as an aware datetime in UTC.
+
+    SQLite returns stored times without a zone; PostgreSQL returns them in the
+    session's time zone (the server's ``TimeZone`` unless the client sets one), so
+    formatting one as UTC without converting it shows another zone's clock. A naive
+    datetime is refused on the way in: it would be read in the database's zone.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a time without a zone cannot be stored")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -68,9 +98,7 @@ class Submission(Model):
     __tablename__ = "submission"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, index=True
-    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     #: the language the tipster used the form in
     locale: Mapped[str] = mapped_column(String(16))
     #: the note, links and contact as an age file (JSON inside), see portal.sealed
@@ -90,7 +118,7 @@ class Submission(Model):
     is_archived: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     #: the arrival of the tip or of the tipster's latest message (the list's order)
     last_activity_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=_as_created, index=True
+        UtcDateTime(), default=_as_created, index=True
     )
     #: what finds this thread from its follow-up phrase (portal.crypto.phrase): None
     #: when the tipster has no phrase (declined it, or the tip came before phrases)
@@ -131,7 +159,7 @@ class ThreadMessage(Model):
     submission_id: Mapped[str] = mapped_column(
         ForeignKey("submission.id", ondelete="CASCADE"), index=True
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     #: TIPSTER or EDITORS
     author: Mapped[str] = mapped_column(String(8))
     #: the editor who wrote a reply ("" for the tipster's messages)
@@ -213,12 +241,12 @@ class Editor(Model):
     #: the last TOTP time step accepted, so a code cannot be used twice
     last_totp_step: Mapped[int] = mapped_column(Integer, default=0)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     #: the language the editor last chose in the inbox ("" until they choose)
     locale: Mapped[str] = mapped_column(String(16), default="")
     #: IANA time zone for dates shown to this editor ("" means the portal's default)
     timezone: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class EditorSession(Model):
@@ -231,8 +259,8 @@ class EditorSession(Model):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     editor_id: Mapped[int] = mapped_column(ForeignKey("editor.id", ondelete="CASCADE"), index=True)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class TipsterSession(Model):
@@ -244,7 +272,7 @@ class TipsterSession(Model):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class PhraseKdf(Model):
@@ -269,7 +297,7 @@ class Notification(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pending: Mapped[bool] = mapped_column(Boolean, default=False)
-    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class InboxKey(Model):
@@ -281,7 +309,7 @@ class InboxKey(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     public_key: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class AuditEvent(Model):
@@ -290,7 +318,7 @@ class AuditEvent(Model):
     __tablename__ = "audit_event"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     editor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     target: Mapped[str] = mapped_column(String(64), default="")

@@ -4,12 +4,15 @@ Layout under the data folder (mode 0700)::
 
     submissions/<submission id>/<stored name>   cleaned files as age files, generated names
     staging/                                    encrypted submissions being assembled
-    tmp/                                        plaintext: uploads being received and
-                                                cleaned (``PORTAL_TMP_DIR`` moves it,
-                                                to a tmpfs for instance), one
+    tmp/<host>/                                 plaintext: uploads being received and
+                                                cleaned, one folder per host
+                                                (``PORTAL_TMP_DIR`` moves it, to local
+                                                disk or a tmpfs), one
                                                 request-<pid>-<random>/ folder per request
+    portal-<host>.lock                          held by every serving process of <host>
 
-Plaintext only ever exists under tmp/, for the length of the request that needs it.
+Plaintext only ever exists in a host's temporary folder, for the length of the
+request that needs it; only that host's processes sweep it (portal/housekeeping.py).
 staging/ is always inside the data folder, so publishing a submission stays one
 rename on one filesystem wherever tmp/ is. Every path is built from generated
 identifiers and checked to stay inside its folder; nothing a client sends is ever part
@@ -44,10 +47,14 @@ def submissions_root(data_dir: Path) -> Path:
     return _private_dir(Path(data_dir) / "submissions")
 
 
-def tmp_root(data_dir: Path, tmp_dir: Path | None = None) -> Path:
-    """The private folder for plaintext temporary files: ``tmp_dir`` when set
-    (``PORTAL_TMP_DIR``), else tmp/ in the data folder."""
-    return _private_dir(Path(tmp_dir) if tmp_dir else Path(data_dir) / "tmp")
+def tmp_root(data_dir: Path, tmp_dir: Path) -> Path:
+    """This host's private folder for plaintext temporary files, ``tmp_dir``
+    (``Settings.temp_dir``: ``PORTAL_TMP_DIR``, or tmp/<host>/ in ``data_dir``),
+    made if missing."""
+    tmp_dir = Path(tmp_dir)
+    if tmp_dir.parent == Path(data_dir) / "tmp":
+        _private_dir(tmp_dir.parent)  # tmp/ itself private too, not the umask's mode
+    return _private_dir(tmp_dir)
 
 
 def staging_root(data_dir: Path) -> Path:
@@ -140,7 +147,7 @@ def new_staging_dir(data_dir: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix="staging-", dir=staging_root(data_dir)))
 
 
-def new_work_dir(data_dir: Path, tmp_dir: Path | None = None, within: Path | None = None) -> Path:
+def new_work_dir(data_dir: Path, tmp_dir: Path, within: Path | None = None) -> Path:
     """A fresh private folder for one request's plaintext: inside ``within`` (the
     request's :class:`WorkFolder`) when given, else under tmp/."""
     parent = within or tmp_root(data_dir, tmp_dir)
@@ -196,27 +203,25 @@ def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def temporary_roots(data_dir: Path, tmp_dir: Path | None = None) -> tuple[Path, Path]:
-    """tmp/ (plaintext) and staging/ (encrypted, unpublished): what a crash leaves."""
+def temporary_roots(data_dir: Path, tmp_dir: Path) -> tuple[Path, Path]:
+    """This host's temporary folder (plaintext) and staging/ (encrypted,
+    unpublished): what a crash leaves."""
     return tmp_root(data_dir, tmp_dir), staging_root(data_dir)
 
 
-def clear_tmp(data_dir: Path, tmp_dir: Path | None = None) -> int:
-    """Delete everything under tmp/ and staging/ (only safe when no request is in
-    progress). Returns how many entries were removed."""
-    removed = 0
-    for root in temporary_roots(data_dir, tmp_dir):
-        count = 0
-        for entry in root.iterdir():
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
-            count += 1
-        if count:
-            fsync_dir(root)
-        removed += count
-    return removed
+def clear_folder(root: Path) -> int:
+    """Delete everything in ``root`` (a host's temporary folder: only safe when no
+    request of that host is in progress). Returns how many entries were removed."""
+    count = 0
+    for entry in root.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        count += 1
+    if count:
+        fsync_dir(root)
+    return count
 
 
 def submission_folders(data_dir: Path) -> list[str]:

@@ -19,6 +19,7 @@ from portal import create_app
 from portal.config import Settings
 from portal.inbox import credentials
 from tests.inbox_keys import cheap_phrases, with_inbox_key
+from tests.postgres import PostgresServer
 
 MakeApp = Callable[..., Flask]
 
@@ -32,18 +33,50 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 class DatabaseUrls:
     """Where test apps keep their tables: the only place tests name a database.
 
-    SQLite in memory unless a test needs a file: on disk SQLite fsyncs every
-    statement, which costs a third of a second per app. To run the suite against
-    another database (PostgreSQL), change :meth:`url` (and the ``database_urls``
-    fixture that makes this object) and nothing else.
+    The suite runs twice over every test that uses a database (``database_urls`` in
+    tests/conftest.py): on SQLite, in memory unless a test needs a file (on disk
+    SQLite fsyncs every statement, which costs a third of a second per app), and on
+    PostgreSQL (``server``), a fresh database per app, at the head revision as
+    ``flask db upgrade`` leaves it (tests/postgres.py).
     """
 
-    def url(self, data_dir: Path, *, persistent: bool = False) -> str:
-        """The URL for an app on ``data_dir``: in memory and private to that app, or
-        (``persistent``) a file in ``data_dir``, shared by every app on that folder."""
+    server: PostgresServer | None = None
+
+    @property
+    def kind(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return "sqlite" if self.server is None else "postgresql"
+
+    def url(self, data_dir: Path, *, persistent: bool = False, started: bool = False) -> str:
+        """The URL for an app on ``data_dir``: private to that app, or (``persistent``)
+        the installation's own, shared by every app on that folder (on SQLite a file
+        in ``data_dir``, with no tables until the first app starts). ``started``: as
+        an app finds it, with the tables (on PostgreSQL ``flask db upgrade`` made them,
+        as the operator runs it before the first start; on SQLite the start does)."""
+        if self.server is not None:
+            if persistent:
+                return self.server.database_for(data_dir, at_head=started)
+            return self.server.database()
         if persistent:
             return f"sqlite:///{data_dir / 'portal.sqlite3'}"
         return "sqlite://"
+
+    def empty(self, data_dir: Path) -> str:
+        """The URL of a database with no table at all, as a new installation's: on
+        SQLite the file in ``data_dir``, on PostgreSQL a new database."""
+        if self.server is not None:
+            return self.server.empty_database()
+        return f"sqlite:///{data_dir / 'portal.sqlite3'}"
+
+    def dispose(self, url: str) -> None:
+        """Throw away a database this object made (nothing to do on SQLite)."""
+        if self.server is not None:
+            self.server.drop(url)
+
+
+def on_sqlite(app: Flask) -> bool:
+    """Whether ``app`` keeps its tables in SQLite (the first pass of the suite)."""
+    return str(app.config["PORTAL_SETTINGS"].database_uri).startswith("sqlite")
 
 
 @contextmanager

@@ -8,6 +8,10 @@ and classes a test imports) live in helper modules, never here.
 
 from __future__ import annotations
 
+import os
+import re
+from collections import Counter
+
 import pytest
 
 # Helper modules that assert: pytest rewrites asserts only in test modules and
@@ -30,6 +34,7 @@ pytest.register_assert_rewrite(
     "tests.i18n.catalogues",
     "tests.inbox.helpers",
     "tests.inbox.terminal",
+    "tests.postgres",
     "tests.public.helpers",
 )
 
@@ -41,17 +46,77 @@ from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 
 from portal.cleaning.pdf import PdfCleaner  # noqa: E402
+from tests import postgres  # noqa: E402
 from tests.apps import DatabaseUrls, MakeApp, running_app  # noqa: E402
 from tests.pdf_rendering import rendering_difference  # noqa: E402
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses a database (the ``database_urls`` fixture, which
+    ``make_app``, ``app`` and every app fixture build on) runs on SQLite and, when a
+    server is named (``PORTAL_TEST_POSTGRESQL``; in CI always), on PostgreSQL; a test
+    that uses no database runs once, as it would run the same on both. Marks narrow
+    it: ``sqlite_only(reason)`` (SQLite's file, its settings, its old installations),
+    ``postgresql_only(reason)``."""
+    if "database_urls" not in metafunc.fixturenames:
+        return
+    definition = metafunc.definition
+    if definition.get_closest_marker("postgresql_only") is not None:
+        kinds = ["postgresql"]
+    elif definition.get_closest_marker("sqlite_only") is not None:
+        kinds = ["sqlite"]
+    elif postgres.server_url() or os.environ.get("CI") == "true":
+        kinds = ["sqlite", "postgresql"]
+    else:
+        kinds = ["sqlite"]
+    metafunc.parametrize("database_urls", kinds, indirect=True, scope="session")
+
+
+_DATABASE_ID = re.compile(r"\[(sqlite|postgresql)[-\]]")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many tests ran on each database, and for how long (setup included)."""
+    counts: dict[str, Counter[str]] = {}
+    seconds: Counter[str] = Counter()
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if not isinstance(report, pytest.TestReport):
+                continue
+            match = _DATABASE_ID.search(report.nodeid)
+            kind = match.group(1) if match else "no database"
+            seconds[kind] += report.duration
+            if report.when == "call" or outcome != "passed":
+                counts.setdefault(kind, Counter())[outcome] += 1
+    terminalreporter.section("tests by database")
+    for kind in ("sqlite", "postgresql", "no database"):
+        found = counts.get(kind, Counter())
+        summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(found.items())) or "none"
+        terminalreporter.write_line(f"{kind}: {summary} ({seconds[kind]:.0f} s)")
+
+
 @pytest.fixture(scope="session")
-def database_urls() -> DatabaseUrls:
+def database_urls(request: pytest.FixtureRequest) -> Iterator[DatabaseUrls]:
     """The one place the suite chooses its database (see :class:`tests.apps.DatabaseUrls`).
 
-    Session-scoped so that module-scoped apps use it too.
+    Session-scoped so that module-scoped apps use it too. The PostgreSQL pass needs a
+    server (``PORTAL_TEST_POSTGRESQL``, which ``.ci/run`` sets): without one it is
+    skipped, and in CI (``CI=true``) it fails.
     """
-    return DatabaseUrls()
+    if request.param == "sqlite":
+        yield DatabaseUrls()
+        return
+    url = postgres.server_url()
+    if not url:
+        message = f"no PostgreSQL server for the second pass: set {postgres.ENV} (.ci/run does)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    server = postgres.PostgresServer(url)
+    try:
+        yield DatabaseUrls(server)
+    finally:
+        server.close()
 
 
 @pytest.fixture(autouse=True)
@@ -85,8 +150,9 @@ def cleaned_pdfs_render_the_same(
 @pytest.fixture
 def make_app(tmp_path: Path, database_urls: DatabaseUrls) -> Iterator[MakeApp]:
     """``make_app(**settings)``: an app on ``tmp_path/data`` (or ``data_dir=``) with
-    some settings changed. Its database is SQLite in memory, private to that app;
-    ``persistent_database=True`` puts it in a file in the data folder instead, for
+    some settings changed. Its database is private to that app (SQLite in memory, or
+    a new PostgreSQL database in the second pass); ``persistent_database=True`` gives
+    it the installation's database instead (on SQLite a file in the data folder), for
     tests in which a restarted app must find the rows of the one before, or which
     search every file the portal wrote. The app has an inbox key, as once the first
     editor exists, so that the form files tips; ``inbox_key=False`` leaves the first
@@ -97,7 +163,8 @@ def make_app(tmp_path: Path, database_urls: DatabaseUrls) -> Iterator[MakeApp]:
             *, persistent_database: bool = False, inbox_key: bool = True, **overrides: object
         ) -> Flask:
             data_dir = Path(overrides.pop("data_dir", tmp_path / "data"))  # type: ignore[arg-type]
-            url = database_urls.url(data_dir, persistent=persistent_database)
+            url = database_urls.url(data_dir, persistent=persistent_database, started=True)
+            stack.callback(database_urls.dispose, url)  # after the app is closed
             return stack.enter_context(
                 running_app(data_dir, database_url=url, inbox_key=inbox_key, **overrides)
             )

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from portal import create_app
 from portal.config import Settings
 from portal.models import AuditEvent, db
-from tests.apps import MakeApp
+from tests.apps import MakeApp, on_sqlite
 from tests.public.helpers import png_bytes, post_tip
 
 
@@ -46,10 +46,12 @@ def test_database_and_every_file_are_private(make_app: MakeApp) -> None:
     finally:
         os.umask(old)
     data_dir = app.config["PORTAL_SETTINGS"].data_dir
-    assert (data_dir / "portal.sqlite3").is_file()
+    if on_sqlite(app):
+        assert (data_dir / "portal.sqlite3").is_file()
     assert _loose_entries(data_dir) == []
 
 
+@pytest.mark.sqlite_only("SQLite's journal and WAL files")
 def test_journal_and_wal_files_are_private_too(make_app: MakeApp) -> None:
     app = make_app(persistent_database=True)
     data_dir = app.config["PORTAL_SETTINGS"].data_dir

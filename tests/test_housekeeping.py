@@ -12,7 +12,13 @@ import time
 
 from portal import storage
 from portal.models import StoredFile, Submission, db
-from tests.public.helpers import png_bytes, post_tip, submission_state
+from tests.public.helpers import (
+    files_under,
+    host_temp_dir,
+    png_bytes,
+    post_tip,
+    submission_state,
+)
 
 
 def _rows(app) -> tuple[int, int]:
@@ -36,16 +42,24 @@ def test_sweep_at_start_removes_leftovers_and_keeps_filed_submissions(make_app):
     (kept,) = submission_state(data_dir)[0]
 
     # What a crash can leave: an upload, a staging folder, a renamed folder whose
-    # row was never committed.
-    (data_dir / "tmp" / "upload-deadbeef").write_bytes(b"half an upload")
+    # row was never committed. Shared folders are swept once untouched for a form's
+    # lifetime: a fresh one may be another host's, about to be filed.
+    limit = app.config["PORTAL_SETTINGS"].csrf_time_limit
+    (host_temp_dir(data_dir) / "upload-deadbeef").write_bytes(b"half an upload")
     staging = storage.new_staging_dir(data_dir)
     (staging / "cleaned").write_bytes(b"x")
     orphan = storage.submission_dir(data_dir, "0" * 32)
     orphan.mkdir()
     (orphan / "file.jpg").write_bytes(b"x")
+    for path in (staging / "cleaned", staging, orphan / "file.jpg", orphan):
+        _age(path, limit + 60)
+    fresh_staging = storage.new_staging_dir(data_dir)
+    fresh_orphan = storage.submission_dir(data_dir, "1" * 32)
+    fresh_orphan.mkdir()
 
     _restart(make_app, app)
-    assert submission_state(data_dir) == ([kept], [])
+    assert submission_state(data_dir) == (sorted([kept, "1" * 32]), [])
+    assert not staging.exists() and fresh_staging.exists()
     assert _rows(app) == (1, 1)
     assert len(list((data_dir / "submissions" / kept).iterdir())) == 2  # image, thumbnail
 
@@ -54,9 +68,9 @@ def test_no_sweep_while_another_process_serves_the_folder(make_app):
     app = make_app()
     data_dir = app.config["PORTAL_SETTINGS"].data_dir
     app.extensions["portal_storage_lock"].close()
-    upload = data_dir / "tmp" / "upload-in-progress"
+    upload = host_temp_dir(data_dir) / "upload-in-progress"
     upload.write_bytes(b"arriving")
-    with open(data_dir / "portal.lock", "rb") as other_process:
+    with open(app.config["PORTAL_SETTINGS"].host_lock, "rb") as other_process:
         fcntl.flock(other_process, fcntl.LOCK_SH)
         second = make_app()
         assert upload.exists()
@@ -72,14 +86,14 @@ def _age(path, seconds: float) -> None:
 
 
 def _leftovers(data_dir, limit: int):
-    stale_upload = data_dir / "tmp" / "upload-dead-worker"
+    stale_upload = host_temp_dir(data_dir) / "upload-dead-worker"
     stale_upload.write_bytes(b"original with GPS")
     _age(stale_upload, limit + 600)
     stale_staging = storage.new_staging_dir(data_dir)
     (stale_staging / "cleaned").write_bytes(b"x")
     _age(stale_staging / "cleaned", limit + 600)
     _age(stale_staging, limit + 600)
-    live_upload = data_dir / "tmp" / "upload-live"
+    live_upload = host_temp_dir(data_dir) / "upload-live"
     live_upload.write_bytes(b"still arriving")
     live_staging = storage.new_staging_dir(data_dir)
     (live_staging / "being-cleaned").write_bytes(b"x")  # fresh file in an old folder
@@ -92,7 +106,7 @@ def test_a_new_worker_removes_stale_originals_but_not_live_ones(make_app):
     settings = app.config["PORTAL_SETTINGS"]
     app.extensions["portal_storage_lock"].close()
     stale, live = _leftovers(settings.data_dir, settings.csrf_time_limit)
-    with open(settings.data_dir / "portal.lock", "rb") as other_worker:
+    with open(settings.host_lock, "rb") as other_worker:
         fcntl.flock(other_worker, fcntl.LOCK_SH)
         make_app()  # a worker restarted while another serves
     assert [p.exists() for p in stale] == [False, False]
@@ -107,3 +121,24 @@ def test_stale_originals_are_removed_while_serving(app, client):
     assert post_tip(client, "es", note="otra denuncia").status_code == 200
     assert [p.exists() for p in stale] == [False, False]
     assert [p.exists() for p in live] == [True, True]
+
+
+def test_a_host_never_sweeps_another_hosts_uploads(make_app):
+    """Hosts sharing a data folder over NFS or CephFS may not see each other's file
+    locks: a host starting alone empties its own temporary folder, never another's."""
+    app = make_app(persistent_database=True, host_name="host-a")
+    data_dir = app.config["PORTAL_SETTINGS"].data_dir
+    app.extensions["portal_storage_lock"].close()
+    other = make_app(persistent_database=True, host_name="host-b")
+    other.extensions["portal_storage_lock"].close()
+    # host B's request in progress, its lock invisible from host A
+    in_progress = other.config["PORTAL_SETTINGS"].temp_dir / f"{storage.WORK_PREFIX}1-ab"
+    in_progress.mkdir()
+    (in_progress / "upload-original").write_bytes(b"arriving on host B")
+    assert app.config["PORTAL_SETTINGS"].temp_dir != other.config["PORTAL_SETTINGS"].temp_dir
+
+    restarted = make_app(persistent_database=True, host_name="host-a")  # alone on host A
+    assert restarted.config["PORTAL_SETTINGS"].host_lock.name == "portal-host-a.lock"
+    assert post_tip(restarted.test_client(), "es", note="en A").status_code == 200
+    assert (in_progress / "upload-original").exists()
+    assert files_under(data_dir / "tmp") == [in_progress / "upload-original"]

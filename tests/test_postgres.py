@@ -2,28 +2,24 @@
 (``pip install -e '.[postgres]'``, psycopg 3); without it the portal failed with
 "No module named 'psycopg'". SQLAlchemy before 2.1 reads a bare ``postgresql://``
 as psycopg2, which the extra does not install, so the portal names the driver.
-When Debian's PostgreSQL server is installed, a throwaway cluster on a loopback
-port files and reads a tip for real (the whole suite against PostgreSQL is a
-separate pass)."""
+On PostgreSQL (the suite's second pass, tests/postgres.py) the tables come only
+from ``flask db upgrade``: a serving process finds an empty database, answers 503
+until the upgrade has run elsewhere, then serves without a restart. Times read back
+in UTC whatever the server's time zone (the suite's server runs in Pacific/Chatham)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 
-from portal import create_app
+from portal import database
 from portal.config import Settings
-from portal.models import Submission, db
-from tests.inbox_keys import content_of, with_inbox_key
-from tests.public.helpers import post_tip
+from portal.models import AuditEvent, db
+from tests import postgres
+from tests.apps import DatabaseUrls, MakeApp, running_app
 
 
 @pytest.mark.parametrize(
@@ -47,66 +43,40 @@ def test_postgresql_urls_use_psycopg_3(tmp_path: Path, given: str, used: str) ->
         assert engine.dialect.driver == "psycopg"
 
 
-def _postgres_bin() -> Path | None:
-    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-        if (candidate / "initdb").exists():
-            return candidate
-    return None
-
-
-def _run(command: list, run_as: dict[str, object]) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, **run_as)  # type: ignore[call-overload]
-    assert result.returncode == 0, f"{command[0]} failed: {result.stdout}{result.stderr}"
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    bin_dir = _postgres_bin()
-    if bin_dir is None:
-        pytest.skip("Debian's postgresql package is not installed")
-    base = Path(tempfile.mkdtemp(prefix="portal-pg-"))
-    run_as: dict[str, object] = {}
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        shutil.chown(base, "nobody", "nogroup")
-        run_as = {"user": "nobody", "group": "nogroup", "extra_groups": []}
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    cluster = base / "cluster"
+@pytest.mark.postgresql_only("an empty SQLite database gets its tables at the first start")
+def test_an_empty_database_is_served_once_flask_db_upgrade_has_run(
+    tmp_path: Path, database_urls: DatabaseUrls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = database_urls.empty(tmp_path / "data")
     try:
-        initdb = [bin_dir / "initdb", "-D", cluster, "-U", "portal", "--auth=trust", "-E", "UTF8"]
-        _run(initdb, run_as)
-        _run(
-            [
-                bin_dir / "pg_ctl", "-D", cluster, "-l", base / "log", "-w", "start", "-o",
-                f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off",
-            ],
-            run_as,
-        )  # fmt: skip
-        yield f"postgresql://portal@127.0.0.1:{port}/postgres"
+        with running_app(tmp_path / "data", database_url=url, inbox_key=False) as app:
+            client = app.test_client()
+            assert client.get("/en/").status_code == 503
+            health = client.get("/healthz")
+            assert (health.status_code, health.text) == (503, "unavailable: database schema\n")
+            with app.app_context():
+                assert database.state() == "empty"  # the start created nothing
+            # Commands that need the tables say what to run instead of failing later.
+            listed = app.test_cli_runner().invoke(args=["editor", "list"])
+            assert listed.exit_code != 0
+            assert "not ready: no tables yet: run flask db upgrade" in listed.output
+            postgres.migrate(url)  # flask db upgrade, run by the operator elsewhere
+            assert client.get("/healthz").status_code == 503  # not rechecked yet
+            monkeypatch.setattr(database, "RECHECK_EVERY", 0.0)
+            assert client.get("/healthz").status_code == 200
+            assert client.get("/en/").status_code == 200
     finally:
-        if (cluster / "postmaster.pid").exists():
-            subprocess.run(
-                [bin_dir / "pg_ctl", "-D", cluster, "-m", "immediate", "-w", "stop"],
-                capture_output=True, **run_as,
-            )  # fmt: skip
-        shutil.rmtree(base, ignore_errors=True)
+        database_urls.dispose(url)
 
 
-def test_a_tip_is_filed_and_read_back_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
-    app = create_app(
-        Settings(data_dir=tmp_path / "data", secret_key="k", database_url=postgres_url)
-    )
-    try:
-        with_inbox_key(app)
-        client = app.test_client()
-        assert post_tip(client, "es", note="nota en PostgreSQL ñ").status_code == 200
-        assert client.get("/healthz").status_code == 200
-        with app.app_context():
-            assert db.engine.dialect.driver == "psycopg"
-            rows = list(db.session.scalars(db.select(Submission)))
-            notes = [content_of(app, row).note for row in rows]
-        assert notes == ["nota en PostgreSQL ñ"]
-    finally:
-        app.extensions["portal_storage_lock"].close()
-        app.extensions["portal_sweeper"].set()
+def test_times_read_back_in_utc_whatever_the_servers_zone(make_app: MakeApp) -> None:
+    app = make_app()
+    moment = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    with app.app_context():
+        db.session.add(AuditEvent(at=moment, editor="ana", action="test", target=""))
+        db.session.commit()
+        db.session.expire_all()
+        read = db.session.scalar(select(AuditEvent.at).where(AuditEvent.action == "test"))
+    assert read == moment
+    assert read.utcoffset() is not None and read.utcoffset().total_seconds() == 0
+    assert read.strftime("%H:%M") == "12:00"

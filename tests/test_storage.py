@@ -132,7 +132,7 @@ def test_unsafe_extensions(extension: str) -> None:
 def test_folders_are_private(data_dir: Path, tmp_path: Path) -> None:
     roots = (
         storage.submissions_root(data_dir),
-        storage.tmp_root(data_dir),
+        storage.tmp_root(data_dir, data_dir / "tmp" / "host"),
         storage.staging_root(data_dir),
         storage.tmp_root(data_dir, tmp_path / "elsewhere"),
     )

@@ -34,7 +34,14 @@ from portal.inbox.accounts import AccountError
 @with_appcontext
 def inbox_group() -> None:
     """The inbox key: recovery, rotation, upgrade."""
-    open_data_folder(current_app)
+    # `encrypt` upgrades a database that is not at the current revision yet
+    open_data_folder(current_app, schema_ready=False)
+
+
+def _require_current_schema() -> None:
+    reason = current_app.extensions[database.PENDING]
+    if reason:
+        raise click.ClickException(f"The database is not ready: {reason}.")
 
 
 def _progress(label: str) -> rotation.Progress:
@@ -50,6 +57,7 @@ def _progress(label: str) -> rotation.Progress:
 def recover(name: str) -> None:
     """With the recovery key, reset editor NAME (or create them) with a new password
     and TOTP secret."""
+    _require_current_schema()
     keyring = read_recovery_key()
     try:
         new = accounts.recover(name, read_new_password(), keyring)
@@ -65,6 +73,7 @@ def recover(name: str) -> None:
 def rotate(authoriser: str, use_recovery: bool) -> None:
     """Re-encrypt every tip and file to a new key pair and print the new recovery key.
     Every editor is signed out; their passwords and codes stay as they are."""
+    _require_current_schema()
     keyring = authorise(authoriser, use_recovery)
     settings = current_app.config["PORTAL_SETTINGS"]
     try:

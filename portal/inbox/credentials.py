@@ -54,8 +54,9 @@ def now() -> datetime:
 
 
 def as_utc(moment: datetime) -> datetime:
-    """SQLite returns stored times without their zone; they were stored in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """``moment`` in UTC; a time without a zone is taken to be in UTC already
+    (columns read back aware, see :class:`portal.models.UtcDateTime`)."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass

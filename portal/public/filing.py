@@ -87,7 +87,7 @@ def _clean_into_staging(
     data_dir: Path,
     uploads: Sequence[TempUpload],
     limits: Limits,
-    tmp_dir: Path | None,
+    tmp_dir: Path,
     work_dir: Path | None,
     key_id: int,
     recipient: age.Recipient,
@@ -133,7 +133,7 @@ def file_submission(
     contact: str,
     uploads: Sequence[TempUpload],
     limits: Limits | None = None,
-    tmp_dir: Path | None = None,
+    tmp_dir: Path,
     work_dir: Path | None = None,
     phrase: PhraseKeys | None = None,
 ) -> FilingResult:
@@ -199,7 +199,7 @@ def file_message(
     links: Sequence[str],
     uploads: Sequence[TempUpload],
     limits: Limits | None = None,
-    tmp_dir: Path | None = None,
+    tmp_dir: Path,
     work_dir: Path | None = None,
 ) -> FilingResult:
     """A tipster's later message in thread ``submission_id``, filed as a tip is:
@@ -231,12 +231,16 @@ def file_message(
             link_count=len(links),
             refused=[o.refusal.value for o in outcomes if o.refusal is not None],
         )
-        after = max((f.position for f in submission.files), default=0)
-        for number, stored_file in enumerate(stored, start=1):
-            stored_file.position = after + number
-            stored_file.message_id = message.id
-            submission.files.append(stored_file)
-        submission.messages.append(message)
+        # Rows are written together at the commit, the message's before its files'
+        # (they refer to it: PostgreSQL checks that at each insert, SQLite without
+        # PRAGMA foreign_keys never), so nothing may flush a file on its own before.
+        with db.session.no_autoflush:
+            after = max((f.position for f in submission.files), default=0)
+            for number, stored_file in enumerate(stored, start=1):
+                stored_file.position = after + number
+                stored_file.message = message
+                submission.files.append(stored_file)
+            submission.messages.append(message)
         submission.is_read = False
         submission.last_activity_at = utcnow()
         db.session.commit()

@@ -43,8 +43,8 @@ def test_upgrading_an_empty_database_gives_the_models_tables(make_app: MakeApp) 
         assert database.state() == "current"
         with db.engine.connect() as connection:
             assert compare_metadata(MigrationContext.configure(connection), db.metadata) == []
-        # SQLite overwrites what it deletes.
-        assert db.session.execute(text("PRAGMA secure_delete")).scalar() == 1
+        if db.engine.dialect.name == "sqlite":  # it overwrites what it deletes
+            assert db.session.execute(text("PRAGMA secure_delete")).scalar() == 1
 
 
 def test_the_last_step_refuses_while_plaintext_remains(
@@ -57,7 +57,7 @@ def test_the_last_step_refuses_while_plaintext_remains(
             text(
                 "INSERT INTO submission (id, created_at, locale, note, links, contact, refused,"
                 " is_read, is_starred, is_archived) VALUES ('a', CURRENT_TIMESTAMP, 'es',"
-                " 'in clear', '', '', '[]', 0, 0, 0)"
+                " 'in clear', '', '', '[]', false, false, false)"
             )
         )
         db.session.commit()

@@ -95,6 +95,7 @@ def make_legacy_install(code: Path, data_dir: Path) -> dict[str, str]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.sqlite_only("the installations made before migrations ran on SQLite only")
 def test_an_old_installation_is_encrypted_in_place_and_reads_back(
     legacy_code: Path, tmp_path: Path, clock: Clock, make_app: MakeApp
 ) -> None:

@@ -33,10 +33,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(data_dir: Path, port: int) -> Iterator[int]:
+def gunicorn(data_dir: Path, database_url: str, port: int) -> Iterator[int]:
     env = {
         "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "PORTAL_DATA_DIR": str(data_dir),
-        "PORTAL_SECRET_KEY": "shared-by-every-host",
+        "PORTAL_DATABASE_URL": database_url, "PORTAL_SECRET_KEY": "shared-by-every-host",
     }  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
@@ -84,7 +84,7 @@ def csrf(page: str) -> str:
 
 def test_one_session_across_workers_and_hosts(tmp_path: Path, make_app: MakeApp) -> None:
     data_dir = tmp_path / "data"
-    # The database the gunicorn workers will use: a file in the data folder.
+    # The database the gunicorn workers will use (on SQLite a file in the data folder).
     app = make_app(
         data_dir=data_dir,
         persistent_database=True,
@@ -97,8 +97,9 @@ def test_one_session_across_workers_and_hosts(tmp_path: Path, make_app: MakeApp)
     app.extensions["portal_storage_lock"].close()  # this process stops serving the folder
 
     with ExitStack() as stack:
-        host_a = stack.enter_context(gunicorn(data_dir, free_port()))
-        host_b = stack.enter_context(gunicorn(data_dir, free_port()))
+        url = app.config["PORTAL_SETTINGS"].database_url
+        host_a = stack.enter_context(gunicorn(data_dir, url, free_port()))
+        host_b = stack.enter_context(gunicorn(data_dir, url, free_port()))
         status, page, cookie = request(host_a, "GET", "/inbox/login")
         form = {"csrf_token": csrf(page), "name": "ana", "password": PASSWORD,
                 "code": pyotp.TOTP(new.totp_secret).now()}  # fmt: skip

@@ -5,6 +5,8 @@ them out again, and files a crash left without rows are swept at the next start.
 from __future__ import annotations
 
 import io
+import os
+import time
 
 import pytest
 from flask import Flask
@@ -75,7 +77,14 @@ def test_files_a_crash_left_without_rows_are_swept_at_start(make_app: MakeApp, c
     assert len(filed) == 6  # three images, each with its thumbnail
     folder = storage.submission_dir(app.config["PORTAL_SETTINGS"].data_dir, submission_id)
     # What a crash between moving a message's files in and committing leaves.
-    (folder / "0123456789abcdef0123456789abcdef.age").write_bytes(b"unfiled")
+    # Swept once untouched for a form's lifetime (a fresh one may be another host's,
+    # about to be committed).
+    stray = folder / "0123456789abcdef0123456789abcdef.age"
+    stray.write_bytes(b"unfiled")
+    long_ago = time.time() - app.config["PORTAL_SETTINGS"].csrf_time_limit - 60
+    os.utime(stray, (long_ago, long_ago))
+    fresh = folder / "fedcba9876543210fedcba9876543210.age"
+    fresh.write_bytes(b"being filed")
     close_app(app)  # a restart: the new process is alone on the data folder
     again = make_app(persistent_database=True, inbox_key=False)
-    assert folder_of(again)[1] == filed  # the thumbnails, named by their rows, stay
+    assert folder_of(again)[1] == sorted([*filed, fresh.name])  # thumbnails stay too

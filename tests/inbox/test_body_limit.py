@@ -22,7 +22,7 @@ def test_a_signed_out_visitor_cannot_make_the_inbox_receive_a_large_body(
     csrf = token(web, "/inbox/login")
     response = web.post("/inbox/login", data=big_form(csrf))
     assert response.status_code == 413
-    tmp = inbox_app.config["PORTAL_SETTINGS"].data_dir / "tmp"
+    tmp = inbox_app.config["PORTAL_SETTINGS"].temp_dir
     assert not any(tmp.iterdir())
 
 

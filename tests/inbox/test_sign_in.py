@@ -14,7 +14,7 @@ from sqlalchemy import select
 from portal.crypto import age, wrapping
 from portal.inbox import credentials, sessions
 from portal.models import AuditEvent, Editor, db
-from tests.apps import FAST_HASHER, MakeApp
+from tests.apps import FAST_HASHER, MakeApp, on_sqlite
 from tests.inbox.helpers import (
     Clock,
     EditorAccount,
@@ -415,7 +415,8 @@ def test_a_removed_editors_session_never_becomes_a_new_accounts(
     assert added.exit_code == 0, added.output
     with inbox_app.app_context():
         new_id = db.session.scalar(select(Editor.id).where(Editor.name == "bea"))
-    assert new_id == 1  # the removed account's id: the case this test is about
+    if on_sqlite(inbox_app):
+        assert new_id == 1  # the removed account's id: the case this test is about
     response = signed_in.get("/inbox/")
     assert response.status_code == 302
     assert "bea" not in response.get_data(as_text=True)

@@ -16,16 +16,20 @@ import psutil
 
 from tests.production.attack import get_form, send_slowly
 from tests.production.stack import Stack
-from tests.public.helpers import files_under, multipart
+from tests.public.helpers import files_under, host_temp_dir, multipart
 
 MB = 1024 * 1024
 
 
 def _upload_and_holder(stack: Stack, deadline: float) -> tuple[Path, int] | None:
     """The first upload file under tmp/ and the worker writing it."""
-    tmp = stack.data_dir / "tmp"
+    tmp = host_temp_dir(stack.data_dir)
     while time.monotonic() < deadline:
-        for entry in tmp.rglob("upload-*"):
+        try:
+            uploads = list(tmp.rglob("upload-*"))
+        except FileNotFoundError:  # a request folder renamed or removed meanwhile
+            continue
+        for entry in uploads:
             for worker in stack.workers():
                 try:
                     if any(f.path == str(entry) for f in worker.open_files()):
@@ -37,7 +41,7 @@ def _upload_and_holder(stack: Stack, deadline: float) -> tuple[Path, int] | None
 
 
 def test_a_killed_workers_upload_is_gone_within_15_seconds(stack: Stack) -> None:
-    tmp = stack.data_dir / "tmp"
+    tmp = host_temp_dir(stack.data_dir)
     token, cookie = get_form(stack.onion)
     body, ctype = multipart(
         [("csrf_token", token), ("note", "muere el proceso")],

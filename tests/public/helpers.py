@@ -13,6 +13,8 @@ import pytest
 from flask.testing import FlaskClient
 from PIL import Image
 
+from portal.config import Settings
+
 #: each language's tag in <html lang>: Spanish pages are Mexican Spanish (portal.i18n)
 HTML_LANG = {"en": "en", "es": "es-MX"}
 
@@ -118,14 +120,20 @@ def tagged_jpeg(folder: Path) -> bytes:
     return path.read_bytes()
 
 
+def host_temp_dir(data_dir: Path) -> Path:
+    """The temporary folder of this host's processes serving ``data_dir`` (with no
+    ``PORTAL_TMP_DIR``): tmp/<host>/."""
+    return Settings(data_dir=data_dir).temp_dir
+
+
 def files_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
 
 def submission_state(data_dir: Path) -> tuple[list[str], list[Path]]:
-    """(submission folders, files under tmp/)."""
+    """(submission folders, entries in this host's temporary folder)."""
     subs = data_dir / "submissions"
-    tmp = data_dir / "tmp"
+    tmp = host_temp_dir(data_dir)
     folders = sorted(p.name for p in subs.iterdir()) if subs.exists() else []
     stray = files_under(tmp) + ([p for p in tmp.iterdir()] if tmp.exists() else [])
     return folders, sorted(set(stray))

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from portal import storage
+from tests.public.helpers import host_temp_dir
 
 FORK = multiprocessing.get_context("fork")
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,8 +48,9 @@ def _housekeeping(data_dir: Path) -> subprocess.CompletedProcess:
 def test_while_a_server_runs_only_what_ended_processes_left_goes(app) -> None:
     data_dir = app.config["PORTAL_SETTINGS"].data_dir
     app.extensions["portal_sweeper"].set()
-    dead = _dead_workers_folder(storage.tmp_root(data_dir))
-    live = storage.WorkFolder(storage.tmp_root(data_dir))  # a request in progress here
+    root = storage.tmp_root(data_dir, host_temp_dir(data_dir))
+    dead = _dead_workers_folder(root)
+    live = storage.WorkFolder(root)  # a request in progress here
     unfiled = storage.submission_dir(data_dir, "0" * 32)
     unfiled.mkdir()
     result = _housekeeping(data_dir)  # another process, as the timer runs it
@@ -67,10 +69,16 @@ def test_with_no_server_everything_left_over_goes(tmp_path: Path) -> None:
     server = create_app(Settings(data_dir=data_dir, secret_key="k"))
     server.extensions["portal_sweeper"].set()
     server.extensions["portal_storage_lock"].close()  # the server has stopped
-    dead = _dead_workers_folder(storage.tmp_root(data_dir))
+    dead = _dead_workers_folder(storage.tmp_root(data_dir, host_temp_dir(data_dir)))
     unfiled = storage.submission_dir(data_dir, "0" * 32)
     unfiled.mkdir()
+    long_ago = time.time() - Settings(data_dir=data_dir).csrf_time_limit - 60
+    os.utime(unfiled, (long_ago, long_ago))
+    # Untouched for less than a form's lifetime: maybe another host's, about to be filed.
+    fresh = storage.submission_dir(data_dir, "1" * 32)
+    fresh.mkdir()
     result = _housekeeping(data_dir)
     assert result.returncode == 0, result.stderr
     assert "no server running" in result.stdout
     assert not dead.exists() and not unfiled.exists()
+    assert fresh.exists()

@@ -17,7 +17,7 @@ import pytest
 from portal import storage
 from portal.housekeeping import sweep_abandoned_work
 from portal.public import filing
-from tests.public.helpers import png_bytes, post_tip, tagged_jpeg
+from tests.public.helpers import host_temp_dir, png_bytes, post_tip, tagged_jpeg
 
 FORK = multiprocessing.get_context("fork")
 
@@ -26,7 +26,7 @@ def _hold_a_folder(root: str, ready) -> None:
     """A stand-in worker: makes a request folder with an 'original' in it, then waits."""
     folder = storage.WorkFolder(Path(root))
     (folder.path / "upload-original").write_bytes(b"GPS 19.4326,-99.1332")
-    work = storage.new_work_dir(Path(root).parent, within=folder.path)
+    work = storage.new_work_dir(Path(root).parent, Path(root), within=folder.path)
     (work / "half-cleaned").write_bytes(b"x")
     ready.put(str(folder.path))
     time.sleep(600)
@@ -45,7 +45,7 @@ def _kill(process: multiprocessing.Process) -> None:
 
 
 def test_a_dead_workers_folder_is_swept_and_a_live_ones_kept(tmp_path: Path) -> None:
-    root = storage.tmp_root(tmp_path / "data")
+    root = storage.tmp_root(tmp_path / "data", tmp_path / "data" / "tmp")
     dead, dead_folder = _start_worker(root)
     live, live_folder = _start_worker(root)
     try:
@@ -63,7 +63,7 @@ def test_a_dead_workers_folder_is_swept_and_a_live_ones_kept(tmp_path: Path) -> 
 
 def test_a_serving_process_sweeps_on_its_own_within_seconds(app) -> None:
     """No request needed: the sweeper thread of every serving process does it."""
-    root = storage.tmp_root(app.config["PORTAL_SETTINGS"].data_dir)
+    root = app.config["PORTAL_SETTINGS"].temp_dir
     worker, folder = _start_worker(root)
     _kill(worker)
     deadline = time.monotonic() + 15
@@ -75,9 +75,9 @@ def test_a_serving_process_sweeps_on_its_own_within_seconds(app) -> None:
 def test_a_new_worker_sweeps_at_start(make_app) -> None:
     app = make_app()
     data_dir = app.config["PORTAL_SETTINGS"].data_dir
-    worker, folder = _start_worker(storage.tmp_root(data_dir))
+    worker, folder = _start_worker(storage.tmp_root(data_dir, host_temp_dir(data_dir)))
     _kill(worker)
-    with open(data_dir / "portal.lock", "rb") as other_worker:
+    with open(app.config["PORTAL_SETTINGS"].host_lock, "rb") as other_worker:
         fcntl.flock(other_worker, fcntl.LOCK_SH)  # other workers still serve
         app.extensions["portal_storage_lock"].close()
         make_app()
@@ -85,7 +85,7 @@ def test_a_new_worker_sweeps_at_start(make_app) -> None:
 
 
 def test_the_next_tip_sweeps_too(app, client) -> None:
-    root = storage.tmp_root(app.config["PORTAL_SETTINGS"].data_dir)
+    root = app.config["PORTAL_SETTINGS"].temp_dir
     app.extensions["portal_sweeper"].set()  # only the tip itself may sweep here
     worker, folder = _start_worker(root)
     _kill(worker)
@@ -96,7 +96,7 @@ def test_the_next_tip_sweeps_too(app, client) -> None:
 def test_uploads_and_staging_live_in_a_locked_folder_removed_after(
     app, client, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = storage.tmp_root(app.config["PORTAL_SETTINGS"].data_dir)
+    root = app.config["PORTAL_SETTINGS"].temp_dir
     seen: list[tuple[Path, Path, bool]] = []
     real_clean = filing.clean_file
 
