@@ -95,11 +95,13 @@ def _cut(text: str) -> int:
     end = len(text)
     if text.endswith("\r"):  # the "\n" of a CRLF may be in the next piece
         end -= 1
-    window_start = max(0, end - _CUT_SEARCH)
-    cuts = [match.start() for match in _CUT_BEFORE.finditer(text, window_start, end)]
-    if not cuts:
+    # The last place to cut, looked for from the end: text is mostly characters one
+    # may cut before, so this usually stops at once.
+    for cut in range(end - 1, max(0, end - _CUT_SEARCH) - 1, -1):
+        if _CUT_BEFORE.match(text, cut):
+            break
+    else:
         return end  # no place to cut near the end: clean all of it (NFC may differ)
-    cut = cuts[-1]
     if cut > 0 and text[cut - 1] == "\r":  # never between the two halves of a CRLF
         cut -= 1
     return cut
