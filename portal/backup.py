@@ -359,12 +359,7 @@ def _postgres_backup(
             *(f"--exclude-table-data={table}" for table in SESSION_TABLES),
             f"--dbname={url}",
         ]  # fmt: skip
-        try:
-            done = subprocess.run(command, env=env, capture_output=True, text=True)
-        except FileNotFoundError:
-            raise BackupError("pg_dump is not installed (Debian: postgresql-client)") from None
-        if done.returncode != 0:
-            raise BackupError(f"pg_dump failed: {done.stderr.strip()}")
+        _run_client(command, env, "pg_dump failed")
     os.chmod(target, 0o600)
     storage.fsync_file(target)
     size, digest = _hash(target)
@@ -589,18 +584,24 @@ def _restore_sqlite(copy: Path, database_uri: str, left_out: list[str]) -> None:
     storage.fsync_dir(path.parent)
 
 
+def _run_client(command: list[str], env: dict[str, str], failure: str) -> None:
+    """Run a PostgreSQL client program (``pg_dump``, ``pg_restore``); a BackupError
+    saying ``failure`` and what it printed when it fails, or that it is missing."""
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise BackupError(f"{command[0]} is not installed (Debian: postgresql-client)") from None
+    if done.returncode != 0:
+        raise BackupError(f"{failure}: {done.stderr.strip()}")
+
+
 def _restore_postgres(copy: Path, database_uri: str, left_out: list[str]) -> None:
     url, env = libpq_url(database_uri)
     command = [
         "pg_restore", "--exit-on-error", "--single-transaction", "--no-owner",
         "--no-privileges", f"--dbname={url}", str(copy),
     ]  # fmt: skip
-    try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise BackupError("pg_restore is not installed (Debian: postgresql-client)") from None
-    if done.returncode != 0:
-        raise BackupError(f"pg_restore failed, nothing was restored: {done.stderr.strip()}")
+    _run_client(command, env, "pg_restore failed, nothing was restored")
     with db.engine.begin() as connection:
         _forget(connection, left_out)
 

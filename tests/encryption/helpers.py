@@ -1,9 +1,14 @@
-"""Helpers of the encryption tests: everything on disk as one haystack, and runs of
-a file's bytes to look for in it."""
+"""Helpers of the encryption tests: everything on disk as one haystack, runs of a
+file's bytes to look for in it, and files of noise whose bytes no other file shares."""
 
 from __future__ import annotations
 
+import io
+import os
+import wave
 from pathlib import Path
+
+from PIL import Image
 
 #: length of each run of a cleaned file's bytes searched for on disk
 RUN = 48
@@ -21,3 +26,21 @@ def runs_of(data: bytes, count: int = 4) -> list[bytes]:
         return [data]
     step = max(1, (len(data) - RUN) // count)
     return [data[i : i + RUN] for i in range(len(data) // 4, len(data) - RUN, step)][:count]
+
+
+def noise_jpeg(width: int = 96, height: int = 64) -> bytes:
+    """A photo of noise: its cleaned bytes occur nowhere else on disk."""
+    out = io.BytesIO()
+    Image.effect_noise((width, height), 60).convert("RGB").save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def noise_wav() -> bytes:
+    """One second of random 8 kHz sound."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(os.urandom(16000))
+    return out.getvalue()

@@ -8,20 +8,18 @@ from __future__ import annotations
 import base64
 import io
 import os
-import wave
 import zipfile
 
 import pytest
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from flask.testing import FlaskClient
-from PIL import Image
 from sqlalchemy import select
 
 from portal.crypto import age
 from portal.models import EditorSession, StoredFile, Submission, db
 from tests.apps import MakeApp, on_sqlite
-from tests.encryption.helpers import every_byte_under, runs_of
+from tests.encryption.helpers import every_byte_under, noise_jpeg, noise_wav, runs_of
 from tests.inbox.helpers import (
     Clock,
     EditorAccount,
@@ -37,22 +35,6 @@ NOTE = "CANARY-NOTE: el halcón está en la bodega 7 de la calle Juárez"
 LINK = "https://canary.example/evidence/CANARY-LINK-41"
 CONTACT = "CANARY-CONTACT: signal +52 000 000 0000"
 CANARIES = [NOTE, LINK, CONTACT, "el halcón", "CANARY-LINK-41", "+52 000 000 0000"]
-
-
-def jpeg_bytes() -> bytes:
-    out = io.BytesIO()
-    Image.effect_noise((96, 64), 60).convert("RGB").save(out, "JPEG", quality=95)
-    return out.getvalue()
-
-
-def wav_bytes() -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(os.urandom(16000))
-    return out.getvalue()
 
 
 @pytest.fixture
@@ -72,7 +54,7 @@ def file_tips(app: Flask) -> list[str]:
     for _ in range(2):
         response = post_tip(
             client, "en", note=NOTE, links=LINK, contact=CONTACT,
-            files=[(jpeg_bytes(), "IMG_1.jpg"), (wav_bytes(), "voice.wav")],
+            files=[(noise_jpeg(), "IMG_1.jpg"), (noise_wav(), "voice.wav")],
         )  # fmt: skip
         assert response.status_code == 200, response.get_data(as_text=True)
     with app.app_context():

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +17,8 @@ from portal.models import Editor, StoredFile, Submission, db
 from tests.apps import MakeApp
 from tests.encryption.helpers import every_byte_under, runs_of
 from tests.inbox.helpers import Clock, EditorAccount, english_client, sign_in
+from tests.old_main import extract as extract_old_main
 
-ROOT = Path(__file__).resolve().parents[2]
 #: main just before encryption at rest: it writes the data folder this test upgrades
 BASELINE = "77deed0"
 PASSWORD = "an old main password"
@@ -68,20 +67,7 @@ print(json.dumps(secrets))
 
 @pytest.fixture(scope="module")
 def legacy_code(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("git") is None or not (ROOT / ".git").exists():
-        pytest.skip("the upgrade test takes the old main from git history; no git checkout")
-    known = subprocess.run(
-        ["git", "-C", str(ROOT), "cat-file", "-e", f"{BASELINE}^{{commit}}"], check=False
-    )
-    if known.returncode != 0:
-        pytest.skip(f"commit {BASELINE} is not in this clone's history (shallow clone?)")
-    folder = tmp_path_factory.mktemp("legacy-code")
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", BASELINE, "portal", "app.py", "templates",
-         "static", "translations", "babel.cfg"],
-        capture_output=True, check=True,
-    ).stdout  # fmt: skip
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    folder = extract_old_main(BASELINE, tmp_path_factory.mktemp("legacy-code"))
     return folder
 
 

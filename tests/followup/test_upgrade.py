@@ -6,7 +6,6 @@ have no phrase (their senders were never given one) and say so; new tips get one
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,8 +18,8 @@ from portal.models import StoredFile, Submission, db
 from tests.followup.helpers import open_conversation, send_tip
 from tests.inbox.helpers import Clock, EditorAccount, english_client, sign_in
 from tests.inbox_keys import cheap_phrases
+from tests.old_main import extract as extract_old_main
 
-ROOT = Path(__file__).resolve().parents[2]
 #: main just before conversations (encryption at rest, schema 0003)
 BASELINE = "58920d1"
 PASSWORD = "a password from before conversations"
@@ -56,20 +55,7 @@ print(json.dumps({"totp": secret}))
 
 @pytest.fixture(scope="module")
 def old_main(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("git") is None or not (ROOT / ".git").exists():
-        pytest.skip("the upgrade test takes the old main from git history; no git checkout")
-    known = subprocess.run(
-        ["git", "-C", str(ROOT), "cat-file", "-e", f"{BASELINE}^{{commit}}"], check=False
-    )
-    if known.returncode != 0:
-        pytest.skip(f"commit {BASELINE} is not in this clone's history (shallow clone?)")
-    folder = tmp_path_factory.mktemp("old-main")
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", BASELINE, "portal", "app.py", "templates",
-         "static", "translations", "babel.cfg"],
-        capture_output=True, check=True,
-    ).stdout  # fmt: skip
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    folder = extract_old_main(BASELINE, tmp_path_factory.mktemp("old-main"))
     # Its catalogues compiled, as its own installation would have them.
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import subprocess
-import wave
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from portal.database import sqlite_path
 from portal.inbox.deletion import delete_submissions
 from portal.models import EditorSession, StoredFile, Submission, ThreadMessage, TipsterSession, db
 from tests.apps import DatabaseUrls, MakeApp
-from tests.encryption.helpers import every_byte_under, runs_of
+from tests.encryption.helpers import every_byte_under, noise_jpeg, noise_wav, runs_of
 from tests.followup.helpers import (
     FOLLOWUP,
     conversation_token,
@@ -41,28 +39,12 @@ from tests.public.helpers import post_tip
 NOTE = "CANARY-NOTE {n}: la entrega es en el almacén {n} de la colonia Centro"
 
 
-def jpeg_bytes(seed: int) -> bytes:
-    out = io.BytesIO()
-    Image.effect_noise((64 + seed, 48), 50).convert("RGB").save(out, "JPEG", quality=95)
-    return out.getvalue()
-
-
-def wav_bytes() -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(os.urandom(8000))
-    return out.getvalue()
-
-
 def file_tip(app: Flask, n: int) -> str:
     """A tip through the public form, with a photo (it gets a thumbnail) and a sound."""
     before = _ids(app)
     response = post_tip(
         english_client(app), "en", note=NOTE.format(n=n), contact=f"CANARY-CONTACT-{n}",
-        files=[(jpeg_bytes(n), f"IMG_{n}.jpg"), (wav_bytes(), "voice.wav")],
+        files=[(noise_jpeg(64 + n, 48), f"IMG_{n}.jpg"), (noise_wav(), "voice.wav")],
     )  # fmt: skip
     assert response.status_code == 200, response.get_data(as_text=True)
     (new,) = _ids(app) - before
@@ -370,10 +352,10 @@ def test_conversations_are_backed_up_and_their_phrase_still_opens_them(
     app, editor = source
     tipster = english_client(app)
     _, phrase = send_tip(
-        tipster, "en", note="CANARY-THREAD first", files=[(jpeg_bytes(1), "a.jpg")]
+        tipster, "en", note="CANARY-THREAD first", files=[(noise_jpeg(65, 48), "a.jpg")]
     )
     assert open_conversation(tipster, "en", phrase).status_code == 303
-    assert send_more(tipster, note="CANARY-THREAD second", files=[(jpeg_bytes(2), "b.jpg")])
+    assert send_more(tipster, note="CANARY-THREAD second", files=[(noise_jpeg(66, 48), "b.jpg")])
     web = english_client(app)
     assert sign_in(web, editor).status_code == 302
     (thread,) = _ids(app)
@@ -399,7 +381,7 @@ def test_conversations_are_backed_up_and_their_phrase_still_opens_them(
 
     with monkeypatch.context() as patch:
         patch.setattr(storage, "publish_files", publish_then_back_up)
-        assert send_more(tipster, note="third", files=[(jpeg_bytes(3), "c.jpg")])
+        assert send_more(tipster, note="third", files=[(noise_jpeg(67, 48), "c.jpg")])
     manifest = json.loads((dest / "manifest.json").read_text())
     backed_up = {name.rsplit("/", 1)[1] for name in manifest["files"] if "/" in name}
     with app.app_context():
