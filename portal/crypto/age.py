@@ -27,6 +27,7 @@ import functools
 import hmac
 import io
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from hashlib import sha256
@@ -305,6 +306,90 @@ class Writer:
     def __exit__(self, *exc: object) -> None:
         if exc[0] is None:
             self.close()
+
+
+class ChunkSealer:
+    """Seals one age file's payload chunk by chunk, in any order and from several
+    threads at once (OpenSSL runs without the GIL): what lets filing encrypt on two
+    cores, and encrypt a cleaner's output while it is still being written. It does no
+    I/O: :attr:`head` goes at offset 0 and chunk ``i`` at :meth:`offset` ``(i)``
+    (see :mod:`portal.crypto.files`).
+
+    It refuses to seal an index twice: a chunk's nonce is its index, and two
+    plaintexts under one nonce would undo ChaCha20-Poly1305.
+    """
+
+    def __init__(self, recipients: Iterable[Recipient]) -> None:
+        file_key = os.urandom(16)
+        nonce = os.urandom(NONCE)
+        self.head = _header(file_key, recipients) + nonce
+        #: the key the payload is sealed with, for :meth:`resume` in a helper process
+        self.payload_key = _hkdf(file_key, nonce, b"payload")
+        self._start = len(self.head)
+        self._aead = ChaCha20Poly1305(self.payload_key)
+        self._sealed: set[int] = set()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def resume(cls, payload_key: bytes, head_length: int) -> ChunkSealer:
+        """A sealer for more chunks of the file another sealer started (it wrote the
+        head): the two must be given different chunks."""
+        sealer = cls.__new__(cls)
+        sealer.head = b""
+        sealer.payload_key = payload_key
+        sealer._start = head_length
+        sealer._aead = ChaCha20Poly1305(payload_key)
+        sealer._sealed = set()
+        sealer._lock = threading.Lock()
+        return sealer
+
+    def offset(self, index: int) -> int:
+        """Where chunk ``index`` starts in the file."""
+        return self._start + index * SEALED_CHUNK
+
+    def end(self, size: int) -> int:
+        """The length of the age file of ``size`` plaintext bytes."""
+        return self._start + size + chunk_count(size) * TAG
+
+    def mark_sealed(self, first: int, stop: int) -> None:
+        """Count chunks ``[first, stop)`` as sealed: a resumed sealer sealed them."""
+        with self._lock:
+            if self._sealed.intersection(range(first, stop)):
+                raise ValueError("chunks sealed twice")
+            self._sealed.update(range(first, stop))
+
+    def __repr__(self) -> str:  # never print the key by accident
+        return f"ChunkSealer(head={self._start} bytes)"
+
+    def seal_into(self, first: int, plain: memoryview, into: memoryview, last: bool) -> int:
+        """Seal ``plain``, whole chunks from index ``first`` (the final one may be
+        short if ``last``: it is then the file's last chunk), into ``into``; the
+        number of bytes sealed."""
+        chunks = max(1, -(-len(plain) // CHUNK))
+        if not last and len(plain) != chunks * CHUNK:
+            raise ValueError("a chunk but the last is exactly CHUNK bytes")
+        with self._lock:
+            taken = self._sealed.intersection(range(first, first + chunks))
+            if taken:
+                raise ValueError(f"chunk {min(taken)} sealed twice")
+            self._sealed.update(range(first, first + chunks))
+        end = 0
+        for number in range(chunks):
+            piece = plain[number * CHUNK : (number + 1) * CHUNK]
+            nonce = _chunk_nonce(first + number, last and number == chunks - 1)
+            self._aead.encrypt_into(nonce, piece, None, into[end : end + len(piece) + TAG])
+            end += len(piece) + TAG
+        return end
+
+    def check_complete(self, size: int) -> None:
+        """Raise unless every chunk of a ``size``-byte plaintext was sealed."""
+        if self._sealed != set(range(chunk_count(size))):
+            raise ValueError("not every chunk was sealed")
+
+
+def chunk_count(size: int) -> int:
+    """How many payload chunks the age file of ``size`` plaintext bytes has."""
+    return max(1, -(-size // CHUNK))
 
 
 def encrypt(data: bytes, recipients: Iterable[Recipient]) -> bytes:

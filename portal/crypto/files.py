@@ -14,12 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from portal.crypto import age
+from portal.crypto import age, sealing
 from portal.crypto.keyring import Keyring
 
 
 def _write_atomically(target: Path, fill: Callable[[BinaryIO], int]) -> int:
-    part = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+    part = _part(target)
     fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as sink:
@@ -32,10 +32,25 @@ def _write_atomically(target: Path, fill: Callable[[BinaryIO], int]) -> int:
     return size
 
 
+#: threads that seal a big file: the machines filing runs on have two cores or more
+WORKERS = 2
+
+
+def _part(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+
+
 def encrypt_file(plain: Path, target: Path, recipient: age.Recipient) -> int:
     """``plain`` encrypted into ``target`` (mode 0600, fsynced); the plaintext size."""
-    with plain.open("rb") as source:
-        return _write_atomically(target, lambda sink: age.encrypt_stream(source, sink, [recipient]))
+    part = _part(target)
+    try:
+        with plain.open("rb") as source:
+            size = os.fstat(source.fileno()).st_size
+            sealing.seal_file(source.fileno(), size, part, recipient, WORKERS)
+        os.replace(part, target)
+    finally:
+        part.unlink(missing_ok=True)
+    return size
 
 
 def encrypt_bytes(data: bytes, target: Path, recipient: age.Recipient) -> int:
