@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 
 class Category(enum.StrEnum):
@@ -135,6 +135,18 @@ def read_head(path: Path) -> bytes:
         return fh.read(HEAD_SIZE)
 
 
+class OutputFile(Protocol):
+    """A file a family may write its cleaned copy through, opened on the path it
+    would otherwise open itself (see :meth:`FormatCleaner.clean_through`)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+    def write(self, data: bytes, /) -> int: ...
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+    def tell(self) -> int: ...
+    def truncate(self, size: int | None = None, /) -> int: ...
+    def fileno(self) -> int: ...
+
+
 class FormatCleaner:
     """One format family. Subclasses set the class attributes and implement the
     three methods. Instances are cheap and hold no state between files."""
@@ -165,4 +177,15 @@ class FormatCleaner:
         folder; the registry renames it, and fsyncs it if asked). ``depth`` counts how deep in
         nested files we are; pass ``depth + 1`` to :func:`registry.clean_bytes` for
         files found inside this one. Raises Refusal on any doubt."""
+        raise NotImplementedError
+
+    #: whether :meth:`clean_through` is implemented
+    writes_through: ClassVar[bool] = False
+
+    def clean_through(
+        self, src: Path, dst: Path, out: OutputFile, limits: Limits, depth: int
+    ) -> Cleaned:
+        """As :meth:`clean`, writing every byte of the copy through ``out``, a file
+        already opened on ``dst`` for a caller that watches what is written (filing
+        encrypts it as it goes). Only for families that set :attr:`writes_through`."""
         raise NotImplementedError

@@ -27,6 +27,7 @@ from portal.cleaning.base import (
     Cleaned,
     FormatCleaner,
     Limits,
+    OutputFile,
     Refusal,
     RefusalCode,
     read_head,
@@ -162,6 +163,7 @@ def clean_file(
     *,
     depth: int = 0,
     durable: bool = True,
+    through: Callable[[Path], OutputFile] | None = None,
 ) -> Cleaned:
     """Clean ``src`` into ``dst``.
 
@@ -175,6 +177,11 @@ def clean_file(
     does passes False, so nothing is fsynced twice or for nothing: filing encrypts the
     plaintext output into a file it fsyncs and deletes the output next, and a file
     nested in another is read back and deleted at once.
+
+    ``through``, when the family can write through a file object, is called with the
+    path of the copy being written and returns the file to write it through (filing
+    passes :class:`portal.crypto.streaming.StreamedEncryption`); other families
+    write the path themselves and ``through`` is never called.
     """
     src, dst = Path(src), Path(dst)
     limits = limits or Limits()
@@ -183,7 +190,10 @@ def clean_file(
     cleaner = identify(src)
     part = dst.with_name(f".{dst.name}.{secrets.token_hex(4)}.part")
     try:
-        result = _guarded(cleaner.clean, src, part, limits, depth)
+        if through is not None and cleaner.writes_through:
+            result = _guarded(cleaner.clean_through, src, part, through(part), limits, depth)
+        else:
+            result = _guarded(cleaner.clean, src, part, limits, depth)
         if not part.is_file() or part.stat().st_size == 0:
             raise Refusal(RefusalCode.CLEANING_FAILED, f"{cleaner.family} wrote nothing")
         _verify(part, limits)

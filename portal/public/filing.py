@@ -37,6 +37,7 @@ from portal.crypto import age
 from portal.crypto.files import encrypt_file
 from portal.crypto.keyring import Content, current_key
 from portal.crypto.phrase import PhraseKeys
+from portal.crypto.streaming import StreamedEncryption
 from portal.inbox.thumbnails import write_thumbnail
 from portal.models import StoredFile, Submission, ThreadMessage, db, new_id, utcnow
 from portal.public.uploads import TempUpload, is_out_of_space
@@ -257,6 +258,30 @@ def file_message(
     return FilingResult(filed=True, files=tuple(outcomes))
 
 
+def clean_encrypted(
+    src: Path, plain: Path, target: Path, recipient: age.Recipient, limits: Limits
+) -> tuple[Cleaned, int]:
+    """Clean ``src`` and store the cleaned copy at ``target``, encrypted to
+    ``recipient``: the result and the cleaned size. Afterwards ``plain`` (in the
+    request's temporary folder) holds the cleaned plaintext, for a thumbnail; the
+    caller deletes it. Raises :class:`Refusal` as :func:`clean_file` does.
+
+    Audio and video are encrypted as the muxer writes them
+    (:mod:`portal.crypto.streaming`); everything else, and a stream that could not
+    hold, is encrypted from ``plain`` once it is clean.
+    """
+    streamed = StreamedEncryption(target, recipient)
+    try:
+        # Not fsynced: this plaintext copy only lives until the caller is done.
+        result = clean_file(src, plain, limits, durable=False, through=streamed)
+        size = streamed.finish()
+        if size is None:
+            size = encrypt_file(plain, target, recipient)
+        return result, size
+    finally:
+        streamed.discard()
+
+
 def _clean_all(
     staging: Path,
     work: Path,
@@ -270,11 +295,14 @@ def _clean_all(
     for position, upload in enumerate(uploads, start=1):
         token = new_id()
         plain = work / token
+        name = f"{token}.age"
         try:
             upload.close()
-            # Not fsynced: this plaintext copy is encrypted and deleted just below.
-            result = clean_file(upload.path, plain, limits, durable=False)
+            result, cleaned_size = clean_encrypted(
+                upload.path, plain, staging / name, recipient, limits
+            )
         except Refusal as refusal:
+            plain.unlink(missing_ok=True)
             if is_out_of_space(refusal):
                 # Not the file's fault: refusing it would file the rest without it.
                 raise
@@ -282,12 +310,13 @@ def _clean_all(
             # Only the code: a detail may quote a library message about the file's bytes.
             log.info("file refused: %s", refusal.code.value)
             continue
+        except BaseException:
+            plain.unlink(missing_ok=True)
+            raise
         finally:
             upload.discard()
-        name = f"{token}.age"
         thumbnail = None
         try:
-            cleaned_size = encrypt_file(plain, staging / name, recipient)
             if result.kind == Kind.IMAGE:
                 thumbnail = write_thumbnail(plain, staging, recipient, limits)
         finally:

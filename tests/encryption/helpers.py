@@ -35,12 +35,12 @@ def noise_jpeg(width: int = 96, height: int = 64) -> bytes:
     return out.getvalue()
 
 
-def noise_wav() -> bytes:
-    """One second of random 8 kHz sound."""
+def noise_wav(seconds: int = 1) -> bytes:
+    """``seconds`` of random 8 kHz sound (16,000 bytes a second)."""
     out = io.BytesIO()
     with wave.open(out, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(8000)
-        w.writeframes(os.urandom(16000))
+        w.writeframes(os.urandom(16000 * seconds))
     return out.getvalue()

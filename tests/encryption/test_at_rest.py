@@ -16,7 +16,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from portal.crypto import age
+from portal.crypto import age, sealer, streaming
 from portal.models import EditorSession, StoredFile, Submission, db
 from tests.apps import MakeApp, on_sqlite
 from tests.encryption.helpers import every_byte_under, noise_jpeg, noise_wav, runs_of
@@ -54,7 +54,7 @@ def file_tips(app: Flask) -> list[str]:
     for _ in range(2):
         response = post_tip(
             client, "en", note=NOTE, links=LINK, contact=CONTACT,
-            files=[(noise_jpeg(), "IMG_1.jpg"), (noise_wav(), "voice.wav")],
+            files=[(noise_jpeg(), "IMG_1.jpg"), (noise_wav(seconds=20), "voice.wav")],
         )  # fmt: skip
         assert response.status_code == 200, response.get_data(as_text=True)
     with app.app_context():
@@ -67,7 +67,21 @@ def cleaned_files(app: Flask) -> dict[str, bytes]:
 
 
 @pytest.mark.proves("stored-encrypted")
-def test_nothing_readable_on_disk_and_everything_reads_back(disk_app: Flask, clock: Clock) -> None:
+def test_nothing_readable_on_disk_and_everything_reads_back(
+    disk_app: Flask, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The recording (320 KB) is sealed by the helper process as it is written, as a
+    # big video is: batches of two chunks, sealed once a chunk is written after them.
+    monkeypatch.setattr(streaming, "BATCH", 2)
+    monkeypatch.setattr(streaming, "WINDOW", age.CHUNK)
+    helpers_started = []
+    real_helper = sealer.SealerProcess.__init__
+
+    def counted(self, *args):
+        helpers_started.append(1)
+        real_helper(self, *args)
+
+    monkeypatch.setattr(sealer.SealerProcess, "__init__", counted)
     inbox_app = disk_app
     editor = add_editor(inbox_app, "ana", clock)
     filed = file_tips(inbox_app)
@@ -76,6 +90,7 @@ def test_nothing_readable_on_disk_and_everything_reads_back(disk_app: Flask, clo
         assert (data_dir / "portal.sqlite3").is_file()  # searched with every other file
     plain = cleaned_files(inbox_app)
     assert len(plain) == 4
+    assert len(helpers_started) == 2  # one per recording
     haystack = every_byte_under(data_dir)
     assert b"AGE-SECRET-KEY" not in haystack.upper()
     for canary in CANARIES:

@@ -26,6 +26,7 @@ from portal.cleaning.base import (
     Cleaned,
     FormatCleaner,
     Limits,
+    OutputFile,
     Refusal,
     RefusalCode,
     read_head,
@@ -217,6 +218,15 @@ class MediaCleaner(FormatCleaner):
         from portal.cleaning.media import remux
 
         return remux.remux(src, dst, self._container(src), limits)
+
+    writes_through = True
+
+    def clean_through(
+        self, src: Path, dst: Path, out: OutputFile, limits: Limits, depth: int
+    ) -> Cleaned:
+        from portal.cleaning.media import remux
+
+        return remux.remux(src, dst, self._container(src), limits, out)
 
     def _container(self, src: Path) -> str:
         container = sniff_container(read_head(src), src)

@@ -34,6 +34,7 @@ from portal.cleaning.base import (
     Cleaned,
     Kind,
     Limits,
+    OutputFile,
     Refusal,
     RefusalCode,
     read_head,
@@ -268,16 +269,19 @@ class _StreamFailed(Exception):
         self.muxing = muxing
 
 
-def remux(src: Path, dst: Path, container: str, limits: Limits) -> Cleaned:
-    """Copy the audio and video packets of ``src`` into a fresh container at ``dst``;
-    a stream that cannot be copied is repaired or re-encoded (:mod:`.repair`)."""
+def remux(
+    src: Path, dst: Path, container: str, limits: Limits, out: OutputFile | None = None
+) -> Cleaned:
+    """Copy the audio and video packets of ``src`` into a fresh container at ``dst``
+    (written through ``out`` if given, a file opened on ``dst``); a stream that
+    cannot be copied is repaired or re-encoded (:mod:`.repair`)."""
     _check_declared_size(src, container)
     removed = inspect_media(src, container, limits)
     budget = Budget(limits)
     plan: dict[int, Treatment] = {}
     while True:
         try:
-            return _remux_with(src, dst, container, limits, removed, plan, budget)
+            return _remux_with(src, dst, container, limits, removed, plan, budget, out=out)
         except _StreamFailed as failed:
             index = _culprit(src, dst, container, limits, plan, budget, failed)
             step = next_treatment(plan.get(index, Treatment.COPY), failed.codec)
@@ -332,6 +336,7 @@ def _remux_with(
     plan: dict[int, Treatment],
     budget: Budget,
     only: int | None = None,
+    out: OutputFile | None = None,
 ) -> Cleaned:
     """One attempt at writing ``dst``, each stream treated as ``plan`` says (only
     the stream of index ``only``, if given)."""
@@ -343,30 +348,55 @@ def _remux_with(
         altered = frozenset(
             alteration(stream) for stream in kept if plan.get(stream.index) == Treatment.ENCODE
         )
-        target, out, mapping, encoders = _open_output(dst, container, kept, plan)
+        target, muxer, mapping, encoders = _open_output(dst, container, kept, plan, out)
         try:
-            payload, ends = _copy_packets(inp, kept, mapping, encoders, codecs, plan, out, budget)
+            payload, ends = _copy_packets(inp, kept, mapping, encoders, codecs, plan, muxer, budget)
         finally:
-            _close_quietly(out)
+            _close_quietly(muxer)
         if container in _DECLARED_LENGTH:
             _check_complete(kept, ends)
     if not payload:
         raise Refusal(RefusalCode.MALFORMED, "no media data in any stream")
     if target.muxer in _ISO_MUXERS:
-        _blank_iso_user_data(dst)
+        if out is None:
+            with open(dst, "r+b") as fh:
+                _blank_iso_user_data(fh)
+        else:
+            _blank_iso_user_data(out)
     return Cleaned(kind, target.format, target.mime, target.extension, frozenset(removed), altered)
 
 
+# What FFmpeg writes to a Python file at a time (PyAV's default is 32 KiB).
+_WRITE_BUFFER = 256 * 1024
+
+
 def _open_output(
-    dst: Path, container: str, kept: list[av.stream.Stream], plan: dict[int, Treatment]
+    dst: Path,
+    container: str,
+    kept: list[av.stream.Stream],
+    plan: dict[int, Treatment],
+    through: OutputFile | None = None,
 ) -> tuple[Target, OutputContainer, dict[int, av.stream.Stream], dict[int, Encoder]]:
     """Open the first target whose muxer accepts every kept stream (copied, or
-    re-encoded as ``plan`` says). If none does, the stream the first target refused
-    is the one that fails."""
+    re-encoded as ``plan`` says), on ``dst`` or through the file ``through``. If
+    none does, the stream the first target refused is the one that fails."""
     first_refused: _StreamFailed | None = None
     for target in _targets(container, kept):
         options = {"fflags": "+bitexact", **_MUXER_OPTIONS.get(target.muxer, {})}
-        out = av.open(str(dst), mode="w", format=target.muxer, container_options=options)
+        if through is None:
+            out = av.open(str(dst), mode="w", format=target.muxer, container_options=options)
+        else:
+            through.seek(0)
+            through.truncate(0)  # what an earlier attempt wrote goes, as a path open would
+            # flush_packets=0: a full buffer at a time, not a call into Python per packet
+            out = av.open(
+                through,
+                mode="w",
+                format=target.muxer,
+                options={"flush_packets": "0"},
+                container_options=options,
+                buffer_size=_WRITE_BUFFER,
+            )
         mapping: dict[int, av.stream.Stream] = {}
         encoders: dict[int, Encoder] = {}
         try:
@@ -615,9 +645,9 @@ _USER_DATA_SILENT = {b"meta", b"free", b"skip", b"\0\0\0\0"}
 _Box = tuple[int, int, int, bytes]  # offset, size, header size, type
 
 
-def _user_data_boxes(fh: BinaryIO) -> Iterator[_Box]:
+def _user_data_boxes(fh: BinaryIO | OutputFile) -> Iterator[_Box]:
     """The ``udta`` boxes of the movie and of each of its tracks, as they are found."""
-    for start, size, header, kind in _boxes(fh, 0, os.fstat(fh.fileno()).st_size):
+    for start, size, header, kind in _boxes(fh, 0, fh.seek(0, os.SEEK_END)):
         if kind != b"moov":
             continue
         places = [(start + header, start + size)]
@@ -644,26 +674,25 @@ def _iso_user_data_categories(src: Path) -> set[Category]:
     return found
 
 
-def _blank_iso_user_data(path: Path) -> None:
+def _blank_iso_user_data(fh: BinaryIO | OutputFile) -> None:
     """Turn ``udta`` boxes of the movie and its tracks into zeroed ``free`` boxes.
 
     With no tags to write, FFmpeg's MP4 muxer still writes an empty iTunes metadata
     box whose handler names Apple as its vendor; it holds nothing of the tipster's,
     but it is a vendor id all the same, and no muxer option leaves it out.
     """
-    with open(path, "r+b") as fh:
-        for start, size, header, _ in _user_data_boxes(fh):
-            fh.seek(start + 4)
-            fh.write(b"free")
-            fh.seek(start + header)
-            remaining = size - header
-            while remaining > 0:
-                chunk = min(remaining, 65536)
-                fh.write(bytes(chunk))
-                remaining -= chunk
+    for start, size, header, _ in list(_user_data_boxes(fh)):
+        fh.seek(start + 4)
+        fh.write(b"free")
+        fh.seek(start + header)
+        remaining = size - header
+        while remaining > 0:
+            chunk = min(remaining, 65536)
+            fh.write(bytes(chunk))
+            remaining -= chunk
 
 
-def _boxes(fh: BinaryIO, start: int, end: int) -> list[_Box]:
+def _boxes(fh: BinaryIO | OutputFile, start: int, end: int) -> list[_Box]:
     """(offset, size, header size, type) of the boxes between ``start`` and ``end``."""
     found = []
     at = start
