@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from portal.cleaning import icc
+from portal.cleaning import hevc, icc
 from portal.cleaning.base import (
     Category,
     Cleaned,
@@ -167,16 +167,22 @@ class HeifCleaner(FormatCleaner):
             found = self._heif_categories(heif)
             primary = heif[heif.primary_index]
             profile = primary.info.get("icc_profile")
-            try:
-                # Decoded once (libheif applies the crop, rotation and mirroring), then
-                # wrapped without a copy and without the info pillow-heif fills in.
-                pixels = primary.data
-                if primary.mode in ("L", "RGB", "RGBA"):
-                    image = bare_image(primary.mode, primary.size, pixels, primary.stride)
-                else:
-                    image = primary.to_pillow()
-            except (OSError, ValueError, RuntimeError) as exc:
-                raise _malformed(exc) from exc
+            # The common case (HEVC tiles, no alpha) decodes faster with FFmpeg; the
+            # rest, and whatever that path does not take whole, goes to libheif.
+            fast = hevc.decode_primary(src, primary.size) if primary.mode == "RGB" else None
+            if fast is not None:
+                image = fast
+            else:
+                try:
+                    # Decoded once (libheif applies the crop, rotation and mirroring),
+                    # then wrapped without a copy and without pillow-heif's info.
+                    pixels = primary.data
+                    if primary.mode in ("L", "RGB", "RGBA"):
+                        image = bare_image(primary.mode, primary.size, pixels, primary.stride)
+                    else:
+                        image = primary.to_pillow()
+                except (OSError, ValueError, RuntimeError) as exc:
+                    raise _malformed(exc) from exc
             result = save_pixels(image, profile, dst, photo=True, source_format="HEIC")
         return Cleaned(result.kind, result.format, result.mime, result.extension, frozenset(found))
 
