@@ -136,10 +136,17 @@ def _dropped_stream_categories(stream: av.stream.Stream) -> set[Category]:
 # ------------------------------------------------------------------------- opening
 
 
+# Demuxer options per container. A WAV header says all there is to know about its
+# one stream, but FFmpeg would still read and decode up to 5 MB of it to "find
+# stream info" (25-35 ms for a 2 s clip, on each of the four times a file is opened).
+_INPUT_OPTIONS = {"wav": {"probesize": "32"}}
+
+
 def _open_input(src: Path, container: str, options: dict[str, str] | None = None) -> InputContainer:
     demuxer = VIDEO_CONTAINERS.get(container) or AUDIO_CONTAINERS[container]
+    options = {**_INPUT_OPTIONS.get(container, {}), **(options or {})}
     try:
-        return av.open(str(src), mode="r", format=demuxer, options=options or {})
+        return av.open(str(src), mode="r", format=demuxer, options=options)
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         raise Refusal(RefusalCode.MALFORMED, f"{demuxer} demuxer: {type(exc).__name__}") from exc
 
