@@ -28,6 +28,7 @@ import errno
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from portal.crypto import age
 from portal.crypto.sealing import Batches, SealedFile
@@ -46,8 +47,13 @@ class SealerProcess:
     def __init__(self, sealer: age.ChunkSealer, plain: int, fd: int, direct: int) -> None:
         self._sealer = sealer
         fds = (plain, fd) + ((direct,) if direct >= 0 else ())
+        # The folder this package was imported from comes first, whatever the working
+        # directory of the server is.
+        root = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))
         self._process = subprocess.Popen(
             [sys.executable, "-m", __name__, str(plain), str(fd), str(direct)],
+            env={**os.environ, "PYTHONPATH": path},
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
