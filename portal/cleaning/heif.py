@@ -169,7 +169,9 @@ class HeifCleaner(FormatCleaner):
             profile = primary.info.get("icc_profile")
             # The common case (HEVC tiles, no alpha) decodes faster with FFmpeg; the
             # rest, and whatever that path does not take whole, goes to libheif.
-            fast = hevc.decode_primary(src, primary.size) if primary.mode == "RGB" else None
+            fast = None
+            if primary.mode == "RGB":
+                fast = hevc.decode_primary(src, primary.size, limits.max_pixels)
             if fast is not None:
                 image = fast
             else:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, BinaryIO, cast
 from PIL import Image
 
 if TYPE_CHECKING:
-    import av
+    pass
 
 #: how much of the file's start holds the item structure (the meta box) at most
 _HEAD = 1 << 20
@@ -117,11 +117,22 @@ def _meta(head: bytes) -> dict[bytes, tuple[int, int]]:
         if kind == b"meta":
             if size < 12 or at + size > len(head):
                 raise _Unhandled("meta box")
-            return {k: (s, e) for k, s, e in _boxes(head, at + 12, at + size)}
+            return _unique(_boxes(head, at + 12, at + size))
         if size < 8:
             raise _Unhandled("box before meta")
         at += size
     raise _Unhandled("no meta box at the start")
+
+
+def _unique(boxes: list[tuple[bytes, int, int]]) -> dict[bytes, tuple[int, int]]:
+    """Boxes by type. A type found twice is left to libheif: which copy counts is
+    what a crafted file would play on."""
+    found: dict[bytes, tuple[int, int]] = {}
+    for kind, start, end in boxes:
+        if kind in found:
+            raise _Unhandled(f"two {kind!r} boxes")
+        found[kind] = (start, end)
+    return found
 
 
 def _items(head: bytes, meta: dict[bytes, tuple[int, int]]) -> tuple[int, dict[int, _Item]]:
@@ -184,7 +195,7 @@ def _items(head: bytes, meta: dict[bytes, tuple[int, int]]) -> tuple[int, dict[i
             if kind == b"dimg":
                 item(source).tiles = targets
 
-    iprp = {k: (s, e) for k, s, e in _boxes(head, *meta[b"iprp"])}
+    iprp = _unique(_boxes(head, *meta[b"iprp"]))
     properties = _boxes(head, *iprp[b"ipco"])
     start, end = iprp[b"ipma"]
     reader = _Reader(head, start, end)
@@ -264,13 +275,20 @@ def _colour(entry: _Item) -> tuple[str | None, bool | None]:
 
 
 def _decode_tile(
-    context: av.VideoCodecContext,
+    config: bytes,
     data: bytes,
     size: tuple[int, int],
     colour: tuple[str | None, bool | None],
 ) -> Image.Image:
+    """One tile, decoded on its own (a fresh decoder, as libheif decodes each tile:
+    a tile cannot lean on another), and refused by FFmpeg before it allocates a
+    picture larger than the tile says it is."""
     import av
 
+    context = av.VideoCodecContext.create("hevc", "r")
+    context.extradata = config
+    context.thread_count = 1
+    context.options = {"max_pixels": str(size[0] * size[1])}
     try:
         frames = context.decode(av.Packet(data))
     except av.error.FFmpegError as exc:
@@ -295,12 +313,13 @@ def _decode_tile(
     return Image.frombuffer("RGB", size, pixels, "raw", "RGB", plane.line_size, 1)
 
 
-def decode_primary(path: Path, expected: tuple[int, int]) -> Image.Image | None:
+def decode_primary(path: Path, expected: tuple[int, int], max_pixels: int) -> Image.Image | None:
     """The primary image of the HEIC at ``path``, upright, as RGB; None when this
     module does not handle it (libheif will). ``expected`` is the size libheif
-    reports for it, transformations applied."""
+    reports for it, transformations applied; ``max_pixels`` bounds what is decoded
+    (the picture before any crop, and all its tiles together)."""
     try:
-        return _decode(path, expected)
+        return _decode(path, expected, max_pixels)
     except Exception:  # whatever this path cannot take, libheif judges
         return None
 
@@ -314,8 +333,7 @@ _ROTATIONS = {
 _MIRRORS = {0: Image.Transpose.FLIP_TOP_BOTTOM, 1: Image.Transpose.FLIP_LEFT_RIGHT}
 
 
-def _decode(path: Path, expected: tuple[int, int]) -> Image.Image:
-    import av
+def _decode(path: Path, expected: tuple[int, int], max_pixels: int) -> Image.Image:
 
     with open(path, "rb") as fh:
         head = fh.read(_HEAD)
@@ -340,53 +358,59 @@ def _decode(path: Path, expected: tuple[int, int]) -> Image.Image:
                 raise _Unhandled("grid")
         else:
             raise _Unhandled("primary item type")
+        if width * height > max_pixels:
+            raise _Unhandled("picture over the pixel budget")
         steps, upright = _transforms(primary, (width, height))
         if upright != expected:
             raise _Unhandled("size differs from libheif's")
+        coded = [_coded_tile(items, number, primary) for number in tiles]  # (hvcC, size)
+        tile_size = coded[0][1]
+        if any(size != tile_size for _, size in coded):
+            raise _Unhandled("tiles of several sizes")
+        # Tiles cover the grid and overhang it by less than a tile, and all of them
+        # together stay within the budget: nothing decoded is far from what is shown.
+        over_x, over_y = columns * tile_size[0] - width, rows * tile_size[1] - height
+        if not (0 <= over_x < tile_size[0] and 0 <= over_y < tile_size[1]):
+            raise _Unhandled("tiles do not fit the grid")
+        if len(tiles) * tile_size[0] * tile_size[1] > max_pixels:
+            raise _Unhandled("tiles over the pixel budget")
         colour = _colour(primary)
-        tile_size: tuple[int, int] | None = None
-        contexts: dict[bytes, av.VideoCodecContext] = {}
+        if colour == (None, None) and primary.kind == b"grid":
+            colour = _colour(items[tiles[0]])
         # A lone quarter turn (phones' portrait photos) is made tile by tile, each
         # pasted where it lands: cheaper than turning the whole picture after.
         turn = steps[0][1] if len(steps) == 1 and steps[0][0] == "turn" else 0
         if turn:
             steps = []
         canvas = Image.new("RGB", _turned((width, height), turn), None)  # all pasted over
-        for position, number in enumerate(tiles):
-            tile = items.get(number)
-            if tile is None or tile.kind != b"hvc1":
-                raise _Unhandled("tile type")
-            if tile is not primary:
-                _check_properties(tile)
-            config = _property(tile, b"hvcC")
-            size = _ispe(tile)
-            if config is None or (tile_size is not None and size != tile_size):
-                raise _Unhandled("tile configuration")
-            if tile_size is None:
-                # Tiles cover the grid, and overhang it by less than a tile.
-                over_x, over_y = columns * size[0] - width, rows * size[1] - height
-                if not (0 <= over_x < size[0] and 0 <= over_y < size[1]):
-                    raise _Unhandled("tiles do not fit the grid")
-                tile_size = size
-            if colour == (None, None) and tile is not primary:
-                colour = _colour(tile)
-            context = contexts.get(config)
-            if context is None:
-                context = av.VideoCodecContext.create("hevc", "r")
-                context.extradata = config
-                context.thread_count = 1
-                contexts[config] = context
-            picture = _decode_tile(context, _data(fh, head, meta, tile), size, colour)
+        for position, (number, (config, _)) in enumerate(zip(tiles, coded, strict=True)):
+            data = _data(fh, head, meta, items[number])
+            picture = _decode_tile(config, data, tile_size, colour)
             row, column = divmod(position, columns)
-            at = (column * size[0], row * size[1])
+            at = (column * tile_size[0], row * tile_size[1])
             if turn:
                 picture = picture.transpose(_ROTATIONS[turn])
-                at = _turned_corner(at, size, (width, height), turn)
+                at = _turned_corner(at, tile_size, (width, height), turn)
             canvas.paste(picture, at)
     image = _apply(canvas, steps)
     if image.size != expected:
         raise _Unhandled("size differs from libheif's")
     return image
+
+
+def _coded_tile(
+    items: dict[int, _Item], number: int, primary: _Item
+) -> tuple[bytes, tuple[int, int]]:
+    """A tile's decoder configuration and size, if it is a tile this path decodes."""
+    tile = items.get(number)
+    if tile is None or tile.kind != b"hvc1":
+        raise _Unhandled("tile type")
+    if tile is not primary:
+        _check_properties(tile)
+    config = _property(tile, b"hvcC")
+    if config is None:
+        raise _Unhandled("tile without hvcC")
+    return config, _ispe(tile)
 
 
 def _ispe(entry: _Item) -> tuple[int, int]:

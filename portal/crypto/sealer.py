@@ -7,8 +7,9 @@ calls into OpenSSL per gigabyte hands the GIL back and forth with the muxing loo
 and the two slow each other down (measured: +0.4 to +0.7 s per GB); a process of its
 own runs on the other core untouched.
 
-The helper is this module run with the same interpreter (``python -m
-portal.crypto.sealer``). It inherits three descriptors: the plaintext file (read),
+The helper is this module's :func:`main` run by the same interpreter (``python -P
+-c ...``, see :data:`_BOOTSTRAP`), with only ``PATH`` (and ``LD_LIBRARY_PATH``) of
+the server's environment. It inherits three descriptors: the plaintext file (read),
 and the age file, ordinary and ``O_DIRECT`` (or -1). On its standard input it reads
 one line with the payload key (hex) and the header's length, then one line per batch,
 ``FIRST STOP LAST``, in order, and it seals and writes those chunks as
@@ -37,6 +38,19 @@ from portal.crypto.sealing import Batches, SealedFile
 WORKERS = 2
 
 
+#: the errors that say the disk is full, which the helper's exit code carries through
+OUT_OF_SPACE = (errno.ENOSPC, errno.EDQUOT)
+# How the helper starts: -P keeps the working directory off the import path, and the
+# folder this package was imported from goes last on it, after the standard library
+# and site-packages (where an installed portal is found first).
+_BOOTSTRAP = (
+    "import os, sys; sys.path.append(sys.argv[1]); "
+    "from portal.crypto.sealer import main; os._exit(main(sys.argv[2:]))"
+)
+#: the only variables the helper is given (it needs none of the server's settings)
+_ENVIRONMENT = ("PATH", "LD_LIBRARY_PATH")
+
+
 class HelperFailed(OSError):
     """The helper process stopped before it had sealed and written everything."""
 
@@ -47,13 +61,10 @@ class SealerProcess:
     def __init__(self, sealer: age.ChunkSealer, plain: int, fd: int, direct: int) -> None:
         self._sealer = sealer
         fds = (plain, fd) + ((direct,) if direct >= 0 else ())
-        # The folder this package was imported from comes first, whatever the working
-        # directory of the server is.
         root = str(Path(__file__).resolve().parents[2])
-        path = os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))
         self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(plain), str(fd), str(direct)],
-            env={**os.environ, "PYTHONPATH": path},
+            [sys.executable, "-P", "-c", _BOOTSTRAP, root, str(plain), str(fd), str(direct)],
+            env={name: os.environ[name] for name in _ENVIRONMENT if name in os.environ},
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -88,7 +99,7 @@ class SealerProcess:
 
     def _failed(self) -> None:
         code = self._process.wait()
-        raise HelperFailed(code if code > 0 else errno.EIO, "the sealing helper failed")
+        raise HelperFailed(code if code in OUT_OF_SPACE else errno.EIO, "the sealing helper failed")
 
     def kill(self) -> None:
         if self._process.poll() is None:

@@ -32,8 +32,9 @@ from pathlib import Path
 
 from portal.crypto import age
 
-#: the alignment ``O_DIRECT`` asks of offsets, lengths and buffers
-ALIGN = 4096
+#: the alignment ``O_DIRECT`` asks of offsets, lengths and buffers; a page at least,
+#: so that a page is never written both through the cache and around it
+ALIGN = max(4096, mmap.PAGESIZE)
 #: chunks read, sealed and written at a time (4 MiB)
 BATCH = 64
 #: batches in flight at once; submitting more waits for the oldest to be written
@@ -78,6 +79,7 @@ class SealedFile:
             out.put(0, sealer.head)
         except BaseException:
             out.close()
+            path.unlink(missing_ok=True)
             raise
         return out
 
@@ -215,6 +217,8 @@ class Batches:
             if read == 0:
                 break
             got += read
+        if got != want and not last:
+            raise OSError(errno.EIO, "the plaintext file is shorter than it was")
         carry = self._sealer.offset(first) % ALIGN
         sealed = memoryview(buffers.sealed)[carry:]
         length = self._sealer.seal_into(first, buffers.plain[:got], sealed, last)

@@ -28,7 +28,7 @@ import secrets
 from pathlib import Path
 
 from portal.crypto import age
-from portal.crypto.sealer import SealerProcess
+from portal.crypto.sealer import OUT_OF_SPACE, SealerProcess
 from portal.crypto.sealing import BATCH, Batches, SealedFile
 
 #: bytes written after a chunk before it is sealed: room for a muxer's patches
@@ -135,11 +135,26 @@ class EncryptingOutput:
 
     def _seal_behind(self) -> None:
         ready = max(0, self._high - self._window) // age.CHUNK
-        while self._next + BATCH <= ready:
-            if self._helper is None:
-                self._helper = SealerProcess(self._sealer, self._plain, *self._out.descriptors)
-            self._helper.submit(self._next, self._next + BATCH, last=False)
-            self._next += BATCH
+        try:
+            while self._next + BATCH <= ready:
+                if self._helper is None:
+                    descriptors = self._out.descriptors
+                    self._helper = SealerProcess(self._sealer, self._plain, *descriptors)
+                self._helper.submit(self._next, self._next + BATCH, last=False)
+                self._next += BATCH
+        except OSError as exc:
+            self._helper_failed(exc)
+
+    def _helper_failed(self, exc: OSError) -> None:
+        """A helper that could not start or went away: a full disk is the caller's to
+        hear about; anything else only abandons the stream (the plaintext is whole,
+        and the caller encrypts it the ordinary way)."""
+        if exc.errno in OUT_OF_SPACE:
+            raise exc
+        self.spoiled = True
+        if self._helper is not None:
+            self._helper.kill()
+            self._helper = None
 
     def finish(self) -> int | None:
         """Seal what is left, make the age file last and put it at ``target``: the
@@ -154,9 +169,13 @@ class EncryptingOutput:
                 (first, min(first + BATCH, chunks)) for first in range(self._next, chunks, BATCH)
             ]
             if self._helper is not None:
-                for first, stop in rest:
-                    self._helper.submit(first, stop, last=stop == chunks)
-                self._helper.finish()
+                try:
+                    for first, stop in rest:
+                        self._helper.submit(first, stop, last=stop == chunks)
+                    self._helper.finish()
+                except OSError as exc:
+                    self._helper_failed(exc)
+                    return None
                 self._helper = None
             elif rest:  # a short file: the muxer is done, threads of ours are free
                 batches = Batches(self._sealer, self._plain, self._out, SEALERS)

@@ -14,9 +14,11 @@ import pillow_heif
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from portal.cleaning import clean_file, hevc
+from portal.cleaning import Limits, clean_file, hevc
 from tests.cleaning import imagegen
 from tests.corpus import corpus_file, corpus_params
+
+LIMITS = Limits()
 
 
 def _box(kind: bytes, *parts: bytes) -> bytes:
@@ -114,7 +116,7 @@ def _libheif(path: Path) -> Image.Image:
 
 def assert_as_libheif(path: Path) -> None:
     reference = _libheif(path)
-    ours = hevc.decode_primary(path, reference.size)
+    ours = hevc.decode_primary(path, reference.size, LIMITS.max_pixels)
     assert ours is not None, "the FFmpeg path declined a file it should take"
     assert ours.size == reference.size
     extrema = ImageStat.Stat(ImageChops.difference(reference, ours)).extrema
@@ -150,7 +152,10 @@ def test_phone_photos_decode_as_libheif_decodes_them(name) -> None:
 
 def test_an_unknown_essential_property_is_left_to_libheif(tmp_path) -> None:
     odd = _full(b"zzzz", 0, 0, b"\x01")
-    assert hevc.decode_primary(grid_heic(tmp_path, extra_property=odd), (120, 100)) is None
+    assert (
+        hevc.decode_primary(grid_heic(tmp_path, extra_property=odd), (120, 100), LIMITS.max_pixels)
+        is None
+    )
 
 
 def test_damaged_pixels_give_a_whole_picture_or_are_left_to_libheif(tmp_path) -> None:
@@ -161,7 +166,7 @@ def test_damaged_pixels_give_a_whole_picture_or_are_left_to_libheif(tmp_path) ->
     for cut in (40, 400, 2000):
         data[-cut:] = bytes(cut)  # the end of the last tile's slice data
         path.write_bytes(bytes(data))
-        ours = hevc.decode_primary(path, (120, 100))
+        ours = hevc.decode_primary(path, (120, 100), LIMITS.max_pixels)
         assert ours is None or ours.size == (120, 100)
 
 
@@ -180,7 +185,7 @@ def test_the_structure_is_read_as_libheif_reads_it(tmp_path) -> None:
             reference = _libheif(path)
         except (OSError, ValueError, RuntimeError, SyntaxError, IndexError):
             continue  # libheif refuses it; the cleaner would too, before decoding
-        ours = hevc.decode_primary(path, reference.size)
+        ours = hevc.decode_primary(path, reference.size, LIMITS.max_pixels)
         if ours is not None:
             compared += 1
             extrema = ImageStat.Stat(ImageChops.difference(reference, ours)).extrema
@@ -192,11 +197,42 @@ def test_tiles_that_do_not_fit_the_grid_are_left_to_libheif(tmp_path) -> None:
     # Four 64x64 tiles cannot make a 200x100 picture, nor a 40x40 one.
     for output in ((200, 100), (40, 40)):
         path = grid_heic(tmp_path, output=output)
-        assert hevc.decode_primary(path, output) is None
+        assert hevc.decode_primary(path, output, LIMITS.max_pixels) is None
+
+
+def test_what_would_decode_over_the_pixel_budget_is_left_to_libheif(tmp_path) -> None:
+    path = grid_heic(tmp_path)
+    assert hevc.decode_primary(path, (120, 100), 4 * 64 * 64) is not None
+    # the picture fits, the four tiles do not
+    assert hevc.decode_primary(path, (120, 100), 4 * 64 * 64 - 1) is None
+    # nor the picture itself
+    assert hevc.decode_primary(path, (120, 100), 120 * 100 - 1) is None
+
+
+def test_a_tile_coded_larger_than_it_says_is_refused_before_decoding(tmp_path) -> None:
+    """A tile's ``ispe`` says 64x64 while its coded picture is 64x64 too; claiming
+    32x32 must not make FFmpeg decode the larger picture."""
+    path = grid_heic(tmp_path, columns=1, rows=1, output=(32, 32))
+    data = path.read_bytes().replace(struct.pack(">II", 64, 64), struct.pack(">II", 32, 32), 1)
+    path.write_bytes(data)
+    assert hevc.decode_primary(path, (32, 32), LIMITS.max_pixels) is None
+
+
+def test_a_repeated_box_is_left_to_libheif(tmp_path) -> None:
+    data = grid_heic(tmp_path).read_bytes()
+    pitm = data.index(b"pitm") - 4
+    twice = data[:pitm] + data[pitm : pitm + 14] + data[pitm:]
+    # the meta box grows by the copied pitm box
+    meta = data.index(b"meta") - 4
+    size = struct.unpack_from(">I", twice, meta)[0]
+    twice = twice[:meta] + struct.pack(">I", size + 14) + twice[meta + 4 :]
+    path = tmp_path / "twice.heic"
+    path.write_bytes(twice)
+    assert hevc.decode_primary(path, (120, 100), LIMITS.max_pixels) is None
 
 
 def test_a_size_other_than_libheifs_is_left_to_libheif(tmp_path) -> None:
-    assert hevc.decode_primary(grid_heic(tmp_path), (100, 120)) is None
+    assert hevc.decode_primary(grid_heic(tmp_path), (100, 120), LIMITS.max_pixels) is None
 
 
 def test_what_is_not_heif_at_all_is_declined(tmp_path) -> None:
@@ -205,7 +241,7 @@ def test_what_is_not_heif_at_all_is_declined(tmp_path) -> None:
     for data in (b"", b"\0\0\0\x08ftyp", bytes(range(256)) * 8, png.getvalue()):
         path = tmp_path / "odd.heic"
         path.write_bytes(data)
-        assert hevc.decode_primary(path, (48, 32)) is None
+        assert hevc.decode_primary(path, (48, 32), LIMITS.max_pixels) is None
 
 
 def test_the_cleaner_uses_it_and_files_the_picture_libheif_would(tmp_path, monkeypatch) -> None:

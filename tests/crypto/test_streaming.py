@@ -16,11 +16,13 @@ from pathlib import Path
 import pyrage
 import pytest
 
-from portal.cleaning import clean_file, registry
+from portal.cleaning import Limits, clean_file, registry
 from portal.crypto import age, sealer, streaming
+from portal.public.filing import clean_encrypted
 from portal.public.uploads import is_out_of_space
 from tests.cleaning import mediagen
 from tests.corpus import corpus_file
+from tests.encryption.helpers import noise_wav
 
 CHUNK = age.CHUNK
 
@@ -119,22 +121,59 @@ def test_a_short_output_is_sealed_without_a_helper(tmp_path, theirs, monkeypatch
     assert not started
 
 
-@pytest.mark.parametrize("code", [1, errno.ENOSPC])
-def test_a_failing_helper_is_an_error_and_leaves_nothing(
-    tmp_path, theirs, small, monkeypatch, code: int
-) -> None:
+def _failing_helper(tmp_path: Path, monkeypatch, code: int) -> None:
     fake = tmp_path / "python"
     fake.write_text(f"#!/bin/sh\nexit {code}\n")
     fake.chmod(0o700)
     monkeypatch.setattr(sealer.sys, "executable", str(fake))
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT])
+def test_a_helper_out_of_space_is_a_full_disk_and_leaves_nothing(
+    tmp_path, theirs, small, monkeypatch, code: int
+) -> None:
+    _failing_helper(tmp_path, monkeypatch, code)
     streamed, plain, _ = _output(tmp_path, theirs)
     with pytest.raises(sealer.HelperFailed) as raised:
         out = streamed(plain)
         _write_in_pieces(out, os.urandom(16 * CHUNK))
         streamed.finish()
     streamed.discard()
-    assert is_out_of_space(raised.value) == (code == errno.ENOSPC)
+    assert is_out_of_space(raised.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain", "python"]
+
+
+@pytest.mark.parametrize("code", [1, 9, -9])
+def test_a_helper_that_fails_otherwise_only_abandons_the_stream(
+    tmp_path, theirs, small, monkeypatch, code: int
+) -> None:
+    """A helper that cannot start or dies (killed, out of memory) is not the file's
+    fault: the stream is abandoned and the caller encrypts the plaintext itself."""
+    if code < 0:
+        _failing_helper(tmp_path, monkeypatch, 0)
+        (tmp_path / "python").write_text(f"#!/bin/sh\nkill {-code} $$\n")
+    else:
+        _failing_helper(tmp_path, monkeypatch, code)
+    streamed, plain, _ = _output(tmp_path, theirs)
+    out = streamed(plain)
+    _write_in_pieces(out, os.urandom(16 * CHUNK))
+    assert streamed.finish() is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain", "python"]
+
+
+def test_filing_falls_back_when_the_helper_fails(tmp_path, theirs, small, monkeypatch) -> None:
+    _failing_helper(tmp_path, monkeypatch, 1)
+    recording = tmp_path / "voice.wav"
+    recording.write_bytes(noise_wav(seconds=20))  # 320 KB: past the window, a helper starts
+    registry.load_all()
+    expected = tmp_path / "expected"
+    clean_file(recording, expected, durable=False)
+    target = tmp_path / "stored.age"
+    recipient = age.Identity.parse(str(theirs)).recipient
+    result, size = clean_encrypted(recording, tmp_path / "plain", target, recipient, Limits())
+    assert small, "no helper was started"
+    assert (result.format, size) == ("WAV", expected.stat().st_size)
+    assert pyrage.decrypt(target.read_bytes(), [theirs]) == expected.read_bytes()
 
 
 def _same_streamed_or_not(tmp_path: Path, theirs, source: Path) -> None:
