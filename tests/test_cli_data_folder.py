@@ -8,35 +8,17 @@ and ``flask translate`` need no data folder and do not touch one."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.operations.helpers import flask_command
 from tests.public.helpers import png_bytes
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _flask(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    env = {**os.environ, "PORTAL_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
-    env.pop("PORTAL_SECRET_KEY", None)
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_scrub_creates_no_data_folder(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     source = tmp_path / "in.png"
     source.write_bytes(png_bytes())
-    result = _flask(data_dir, "scrub", str(source), str(tmp_path / "out.png"))
+    result = flask_command(data_dir, "scrub", str(source), str(tmp_path / "out.png"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out.png").exists()
     assert not data_dir.exists()
@@ -46,7 +28,7 @@ def test_editor_commands_refuse_a_missing_data_folder(tmp_path: Path) -> None:
     data_dir = tmp_path / "forgotten"
     password = "a long enough password\n" * 2
     for args in (("editor", "list"), ("editor", "add", "ana")):
-        result = _flask(data_dir, *args, stdin=password)
+        result = flask_command(data_dir, *args, stdin=password)
         assert result.returncode != 0
         assert str(data_dir) in result.stderr
         assert "PORTAL_DATA_DIR" in result.stderr
@@ -60,8 +42,8 @@ def test_editor_commands_use_the_servers_data_folder(tmp_path: Path) -> None:
 
     server = create_app(Settings(data_dir=data_dir))  # the server's first start
     server.extensions["portal_storage_lock"].close()
-    added = _flask(data_dir, "editor", "add", "ana", stdin="a long enough password\n" * 2)
+    added = flask_command(data_dir, "editor", "add", "ana", stdin="a long enough password\n" * 2)
     assert added.returncode == 0, added.stderr
-    listed = _flask(data_dir, "editor", "list")
+    listed = flask_command(data_dir, "editor", "list")
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.splitlines()[1].startswith("ana\t")

@@ -32,10 +32,6 @@ def _write_atomically(target: Path, fill: Callable[[BinaryIO], int]) -> int:
     return size
 
 
-#: threads that seal a big file: the machines filing runs on have two cores or more
-WORKERS = 2
-
-
 def _part(target: Path) -> Path:
     return target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
 
@@ -46,7 +42,7 @@ def encrypt_file(plain: Path, target: Path, recipient: age.Recipient) -> int:
     try:
         with plain.open("rb") as source:
             size = os.fstat(source.fileno()).st_size
-            sealing.seal_file(source.fileno(), size, part, recipient, WORKERS)
+            sealing.seal_file(source.fileno(), size, part, recipient)
         os.replace(part, target)
     finally:
         part.unlink(missing_ok=True)

@@ -34,10 +34,6 @@ from pathlib import Path
 from portal.crypto import age
 from portal.crypto.sealing import Batches, SealedFile
 
-#: threads the helper seals on; its own main thread only reads its input
-WORKERS = 2
-
-
 #: the errors that say the disk is full, which the helper's exit code carries through
 OUT_OF_SPACE = (errno.ENOSPC, errno.EDQUOT)
 # How the helper starts: -P keeps the working directory off the import path, and the
@@ -114,7 +110,7 @@ def _run(plain: int, fd: int, direct: int) -> None:
     key, head = sys.stdin.buffer.readline().split()
     sealer = age.ChunkSealer.resume(bytes.fromhex(key.decode()), int(head))
     out = SealedFile(fd, direct, sealer)
-    batches = Batches(sealer, plain, out, WORKERS)
+    batches = Batches(sealer, plain, out)  # its own main thread only reads its input
     try:
         for line in sys.stdin.buffer:
             first, stop, last = (int(field) for field in line.split())

@@ -39,6 +39,8 @@ ALIGN = max(4096, mmap.PAGESIZE)
 BATCH = 64
 #: batches in flight at once; submitting more waits for the oldest to be written
 QUEUED = 4
+#: threads that seal: the machines filing runs on have two cores or more
+WORKERS = 2
 
 
 def _floor(offset: int) -> int:
@@ -94,6 +96,14 @@ class SealedFile:
         done = 0
         while done < len(view):
             done += os.pwrite(self._fd, view[done:], offset + done)
+
+    def seal_and_put(self, first: int, plain: bytes, last: bool) -> None:
+        """Seal ``plain`` (chunks from ``first``; ``last``: its final chunk is the
+        file's last) and write it in place through the page cache: for what is small,
+        or comes out of the stream's order (chunk 0)."""
+        sealed = bytearray(len(plain) + age.chunk_count(len(plain)) * age.TAG)
+        self._sealer.seal_into(first, memoryview(plain), memoryview(sealed), last)
+        self.put(self._sealer.offset(first), sealed)
 
     def stream(self, first: int, buffer: mmap.mmap, carry: int, length: int) -> None:
         """The ``length`` sealed bytes of chunks from ``first`` on, which lie in
@@ -171,7 +181,9 @@ class Batches:
     """Seal batches of a plaintext file descriptor's chunks on ``workers`` threads
     and write them to ``out`` in order."""
 
-    def __init__(self, sealer: age.ChunkSealer, plain: int, out: SealedFile, workers: int) -> None:
+    def __init__(
+        self, sealer: age.ChunkSealer, plain: int, out: SealedFile, workers: int = WORKERS
+    ) -> None:
         self._sealer = sealer
         self._plain = plain
         self._out = out
@@ -232,7 +244,9 @@ class Batches:
             self._free.put(buffers)
 
 
-def seal_file(plain: int, size: int, path: Path, recipient: age.Recipient, workers: int) -> None:
+def seal_file(
+    plain: int, size: int, path: Path, recipient: age.Recipient, workers: int = WORKERS
+) -> None:
     """The ``size`` bytes of the file descriptor ``plain`` sealed into a new age file
     at ``path``, fsynced."""
     sealer = age.ChunkSealer([recipient])
@@ -243,9 +257,7 @@ def seal_file(plain: int, size: int, path: Path, recipient: age.Recipient, worke
             data = os.pread(plain, size, 0)
             if len(data) != size:
                 raise OSError(errno.EIO, "the plaintext file changed while it was read")
-            sealed = bytearray(size + chunks * age.TAG)
-            sealer.seal_into(0, memoryview(data), memoryview(sealed), last=True)
-            out.put(sealer.offset(0), sealed)
+            out.seal_and_put(0, data, last=True)
             out.finish(size)
             return
         batches = Batches(sealer, plain, out, workers)

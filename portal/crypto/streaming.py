@@ -33,8 +33,6 @@ from portal.crypto.sealing import BATCH, Batches, SealedFile
 
 #: bytes written after a chunk before it is sealed: room for a muxer's patches
 WINDOW = 16 * 1024 * 1024
-#: threads sealing what is left once the muxer is done (in this process)
-SEALERS = 2
 
 
 class EncryptingOutput:
@@ -178,7 +176,7 @@ class EncryptingOutput:
                     return None
                 self._helper = None
             elif rest:  # a short file: the muxer is done, threads of ours are free
-                batches = Batches(self._sealer, self._plain, self._out, SEALERS)
+                batches = Batches(self._sealer, self._plain, self._out)
                 try:
                     for first, stop in rest:
                         batches.submit(first, stop, last=stop == chunks)
@@ -198,9 +196,7 @@ class EncryptingOutput:
         plain = os.pread(self._plain, age.CHUNK, 0)
         if not last and len(plain) != age.CHUNK:
             raise OSError("the plaintext file changed while it was sealed")
-        sealed = bytearray(len(plain) + age.TAG)
-        self._sealer.seal_into(0, memoryview(plain), memoryview(sealed), last)
-        self._out.put(self._sealer.offset(0), sealed)
+        self._out.seal_and_put(0, plain, last)
 
     def discard(self) -> None:
         """Stop, and remove the age file unless :meth:`finish` put it in place. The

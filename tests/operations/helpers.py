@@ -13,10 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def flask_command(
-    data_dir: Path, *args: str, database_url: str = ""
+    data_dir: Path, *args: str, database_url: str = "", stdin: str = ""
 ) -> subprocess.CompletedProcess:
     """``flask --app app ARGS`` with ``PORTAL_DATA_DIR`` (and ``PORTAL_DATABASE_URL``,
-    when given; else SQLite in the data folder) set, in its own process."""
+    when given; else SQLite in the data folder) set, in its own process, given
+    ``stdin`` on its standard input."""
     env = {**os.environ, "PORTAL_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
     env.pop("PORTAL_SECRET_KEY", None)
     env.pop("PORTAL_DATABASE_URL", None)
@@ -26,6 +27,7 @@ def flask_command(
         [sys.executable, "-m", "flask", "--app", "app", *args],
         cwd=ROOT,
         env=env,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=300,

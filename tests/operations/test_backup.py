@@ -105,6 +105,15 @@ def restore(command: Command, backup_dir: Path, data_dir: Path) -> str:
     return result.stdout
 
 
+def restored_installation(
+    command: Command, backup_dir: Path, tmp_path: Path, make_app: MakeApp
+) -> Flask:
+    """An app on a new installation ``flask restore`` filled from ``backup_dir``."""
+    restored_dir = tmp_path / "restored"
+    restore(command, backup_dir, restored_dir)
+    return make_app(data_dir=restored_dir, persistent_database=True, inbox_key=False)
+
+
 def read_everything_through_the_inbox(
     app: Flask, editor: EditorAccount, expected: dict[str, tuple[str, dict[str, bytes]]]
 ) -> None:
@@ -206,9 +215,7 @@ def test_a_backup_taken_while_a_tip_is_filed_leaves_it_out_whole(
     assert manifest["submissions"] == sorted(before)
     assert not any(in_flight in name for name in manifest["files"])
 
-    restored_dir = tmp_path / "restored"
-    restore(command, dest, restored_dir)
-    restored = make_app(data_dir=restored_dir, persistent_database=True, inbox_key=False)
+    restored = restored_installation(command, dest, tmp_path, make_app)
     read_everything_through_the_inbox(restored, editor, before)
 
 
@@ -239,9 +246,7 @@ def test_a_submission_deleted_during_the_backup_is_left_out_and_others_restore(
     assert manifest["submissions"] == [kept] and manifest["left_out"] == [doomed]
     assert not (dest / "submissions" / doomed).exists()
 
-    restored_dir = tmp_path / "restored"
-    restore(command, dest, restored_dir)
-    restored = make_app(data_dir=restored_dir, persistent_database=True, inbox_key=False)
+    restored = restored_installation(command, dest, tmp_path, make_app)
     read_everything_through_the_inbox(restored, editor, expected)
 
 
@@ -389,9 +394,7 @@ def test_conversations_are_backed_up_and_their_phrase_still_opens_them(
     assert latest.stored_name not in backed_up and len(backed_up) >= 2
     assert b"CANARY" not in every_byte_under(dest)
 
-    restored_dir = tmp_path / "restored"
-    restore(command, dest, restored_dir)
-    restored = make_app(data_dir=restored_dir, persistent_database=True, inbox_key=False)
+    restored = restored_installation(command, dest, tmp_path, make_app)
     with restored.app_context():
         assert db.session.scalar(select(TipsterSession)) is None
     read_everything_through_the_inbox(restored, editor, expected)
@@ -451,9 +454,7 @@ def test_a_file_the_installation_lacks_is_reported_and_its_tip_kept(
     assert manifest["missing"] == [f"submissions/{damaged}/{lost_name}"]
     assert manifest["left_out"] == []
 
-    restored_dir = tmp_path / "restored"
-    restore(command, dest, restored_dir)
-    restored = make_app(data_dir=restored_dir, persistent_database=True, inbox_key=False)
+    restored = restored_installation(command, dest, tmp_path, make_app)
     read_everything_through_the_inbox(restored, editor, expected)
 
 
