@@ -6,13 +6,15 @@ byte once more, which for a big video is most of what encryption costs. A family
 can write through a file object (the media family: FFmpeg's muxers write through
 Python) is given an :class:`EncryptingOutput` instead: every write lands in the
 plaintext file as before, and chunks far enough behind the furthest write are sealed
-into the age file on other threads while the muxer goes on.
+into the age file by a helper process (:mod:`portal.crypto.sealer`) while the muxer
+goes on.
 
 Muxers go back to patch what they wrote: a box size near the start, an index or a
 user-data box near the end. So chunk 0 is sealed last, and any other chunk only once
 ``window`` bytes have been written after it. A write into a chunk already sealed, a
-truncation, or a change to the plaintext file that did not come through this object
-*spoils* the stream: a sealed chunk is never sealed again (its nonce is its index),
+truncation, a change to the plaintext file that did not come through this object, or
+a helper that fails for any reason but a full disk *spoils* the stream: a sealed
+chunk is never sealed again (its nonce is its index),
 :meth:`EncryptingOutput.finish` returns None, and the caller encrypts the finished
 plaintext file the ordinary way. Either way the age file holds exactly the bytes of
 the plaintext file the registry checked.
