@@ -302,19 +302,20 @@ def _decode_tile(
     if full is None:
         full = frame.color_range == 2  # the bitstream's own flag (AVCOL_RANGE_JPEG)
     rgb = frame.reformat(
-        format="rgb24",
+        format="rgb0",  # Pillow's own layout for RGB: the picture maps with no copy
         src_colorspace=matrix,  # None: the bitstream's own
         src_color_range="JPEG" if full else "MPEG",
         threads=1,
     )
     plane = rgb.planes[0]
-    # Over the frame's memory, no copy: the caller pastes it before the frame goes.
+    # Over the frame's memory (the image holds on to it until the caller pastes it).
     pixels = cast(bytes, memoryview(plane))
-    return Image.frombuffer("RGB", size, pixels, "raw", "RGB", plane.line_size, 1)
+    return Image.frombuffer("RGBX", size, pixels, "raw", "RGBX", plane.line_size, 1)
 
 
 def decode_primary(path: Path, expected: tuple[int, int], max_pixels: int) -> Image.Image | None:
-    """The primary image of the HEIC at ``path``, upright, as RGB; None when this
+    """The primary image of the HEIC at ``path``, upright, as RGBX (RGB with a
+    padding byte, which is how Pillow holds RGB, so no repacking); None when this
     module does not handle it (libheif will). ``expected`` is the size libheif
     reports for it, transformations applied; ``max_pixels`` bounds what is decoded
     (the picture before any crop, and all its tiles together)."""
@@ -382,7 +383,7 @@ def _decode(path: Path, expected: tuple[int, int], max_pixels: int) -> Image.Ima
         turn = steps[0][1] if len(steps) == 1 and steps[0][0] == "turn" else 0
         if turn:
             steps = []
-        canvas = Image.new("RGB", _turned((width, height), turn), None)  # all pasted over
+        canvas = Image.new("RGBX", _turned((width, height), turn), None)  # all pasted over
         for position, (number, (config, _)) in enumerate(zip(tiles, coded, strict=True)):
             data = _data(fh, head, meta, items[number])
             picture = _decode_tile(config, data, tile_size, colour)

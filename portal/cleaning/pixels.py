@@ -129,8 +129,9 @@ def save_pixels(
     image, profile = icc.prepare_for_save(image, profile)
     extra = {"icc_profile": profile} if profile else {}
     if photo and not image.has_transparency_data:
-        bare = _bare_copy(image, {"L", "RGB"})
-        if bare.mode not in ("L", "RGB"):
+        # RGBX is RGB with a padding byte, and the JPEG encoder writes it as RGB.
+        bare = _bare_copy(image, {"L", "RGB", "RGBX"})
+        if bare.mode not in ("L", "RGB", "RGBX"):
             bare = bare.convert("RGB")
         bare.save(dst, "JPEG", quality=_JPEG_QUALITY, **extra)
         return Cleaned(Kind.IMAGE, source_format, "image/jpeg", "jpg")

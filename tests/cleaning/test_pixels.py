@@ -51,3 +51,19 @@ def test_a_bare_image_given_metadata_later_is_copied_first(tmp_path):
     save_pixels(image, None, out, photo=True, source_format="TEST")
     assert b"Tipster" not in out.read_bytes()
     assert leaks(out) == []
+
+
+def test_rgbx_pixels_are_written_as_the_same_jpeg_as_rgb(tmp_path):
+    """The HEVC path hands over RGBX (RGB with a padding byte): the photo written
+    from it is the one its RGB pixels give, three components, no metadata."""
+    source = imagegen.pattern((40, 30))
+    padded = source.convert("RGBX")
+    assert padded.mode == "RGBX" and not padded.info
+    rgb_out, rgbx_out = tmp_path / "rgb", tmp_path / "rgbx"
+    save_pixels(source, None, rgb_out, photo=True, source_format="TEST")
+    result = save_pixels(padded, None, rgbx_out, photo=True, source_format="TEST")
+    assert result.mime == "image/jpeg"
+    assert rgbx_out.read_bytes() == rgb_out.read_bytes()
+    with Image.open(rgbx_out) as written:
+        assert written.mode == "RGB"
+    assert leaks(rgbx_out) == []
