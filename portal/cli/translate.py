@@ -1,7 +1,9 @@
 """``flask translate``: the translators' workflow, wrapping pybabel.
 
 ``update`` extracts every marked string into ``messages.pot`` and merges it into each
-catalogue, ``compile`` builds the ``.mo`` files, ``init LANG`` adds a language. Each
+catalogue, ``compile`` builds the ``.mo`` files (and, in a checkout, the pages nginx
+shows when the portal cannot answer: :mod:`portal.unavailable`), ``init LANG`` adds
+a language. Each
 runs pybabel (Babel's own command line, with this interpreter) from the repository
 root, so locations in the catalogues read ``portal/errors.py:12`` on every machine.
 
@@ -22,7 +24,7 @@ from babel import Locale, UnknownLocaleError
 
 from portal.config import Settings
 from portal.i18n import DOMAIN, translations_dir
-from portal.paths import ROOT
+from portal.paths import ROOT, STATIC, TRANSLATIONS
 
 #: where marked strings live; babel.cfg says which extractor reads which files
 SOURCE_DIRS = ("portal", "templates")
@@ -105,7 +107,8 @@ def update_command() -> None:
 
 @translate_group.command("compile")
 def compile_command() -> None:
-    """Compile every catalogue to the .mo files the portal reads."""
+    """Compile every catalogue to the .mo files the portal reads, and write again
+    the pages nginx shows when the portal cannot answer."""
     pybabel(
         "compile",
         "--directory",
@@ -114,6 +117,20 @@ def compile_command() -> None:
         DOMAIN,
         "--statistics",
     )
+    # The pages are committed with the checkout's own catalogues; catalogues kept
+    # elsewhere (PORTAL_TRANSLATIONS_DIR) must not overwrite them.
+    if (ROOT / "babel.cfg").is_file() and catalogue_dir().resolve() == TRANSLATIONS.resolve():
+        write_unavailable_pages()
+
+
+def write_unavailable_pages() -> None:
+    """Render :mod:`portal.unavailable`'s pages from the catalogues just compiled."""
+    from portal import create_app
+    from portal.unavailable import write_pages
+
+    folder = STATIC / "unavailable"
+    written = write_pages(create_app(), folder)
+    click.echo(f"wrote {len(written)} pages for nginx to {folder}")
 
 
 @translate_group.command("init")

@@ -33,6 +33,7 @@ from PIL import Image
 from portal.errors import ERROR_TEXTS
 from portal.i18n import language_name
 from portal.models import AuditEvent, StoredFile, db
+from portal.unavailable import render_pages
 from tests.apps import DatabaseUrls, running_app
 from tests.i18n.catalogues import ASCII_LETTER, pseudo, pseudo_catalogue, save, translate
 from tests.inbox_keys import ensure_inbox
@@ -364,6 +365,9 @@ def render_every_page(app: Flask, lang: str, *, note: str = NOTE) -> Rendered:
     out.add("public 405", public.delete(base))
     for code in sorted(ERROR_TEXTS):
         out.add(f"error {code}", public.get(f"/{lang}/_fail/{code}"))
+    for relative, html in render_pages(app).items():  # the pages nginx serves
+        if relative.startswith(f"{lang}/"):
+            out.pages[f"nginx page {relative}"] = html
     crawl(public, base, base, out)
     followup = _render_followup(app, public, lang, shown, out)
 

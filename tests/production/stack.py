@@ -111,7 +111,7 @@ class NginxPorts:
 def write_nginx_prefix(prefix: Path, public_port: int, inbox_port: int, ports: NginxPorts) -> Path:
     """Debian's nginx.conf and deploy/nginx/ as nginx would read them on a server,
     moved into ``prefix``. Returns the main configuration file."""
-    for sub in ("snippets", "sites", "log", "body", "temp"):
+    for sub in ("snippets", "sites", "conf.d", "log", "body", "temp"):
         (prefix / sub).mkdir(parents=True, exist_ok=True)
     cert, key = self_signed_certificate(prefix)
     main = substitute(
@@ -120,6 +120,7 @@ def write_nginx_prefix(prefix: Path, public_port: int, inbox_port: int, ports: N
             ("user www-data;", ""),  # nginx runs unprivileged here
             ("pid /run/nginx.pid;", f"pid {prefix}/nginx.pid;"),
             ("/var/log/nginx/", f"{prefix}/log/"),
+            ("include /etc/nginx/conf.d/*.conf;", f"include {prefix}/conf.d/*.conf;"),
             ("include /etc/nginx/sites-enabled/*;", f"include {prefix}/sites/*;"),
             (
                 "http {",
@@ -140,10 +141,13 @@ def write_nginx_prefix(prefix: Path, public_port: int, inbox_port: int, ports: N
         [
             ("/var/log/nginx/portal-error.log", f"{prefix}/log/portal-error.log"),
             ("/var/lib/portal-nginx/body", f"{prefix}/body"),
+            ("root /srv/portal/app/static;", f"root {prefix}/static;"),
         ],
         "portal-proxy.conf",
     )
     (prefix / "snippets" / "portal-proxy.conf").write_text(snippet)
+    shutil.copy(DEPLOY / "nginx" / "portal-http.conf", prefix / "conf.d" / "portal.conf")
+    shutil.copytree(ROOT / "static" / "unavailable", prefix / "static" / "unavailable")
     shutil.copy(
         DEPLOY / "nginx" / "portal-public-locations.conf",
         prefix / "snippets" / "portal-public-locations.conf",
@@ -283,12 +287,33 @@ def production_stack(base: Path, extra_env: dict[str, str] | None = None) -> Ite
             [sys.executable, "-m", "gunicorn", *words[1:]],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
+    try:
+        wait_for_port(public_port, gunicorn, gunicorn_log)
+        with running_nginx(base, public_port, free_port()) as (nginx, prefix, ports):
+            _wait_until_served(ports.onion, gunicorn_log)
+            yield Stack(data_dir, gunicorn, nginx, gunicorn_log, prefix, ports, public_port)
+    finally:
+        gunicorn.terminate()
+        try:
+            gunicorn.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(gunicorn.pid, signal.SIGKILL)
+            gunicorn.wait()
+
+
+@contextlib.contextmanager
+def running_nginx(
+    base: Path, public_port: int, inbox_port: int
+) -> Iterator[tuple[subprocess.Popen, Path, NginxPorts]]:
+    """deploy/'s nginx in front of the given upstream ports (whether or not anything
+    listens there), listening; its process, prefix folder and ports."""
+    if shutil.which("nginx") is None and not Path(NGINX).exists():
+        pytest.skip("Debian's nginx is not installed (.ci/run installs it)")
     prefix = nginx_prefix()
     ports = NginxPorts()
     nginx = None
     try:
-        wait_for_port(public_port, gunicorn, gunicorn_log)
-        conf = write_nginx_prefix(prefix, public_port, free_port(), ports)
+        conf = write_nginx_prefix(prefix, public_port, inbox_port, ports)
         nginx_log = base / "nginx.stderr"
         with open(nginx_log, "wb") as log:
             nginx = subprocess.Popen(
@@ -296,8 +321,8 @@ def production_stack(base: Path, extra_env: dict[str, str] | None = None) -> Ite
                 stdout=log, stderr=subprocess.STDOUT, **_unprivileged(),
             )  # fmt: skip
         wait_for_port(ports.onion, nginx, nginx_log)
-        _wait_until_served(ports.onion, gunicorn_log)
-        yield Stack(data_dir, gunicorn, nginx, gunicorn_log, prefix, ports, public_port)
+        wait_for_port(ports.inbox_onion, nginx, nginx_log)
+        yield nginx, prefix, ports
     finally:
         if nginx is not None:
             nginx.send_signal(signal.SIGQUIT)
@@ -306,10 +331,4 @@ def production_stack(base: Path, extra_env: dict[str, str] | None = None) -> Ite
             except subprocess.TimeoutExpired:
                 nginx.kill()
                 nginx.wait()
-        gunicorn.terminate()
-        try:
-            gunicorn.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            os.killpg(gunicorn.pid, signal.SIGKILL)
-            gunicorn.wait()
         shutil.rmtree(prefix, ignore_errors=True)

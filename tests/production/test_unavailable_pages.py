@@ -1,0 +1,98 @@
+"""What nginx answers by itself is the portal's page in the visitor's language.
+
+deploy/'s nginx runs here in front of upstream ports where nothing listens: every
+request is a 502 that nginx answers alone, as when the portal is down or restarting.
+A body declared over ``client_max_body_size`` is a 413 from nginx before any byte of
+it is read. The pages must be the committed ones for the address's language (the
+catalogues' text: tests/i18n/test_unavailable_pages.py checks they are current),
+carry the headers the portal's own pages carry, and never name nginx.
+"""
+
+from __future__ import annotations
+
+import http.client
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.production.stack import NginxPorts, free_port, running_nginx
+
+PAGES = Path(__file__).resolve().parents[2] / "static" / "unavailable"
+
+
+@pytest.fixture(scope="module")
+def dead_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NginxPorts]:
+    base = tmp_path_factory.mktemp("unavailable")
+    with running_nginx(base, free_port(), free_port()) as (_nginx, _prefix, ports):
+        yield ports
+
+
+def _ask(port: int, method: str, path: str, headers: dict[str, str] | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read().decode()
+    finally:
+        conn.close()
+
+
+def _assert_portal_page(headers: dict[str, str], body: str, expected: str) -> None:
+    assert body == (PAGES / expected).read_text(encoding="utf-8")
+    assert "nginx" not in body.lower()
+    assert headers["Content-Type"] == "text/html"
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert "script-src" not in csp
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("path", "language"),
+    [
+        ("/es/", "es"),
+        ("/en/follow-up", "en"),
+        ("/en?x=1", "en"),
+        ("/", "es"),  # no language in the address: the portal's default
+        ("/fr/", "es"),  # a language the portal has no pages for
+        ("/enx/", "es"),
+    ],
+)
+def test_the_portal_down_gets_the_translated_502_page(dead_upstream, path, language) -> None:
+    status, headers, body = _ask(dead_upstream.onion, "GET", path)
+    assert status == 502
+    _assert_portal_page(headers, body, f"{language}/502.html")
+
+
+def test_an_upload_while_the_portal_is_down_gets_the_page_too(dead_upstream) -> None:
+    status, headers, body = _ask(
+        dead_upstream.onion, "POST", "/en/", {"Content-Type": "text/plain", "Content-Length": "0"}
+    )
+    assert status == 502  # not 405: error pages are served to any method
+    _assert_portal_page(headers, body, "en/502.html")
+
+
+@pytest.mark.parametrize(("path", "language"), [("/es/", "es"), ("/en/", "en")])
+def test_a_body_declared_over_nginx_limit_gets_the_translated_413_page(
+    dead_upstream, path, language
+) -> None:
+    too_large = str(4101 * 1024 * 1024)  # client_max_body_size is 4100m
+    status, headers, body = _ask(dead_upstream.onion, "POST", path, {"Content-Length": too_large})
+    assert status == 413
+    _assert_portal_page(headers, body, f"{language}/413.html")
+
+
+def test_the_pages_cannot_be_asked_for_directly(dead_upstream) -> None:
+    status, headers, body = _ask(dead_upstream.onion, "GET", "/unavailable/502.html")
+    assert status == 404
+    _assert_portal_page(headers, body, "es/404.html")
+
+
+def test_the_inbox_site_gets_the_pages_too(dead_upstream) -> None:
+    status, headers, body = _ask(dead_upstream.inbox_onion, "GET", "/inbox/")
+    assert status == 502
+    _assert_portal_page(headers, body, "es/502.html")
