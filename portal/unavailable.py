@@ -1,11 +1,12 @@
 """The pages nginx serves by itself, when the portal cannot answer, in every language.
 
 nginx answers some requests without the portal: a body declared larger than nginx
-accepts (413), a request it cannot read (400), the portal down or restarting (502,
-503), the portal too slow to answer (504), or nginx itself failing (500, for example
-when its folder for request bodies is full). Its own pages are English only and name
-nginx. ``deploy/nginx/portal-proxy.conf`` serves these instead: static files rendered
-from ``templates/unavailable.html`` and the catalogues, one folder per language
+accepts (413), a request it cannot read (400; an address or headers too long, 414
+and 494, get the same page), the portal down or restarting (502, 503), the portal
+too slow to answer (504), or nginx itself failing (500, for example when its folder
+for request bodies is full). Its own pages are English only and name nginx.
+``deploy/nginx/portal-proxy.conf`` serves these instead: static files rendered from
+``templates/unavailable.html`` and the catalogues, one folder per language
 (``static/unavailable/es/502.html``), the language taken from the first segment of
 the address as the portal takes it.
 

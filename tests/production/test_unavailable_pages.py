@@ -96,3 +96,13 @@ def test_the_inbox_site_gets_the_pages_too(dead_upstream) -> None:
     status, headers, body = _ask(dead_upstream.inbox_onion, "GET", "/inbox/")
     assert status == 502
     _assert_portal_page(headers, body, "es/502.html")
+
+
+def test_an_address_or_headers_too_long_get_the_400_page(dead_upstream) -> None:
+    long_address = "/en/" + "a" * 9000  # over large_client_header_buffers' 8k
+    status, headers, body = _ask(dead_upstream.onion, "GET", long_address)
+    assert status == 414
+    _assert_portal_page(headers, body, "es/400.html")  # an address not read: no language
+    status, headers, body = _ask(dead_upstream.onion, "GET", "/es/", {"X-Long": "b" * 9000})
+    assert status == 400
+    _assert_portal_page(headers, body, "es/400.html")
