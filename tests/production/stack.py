@@ -139,7 +139,6 @@ def write_nginx_prefix(prefix: Path, public_port: int, inbox_port: int, ports: N
     snippet = substitute(
         (DEPLOY / "nginx" / "portal-proxy.conf").read_text(),
         [
-            ("/var/log/nginx/portal-error.log", f"{prefix}/log/portal-error.log"),
             ("/var/lib/portal-nginx/body", f"{prefix}/body"),
             ("root /srv/portal/app/static;", f"root {prefix}/static;"),
         ],

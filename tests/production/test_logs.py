@@ -1,7 +1,8 @@
 """The documented setup names no client in any log, nginx's included: nginx writes
 "client: <address>" into every request-level error line (a body over its limit, a
-failed upstream...), so its error log is kept at ``crit``, and it keeps no access
-log. Requests come from a marked loopback address, well-formed and not."""
+failed upstream, a full body folder...), so the portal's servers keep no error log
+and no access log. Requests come from a marked loopback address, well-formed and
+not."""
 
 from __future__ import annotations
 

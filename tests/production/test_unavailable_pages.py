@@ -11,11 +11,13 @@ carry the headers the portal's own pages carry, and never name nginx.
 from __future__ import annotations
 
 import http.client
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from portal.security import PERMISSIONS_POLICY
 from tests.production.stack import NginxPorts, free_port, running_nginx
 
 PAGES = Path(__file__).resolve().parents[2] / "static" / "unavailable"
@@ -28,8 +30,23 @@ def dead_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NginxPor
         yield ports
 
 
-def _ask(port: int, method: str, path: str, headers: dict[str, str] | None = None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+def _ask(
+    port: int,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    *,
+    https: bool = False,
+    source: str = "127.0.0.1",
+):
+    if https:
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # self-signed
+        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+            "127.0.0.1", port, timeout=30, context=context, source_address=(source, 0)
+        )
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
     try:
         conn.request(method, path, headers=headers or {})
         response = conn.getresponse()
@@ -38,7 +55,9 @@ def _ask(port: int, method: str, path: str, headers: dict[str, str] | None = Non
         conn.close()
 
 
-def _assert_portal_page(headers: dict[str, str], body: str, expected: str) -> None:
+def _assert_portal_page(
+    headers: dict[str, str], body: str, expected: str, *, https: bool = False
+) -> None:
     assert body == (PAGES / expected).read_text(encoding="utf-8")
     assert "nginx" not in body.lower()
     assert headers["Content-Type"] == "text/html"
@@ -48,7 +67,12 @@ def _assert_portal_page(headers: dict[str, str], body: str, expected: str) -> No
     assert headers["Referrer-Policy"] == "no-referrer"
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["X-Frame-Options"] == "DENY"
-    assert headers["Cache-Control"] == "no-store"
+    assert headers["Cache-Control"] == "no-store" and headers["Pragma"] == "no-cache"
+    assert headers["Permissions-Policy"] == PERMISSIONS_POLICY
+    assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert headers["Cross-Origin-Resource-Policy"] == "same-origin"
+    assert headers.get("Strict-Transport-Security") == ("max-age=63072000" if https else None)
+    assert "Set-Cookie" not in headers
 
 
 @pytest.mark.parametrize(
@@ -106,3 +130,59 @@ def test_an_address_or_headers_too_long_get_the_400_page(dead_upstream) -> None:
     status, headers, body = _ask(dead_upstream.onion, "GET", "/es/", {"X-Long": "b" * 9000})
     assert status == 400
     _assert_portal_page(headers, body, "es/400.html")
+
+
+@pytest.mark.parametrize(
+    ("site", "path", "accept", "language"),
+    [
+        ("onion", "/", "en-US,en;q=0.9,es;q=0.5", "en"),
+        ("onion", "/", "es-MX,es;q=0.9", "es"),
+        ("onion", "/", "de-DE,de;q=0.9", "es"),  # no pages in German
+        ("onion", "/es/", "en-US,en;q=0.9", "es"),  # the address decides first
+        ("inbox_onion", "/inbox/", "en", "en"),
+        ("inbox_onion", "/inbox/", "", "es"),
+    ],
+)
+def test_an_address_without_a_language_follows_the_browser(
+    dead_upstream, site, path, accept, language
+) -> None:
+    headers = {"Accept-Language": accept} if accept else {}
+    status, answer_headers, body = _ask(getattr(dead_upstream, site), "GET", path, headers)
+    assert status == 502
+    _assert_portal_page(answer_headers, body, f"{language}/502.html")
+
+
+def test_over_https_the_pages_carry_strict_transport_security(dead_upstream) -> None:
+    status, headers, body = _ask(dead_upstream.https, "GET", "/en/", https=True)
+    assert status == 502
+    _assert_portal_page(headers, body, "en/502.html", https=True)
+
+
+def test_plain_http_to_the_https_port_gets_the_400_page(dead_upstream) -> None:
+    status, headers, body = _ask(dead_upstream.https, "GET", "/en/")
+    assert status == 400
+    _assert_portal_page(headers, body, "en/400.html")
+
+
+def test_a_transfer_coding_nginx_does_not_know_gets_the_400_page(dead_upstream) -> None:
+    status, headers, body = _ask(
+        dead_upstream.onion, "POST", "/en/", {"Transfer-Encoding": "gzip, chunked"}
+    )
+    assert status == 501
+    _assert_portal_page(headers, body, "en/400.html")
+
+
+def test_a_page_nginx_cannot_read_leaves_no_address_in_any_log(tmp_path: Path) -> None:
+    """nginx logs "client: <address>" for a page it cannot read (and for a full body
+    folder) even at "crit": the servers must keep no error log at all."""
+    marked = "127.0.0.9"
+    with running_nginx(tmp_path, free_port(), free_port()) as (_nginx, prefix, ports):
+        (prefix / "static" / "unavailable" / "es").chmod(0)  # stat() fails: "crit"
+        status, _headers, _body = _ask(ports.onion, "GET", "/es/", source=marked)
+        assert status == 500  # nginx fell back to its own page, having failed to read ours
+        (prefix / "static" / "unavailable" / "es").chmod(0o755)
+        for path in [p for p in prefix.rglob("*") if p.is_file()]:
+            if path.suffix != ".html":
+                assert marked.encode() not in path.read_bytes(), path
+    logs = [tmp_path / "nginx.stderr"]
+    assert all(marked.encode() not in log.read_bytes() for log in logs if log.is_file())
