@@ -8,7 +8,9 @@ failures (refused or errored), the leaks left in what the tool produced (files i
 which ``tests/exiftool_oracle.leaks`` still finds something, and the number of such
 tags), CPU and wall seconds, and each tool's CPU time as a multiple of ours. Then the
 targets of issue 15 with their ratios, and for each group a profile line saying
-where our time went (one extra, untimed pass under cProfile, CPU clock).
+where our time went (one extra, untimed pass under cProfile, CPU clock). For the
+re-encoded images, what re-encoding costs: each cleaned copy's PSNR against the
+original as its own library decodes it (libheif, Pillow), beside its CPU time.
 
 How time is measured: the machine this runs on is shared, so wall time mostly says
 how busy the other processes were. The ratios therefore use CPU time (user + system):
@@ -50,6 +52,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import math
 import mimetypes
 import os
 import pstats
@@ -65,6 +68,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+from PIL import Image, ImageChops, ImageOps, ImageStat
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -375,6 +379,68 @@ def report(results: dict[str, dict[str, Tally]], profiles: dict[str, str], round
             print(f"  {name}: {'; '.join(found)}")
 
 
+# --- what re-encoding costs in quality -------------------------------------------------
+
+REENCODED = GROUP_OF_FAMILY["heif"]
+
+
+def _reference(path: Path) -> Image.Image:
+    """The original's primary picture as its own library decodes it (libheif for HEVC,
+    Pillow for AV1 and TIFF), upright and in the colours the cleaned copy is in: a
+    device profile is converted to sRGB as the cleaner converts it."""
+    import pillow_heif
+
+    from portal.cleaning import icc
+
+    try:
+        heif = pillow_heif.open_heif(path, convert_hdr_to_8bit=True)
+        image = heif[heif.primary_index].to_pillow()  # libheif applies irot/imir/clap
+    except (OSError, ValueError, RuntimeError):
+        image = ImageOps.exif_transpose(Image.open(path))
+    profile = image.info.get("icc_profile")
+    converted, _ = icc.prepare_for_save(image, profile)
+    return converted.convert("RGB")
+
+
+def _psnr(reference: Image.Image, other: Image.Image) -> float:
+    squares = sum(ImageStat.Stat(ImageChops.difference(reference, other)).sum2)
+    if not squares:
+        return math.inf
+    return 10 * math.log10(255**2 * 3 * reference.width * reference.height / squares)
+
+
+def quality_lines(files: list[Path], work: Path) -> list[str]:
+    """PSNR of each cleaned copy against the original decoded by its reference library
+    (what re-encoding as JPEG at quality 92 costs; PNG copies are lossless), beside
+    the CPU time of that one clean."""
+    folder = work / "quality"
+    folder.mkdir()
+    lines = []
+    for path in files:
+        out = folder / f"{path.name}.out"
+        cpu = time.process_time()
+        try:
+            result = clean_file(path, out, durable=False)
+        except Refusal:
+            lines.append(f"  {path.name:<34} refused")
+            continue
+        cpu = time.process_time() - cpu
+        reference = _reference(path)
+        with Image.open(out) as cleaned:
+            ours = cleaned.convert("RGB")
+        if ours.size != reference.size:
+            lines.append(f"  {path.name:<34} size {ours.size} against {reference.size}")
+            continue
+        psnr = _psnr(reference, ours)
+        quality = "identical pixels" if math.isinf(psnr) else f"PSNR {psnr:5.1f} dB"
+        lines.append(
+            f"  {path.name:<34} {quality:<16} {result.format} to {result.mime}, "
+            f"{reference.width}x{reference.height}, {cpu * 1000:5.0f} ms CPU"
+        )
+    shutil.rmtree(folder)
+    return lines
+
+
 # --- one big video ---------------------------------------------------------------------
 
 
@@ -562,6 +628,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_profile:
             profiles = {group: profile_line(files, work) for group, files in groups.items()}
         report(results, profiles, max(args.rounds, 1))
+        if groups.get(REENCODED):
+            print(f"\n{REENCODED}: PSNR of our JPEG against the original decoded by its library")
+            print("\n".join(quality_lines(groups[REENCODED], work)))
         if not args.no_big:
             big_video(work, args.big_mb, args.repeat)
     if args.hostile:
