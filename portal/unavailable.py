@@ -7,8 +7,9 @@ too slow to answer (504), or nginx itself failing (500, for example when its fol
 for request bodies is full). Its own pages are English only and name nginx.
 ``deploy/nginx/portal-proxy.conf`` serves these instead: static files rendered from
 ``templates/unavailable.html`` and the catalogues, one folder per language
-(``static/unavailable/es/502.html``), the language taken from the first segment of
-the address as the portal takes it.
+(``static/unavailable/es/502.html``). nginx picks the language much as the portal
+does: the address's first segment, else the browser's first language, else Spanish
+(``deploy/nginx/portal-http.conf``).
 
 The pages are committed, as ``messages.pot`` is, so a fresh checkout has them before
 anything runs. ``flask translate compile`` writes them again after compiling the
@@ -25,6 +26,10 @@ from flask_babel import lazy_gettext as _l
 
 from portal.errors import ERROR_TEXTS
 from portal.i18n import available_locales
+from portal.paths import STATIC
+
+#: where the pages are, one folder per language (nginx's root is its parent)
+FOLDER = STATIC / "unavailable"
 
 _NOT_ANSWERING = (
     _l("The portal is not answering right now"),
@@ -75,7 +80,7 @@ def render_pages(app: Flask) -> dict[str, str]:
     return pages
 
 
-def write_pages(app: Flask, folder: Path) -> list[Path]:
+def write_pages(app: Flask, folder: Path = FOLDER) -> list[Path]:
     """Write :func:`render_pages` under ``folder``; stale files there are removed."""
     pages = render_pages(app)
     written = []

@@ -3,9 +3,9 @@
 ``update`` extracts every marked string into ``messages.pot`` and merges it into each
 catalogue, ``compile`` builds the ``.mo`` files (and, in a checkout, the pages nginx
 shows when the portal cannot answer: :mod:`portal.unavailable`), ``init LANG`` adds
-a language. Each
-runs pybabel (Babel's own command line, with this interpreter) from the repository
-root, so locations in the catalogues read ``portal/errors.py:12`` on every machine.
+a language. Each runs pybabel (Babel's own command line, with this interpreter) from
+the repository root, so locations in the catalogues read ``portal/errors.py:12`` on
+every machine.
 
 The group is a Flask plugin command (``flask.commands`` in pyproject.toml), not one of
 the app's: it works on files and needs no app, and it must run when the app refuses
@@ -24,7 +24,7 @@ from babel import Locale, UnknownLocaleError
 
 from portal.config import Settings
 from portal.i18n import DOMAIN, translations_dir
-from portal.paths import ROOT, STATIC, TRANSLATIONS
+from portal.paths import ROOT, TRANSLATIONS
 
 #: where marked strings live; babel.cfg says which extractor reads which files
 SOURCE_DIRS = ("portal", "templates")
@@ -126,11 +126,10 @@ def compile_command() -> None:
 def write_unavailable_pages() -> None:
     """Render :mod:`portal.unavailable`'s pages from the catalogues just compiled."""
     from portal import create_app
-    from portal.unavailable import write_pages
+    from portal.unavailable import FOLDER, write_pages
 
-    folder = STATIC / "unavailable"
-    written = write_pages(create_app(), folder)
-    click.echo(f"wrote {len(written)} pages for nginx to {folder}")
+    written = write_pages(create_app())
+    click.echo(f"wrote {len(written)} pages for nginx to {FOLDER}")
 
 
 @translate_group.command("init")

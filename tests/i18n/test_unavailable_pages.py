@@ -5,16 +5,13 @@ either that was not followed by ``flask translate compile`` fails here."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import click
 import pytest
 from flask import Flask
 
 from portal import create_app
-from portal.unavailable import PAGES, render_pages
-
-FOLDER = Path(__file__).resolve().parents[2] / "static" / "unavailable"
+from portal.unavailable import FOLDER, PAGES, render_pages
 
 
 @pytest.fixture(scope="module")

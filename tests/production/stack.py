@@ -32,6 +32,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from portal.unavailable import FOLDER as UNAVAILABLE_PAGES
 from tests.inbox_keys import prepare_data_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,7 +147,7 @@ def write_nginx_prefix(prefix: Path, public_port: int, inbox_port: int, ports: N
     )
     (prefix / "snippets" / "portal-proxy.conf").write_text(snippet)
     shutil.copy(DEPLOY / "nginx" / "portal-http.conf", prefix / "conf.d" / "portal.conf")
-    shutil.copytree(ROOT / "static" / "unavailable", prefix / "static" / "unavailable")
+    shutil.copytree(UNAVAILABLE_PAGES, prefix / "static" / UNAVAILABLE_PAGES.name)
     shutil.copy(
         DEPLOY / "nginx" / "portal-public-locations.conf",
         prefix / "snippets" / "portal-public-locations.conf",
