@@ -82,6 +82,12 @@ def stored_file_path(data_dir: Path, submission_id: str, stored_name: str) -> Pa
     return _inside(submission_dir(data_dir, submission_id), stored_name)
 
 
+def part_path(target: Path) -> Path:
+    """A hidden, unique name beside ``target``, where a file is written whole before
+    one rename puts it at ``target``: a crash leaves a ``.part``, never half a file."""
+    return target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+
+
 def fsync_file(path: Path) -> None:
     """Make a file's content durable (its name needs :func:`fsync_dir` of its folder)."""
     fd = os.open(path, os.O_RDONLY)

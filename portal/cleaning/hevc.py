@@ -32,12 +32,9 @@ import struct
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, cast
+from typing import BinaryIO, cast
 
 from PIL import Image
-
-if TYPE_CHECKING:
-    pass
 
 #: how much of the file's start holds the item structure (the meta box) at most
 _HEAD = 1 << 20

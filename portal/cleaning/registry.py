@@ -32,7 +32,7 @@ from portal.cleaning.base import (
     RefusalCode,
     read_head,
 )
-from portal.storage import fsync_dir, fsync_file
+from portal.storage import fsync_dir, fsync_file, part_path
 
 #: Every format family, in the order their sniffers are tried.
 CLEANERS: tuple[FormatCleaner, ...] = (
@@ -188,7 +188,7 @@ def clean_file(
     if depth > limits.max_depth:
         raise Refusal(RefusalCode.TOO_LARGE, "files nested too deep")
     cleaner = identify(src)
-    part = dst.with_name(f".{dst.name}.{secrets.token_hex(4)}.part")
+    part = part_path(dst)
     try:
         if through is not None and cleaner.writes_through:
             result = _guarded(cleaner.clean_through, src, part, through(part), limits, depth)

@@ -352,7 +352,8 @@ class ChunkSealer:
         return self._start + size + chunk_count(size) * TAG
 
     def mark_sealed(self, first: int, stop: int) -> None:
-        """Count chunks ``[first, stop)`` as sealed: a resumed sealer sealed them."""
+        """Count chunks ``[first, stop)`` as sealed (by this sealer, or by a resumed
+        one in a helper process); refuse any counted already."""
         with self._lock:
             if self._sealed.intersection(range(first, stop)):
                 raise ValueError("chunks sealed twice")
@@ -365,14 +366,10 @@ class ChunkSealer:
         """Seal ``plain``, whole chunks from index ``first`` (the final one may be
         short if ``last``: it is then the file's last chunk), into ``into``; the
         number of bytes sealed."""
-        chunks = max(1, -(-len(plain) // CHUNK))
+        chunks = chunk_count(len(plain))
         if not last and len(plain) != chunks * CHUNK:
             raise ValueError("a chunk but the last is exactly CHUNK bytes")
-        with self._lock:
-            taken = self._sealed.intersection(range(first, first + chunks))
-            if taken:
-                raise ValueError(f"chunk {min(taken)} sealed twice")
-            self._sealed.update(range(first, first + chunks))
+        self.mark_sealed(first, first + chunks)  # a nonce is never used twice
         end = 0
         for number in range(chunks):
             piece = plain[number * CHUNK : (number + 1) * CHUNK]

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import io
 import os
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from portal.crypto import age, sealing
 from portal.crypto.keyring import Keyring
+from portal.storage import part_path
 
 
 def _write_atomically(target: Path, fill: Callable[[BinaryIO], int]) -> int:
-    part = _part(target)
+    part = part_path(target)
     fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as sink:
@@ -32,13 +32,9 @@ def _write_atomically(target: Path, fill: Callable[[BinaryIO], int]) -> int:
     return size
 
 
-def _part(target: Path) -> Path:
-    return target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
-
-
 def encrypt_file(plain: Path, target: Path, recipient: age.Recipient) -> int:
     """``plain`` encrypted into ``target`` (mode 0600, fsynced); the plaintext size."""
-    part = _part(target)
+    part = part_path(target)
     try:
         with plain.open("rb") as source:
             size = os.fstat(source.fileno()).st_size

@@ -26,6 +26,7 @@ import mmap
 import os
 import queue
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,15 @@ BATCH = 64
 QUEUED = 4
 #: threads that seal: the machines filing runs on have two cores or more
 WORKERS = 2
+
+
+def batch_ranges(first: int, chunks: int) -> Iterator[tuple[int, int, bool]]:
+    """Chunks ``[first, chunks)`` of a file of ``chunks`` chunks in batches of at most
+    :data:`BATCH`: each batch's first chunk, the chunk after it, and whether it ends
+    the file."""
+    for start in range(first, chunks, BATCH):
+        stop = min(start + BATCH, chunks)
+        yield start, stop, stop == chunks
 
 
 def _floor(offset: int) -> int:
@@ -262,9 +272,8 @@ def seal_file(
             return
         batches = Batches(sealer, plain, out, workers)
         try:
-            for first in range(0, chunks, BATCH):
-                stop = min(first + BATCH, chunks)
-                batches.submit(first, stop, last=stop == chunks)
+            for first, stop, last in batch_ranges(0, chunks):
+                batches.submit(first, stop, last=last)
             batches.wait()
         finally:
             batches.close()

@@ -26,12 +26,12 @@ and the plaintext lives in the request's temporary folder as it did before.
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 from portal.crypto import age
 from portal.crypto.sealer import OUT_OF_SPACE, SealerProcess
-from portal.crypto.sealing import BATCH, Batches, SealedFile
+from portal.crypto.sealing import BATCH, Batches, SealedFile, batch_ranges
+from portal.storage import part_path
 
 #: bytes written after a chunk before it is sealed: room for a muxer's patches
 WINDOW = 16 * 1024 * 1024
@@ -47,7 +47,7 @@ class EncryptingOutput:
         if window < age.CHUNK:
             raise ValueError("the window must hold a chunk")
         self._target = target
-        self._part = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        self._part = part_path(target)
         self._window = window
         self._plain = os.open(plain, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         self._sealer = age.ChunkSealer([recipient])
@@ -165,13 +165,11 @@ class EncryptingOutput:
                 return None
             size = self._high
             chunks = age.chunk_count(size)
-            rest = [
-                (first, min(first + BATCH, chunks)) for first in range(self._next, chunks, BATCH)
-            ]
+            rest = list(batch_ranges(self._next, chunks))
             if self._helper is not None:
                 try:
-                    for first, stop in rest:
-                        self._helper.submit(first, stop, last=stop == chunks)
+                    for first, stop, last in rest:
+                        self._helper.submit(first, stop, last=last)
                     self._helper.finish()
                 except OSError as exc:
                     self._helper_failed(exc)
@@ -180,10 +178,9 @@ class EncryptingOutput:
             elif rest:  # a short file: the muxer is done, threads of ours are free
                 batches = Batches(self._sealer, self._plain, self._out)
                 try:
-                    for first, stop in rest:
-                        batches.submit(first, stop, last=stop == chunks)
+                    for first, stop, last in rest:
+                        batches.submit(first, stop, last=last)
                     batches.wait()
-                    self._out.flush()
                 finally:
                     batches.close()
             self._put_chunk_zero(last=chunks == 1)

@@ -264,7 +264,8 @@ def clean_encrypted(
     """Clean ``src`` and store the cleaned copy at ``target``, encrypted to
     ``recipient``: the result and the cleaned size. Afterwards ``plain`` (in the
     request's temporary folder) holds the cleaned plaintext, for a thumbnail; the
-    caller deletes it. Raises :class:`Refusal` as :func:`clean_file` does.
+    caller deletes it. Raises :class:`Refusal` as :func:`clean_file` does; on any
+    failure ``plain`` is gone.
 
     Audio and video are encrypted as the muxer writes them
     (:mod:`portal.crypto.streaming`); everything else, and a stream that could not
@@ -278,6 +279,9 @@ def clean_encrypted(
         if size is None:
             size = encrypt_file(plain, target, recipient)
         return result, size
+    except BaseException:
+        plain.unlink(missing_ok=True)  # cleaned, then not stored: nothing to keep
+        raise
     finally:
         streamed.discard()
 
@@ -302,7 +306,6 @@ def _clean_all(
                 upload.path, plain, staging / name, recipient, limits
             )
         except Refusal as refusal:
-            plain.unlink(missing_ok=True)
             if is_out_of_space(refusal):
                 # Not the file's fault: refusing it would file the rest without it.
                 raise
@@ -310,9 +313,6 @@ def _clean_all(
             # Only the code: a detail may quote a library message about the file's bytes.
             log.info("file refused: %s", refusal.code.value)
             continue
-        except BaseException:
-            plain.unlink(missing_ok=True)
-            raise
         finally:
             upload.discard()
         thumbnail = None
