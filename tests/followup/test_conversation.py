@@ -449,13 +449,22 @@ def test_the_conversation_page_is_not_cached_and_its_address_names_nothing(
     # holds neither the phrase nor anything derived from it.
     serializer = SecureCookieSessionInterface().get_signing_serializer(inbox_app)
     assert serializer is not None
-    decoded = str(serializer.loads(cookie.value))
-    assert "followup_key" in decoded
-    for word in shown.split():
-        assert word not in decoded
+    stored = serializer.loads(cookie.value)
+    # Exactly three random values, each in its own fixed shape: a phrase, a word of it
+    # or anything longer would need another key or break a shape. Words are not
+    # searched for inside the values: a random token holds "add" or "bed" by chance.
+    assert sorted(stored) == ["csrf_token", "followup", "followup_key"]
+    assert re.fullmatch(r"[0-9a-f]{40}", stored["csrf_token"])
+    assert re.fullmatch(r"[0-9a-f]{32}", stored["followup"])
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}=", stored["followup_key"])
     with inbox_app.app_context():
         keys = phrase.derive(words.read(shown).canonical, phrase.installation())
+    decoded = str(stored)
     assert str(keys.identity) not in decoded and keys.lookup.hex() not in decoded
+    assert base64.urlsafe_b64decode(stored["followup_key"]) not in (
+        keys.lookup,
+        keys.identity.key.private_bytes_raw(),
+    )
 
 
 def test_leaving_forgets_the_conversation(inbox_app: Flask, editor: EditorAccount) -> None:
