@@ -25,8 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -42,9 +42,22 @@ DEBIAN_NGINX_CONF = Path("/etc/nginx/nginx.conf")
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int, avoid: Collection[int] = ()) -> list[int]:
+    """``count`` different free ports, none in ``avoid``. The sockets are held until
+    all are drawn: ports drawn one at a time can repeat, and nginx refuses to start
+    on a repeated listen port."""
+    with contextlib.ExitStack() as held:
+        ports: list[int] = []
+        while len(ports) < count:
+            sock = held.enter_context(socket.socket())
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            if port not in avoid:
+                ports.append(port)
+        return ports
 
 
 def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
@@ -103,10 +116,14 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
 
 @dataclass
 class NginxPorts:
-    http: int = field(default_factory=free_port)
-    https: int = field(default_factory=free_port)
-    onion: int = field(default_factory=free_port)
-    inbox_onion: int = field(default_factory=free_port)
+    http: int
+    https: int
+    onion: int
+    inbox_onion: int
+
+    @classmethod
+    def free(cls, avoid: Collection[int] = ()) -> NginxPorts:
+        return cls(*free_ports(4, avoid))
 
 
 def write_nginx_prefix(prefix: Path, public_port: int, inbox_port: int, ports: NginxPorts) -> Path:
@@ -289,7 +306,8 @@ def production_stack(base: Path, extra_env: dict[str, str] | None = None) -> Ite
         )  # fmt: skip
     try:
         wait_for_port(public_port, gunicorn, gunicorn_log)
-        with running_nginx(base, public_port, free_port()) as (nginx, prefix, ports):
+        inbox_port = free_port()  # gunicorn holds public_port, so the two differ
+        with running_nginx(base, public_port, inbox_port) as (nginx, prefix, ports):
             _wait_until_served(ports.onion, gunicorn_log)
             yield Stack(data_dir, gunicorn, nginx, gunicorn_log, prefix, ports, public_port)
     finally:
@@ -310,7 +328,7 @@ def running_nginx(
     if shutil.which("nginx") is None and not Path(NGINX).exists():
         pytest.skip("Debian's nginx is not installed (.ci/run installs it)")
     prefix = nginx_prefix()
-    ports = NginxPorts()
+    ports = NginxPorts.free(avoid={public_port, inbox_port})
     nginx = None
     try:
         conf = write_nginx_prefix(prefix, public_port, inbox_port, ports)

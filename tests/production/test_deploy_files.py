@@ -33,7 +33,7 @@ def test_nginx_accepts_the_portal_sites() -> None:
         pytest.skip("Debian's nginx is not installed (.ci/run installs it)")
     prefix = nginx_prefix()
     try:
-        result = nginx_check(write_nginx_prefix(prefix, 8000, 8001, NginxPorts()))
+        result = nginx_check(write_nginx_prefix(prefix, 8000, 8001, NginxPorts.free()))
         assert result.returncode == 0, result.stderr
         assert "[warn]" not in result.stderr and "[emerg]" not in result.stderr, result.stderr
     finally:

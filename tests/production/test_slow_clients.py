@@ -40,7 +40,9 @@ def test_eighty_slow_connections_starve_no_one(stack: Stack) -> None:
         attack.stop()
 
     assert len(waits) >= 5  # the upload took long enough to be visited meanwhile
-    assert max(waits) < 3, waits
+    # A visit takes hundredths of a second; a starved one would wait for a worker
+    # until an attacker's 20 s header timeout. 10 s leaves room for a slow CI box.
+    assert max(waits) < 10, waits
     status, page = upload["result"]  # type: ignore[misc]
     assert status == 200, page
     assert "foto (JPEG)" in page and "ubicación GPS" in page

@@ -19,7 +19,7 @@ import pytest
 
 from portal.unavailable import FOLDER as PAGES
 from tests.headers import EVERY_RESPONSE, HSTS, NOT_CACHED, PERMISSIONS, permissions, policy
-from tests.production.stack import NginxPorts, free_port, running_nginx
+from tests.production.stack import NginxPorts, free_ports, running_nginx
 
 #: the pages' Content-Security-Policy: the portal's page policy without scripts,
 #: media or connections (the pages have none) and with no form to send anywhere
@@ -36,7 +36,7 @@ NGINX_PAGE_POLICY = {
 @pytest.fixture(scope="module")
 def dead_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NginxPorts]:
     base = tmp_path_factory.mktemp("unavailable")
-    with running_nginx(base, free_port(), free_port()) as (_nginx, _prefix, ports):
+    with running_nginx(base, *free_ports(2)) as (_nginx, _prefix, ports):
         yield ports
 
 
@@ -180,7 +180,7 @@ def test_a_page_nginx_cannot_read_leaves_no_address_in_any_log(tmp_path: Path) -
     """nginx logs "client: <address>" for a page it cannot read (and for a full body
     folder) even at "crit": the servers must keep no error log at all."""
     marked = "127.0.0.9"
-    with running_nginx(tmp_path, free_port(), free_port()) as (_nginx, prefix, ports):
+    with running_nginx(tmp_path, *free_ports(2)) as (_nginx, prefix, ports):
         (prefix / "static" / "unavailable" / "es").chmod(0)  # stat() fails: "crit"
         status, _headers, _body = _ask(ports.onion, "GET", "/es/", source=marked)
         assert status == 500  # nginx fell back to its own page, having failed to read ours
