@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import re
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,6 +54,14 @@ class EditorAccount:
 
     def code(self, offset_steps: int = 0) -> str:
         return pyotp.TOTP(self.secret).at(self.clock.now + timedelta(seconds=30 * offset_steps))
+
+    def move_to_distinct_codes(self, offsets: Iterable[int]) -> None:
+        """Moves the clock on by whole steps until the codes ``offsets`` steps away
+        all differ. The secret is random, so two steps share a code about once in a
+        million: a test that tells steps apart by their codes would fail by chance."""
+        steps = list(offsets)
+        while len({self.code(step) for step in steps}) < len(steps):
+            self.clock.advance(seconds=30)
 
 
 def add_editor(app: Flask, name: str, clock: Clock, timezone: str = "") -> EditorAccount:

@@ -83,7 +83,9 @@ def test_wrong_password_is_refused(
 
 
 def test_wrong_code_is_refused(web: FlaskClient, editor: EditorAccount, inbox_app: Flask) -> None:
-    wrong = f"{(int(editor.code()) + 1) % 1_000_000:06d}"
+    accepted = {editor.code(step) for step in (-1, 0, 1)}  # one step of drift either side
+    near = (f"{(int(editor.code()) + k) % 1_000_000:06d}" for k in range(1, 5))
+    wrong = next(code for code in near if code not in accepted)
     response = sign_in(web, editor, code=wrong)
     assert response.status_code == 401
     assert not is_signed_in(web)
@@ -102,6 +104,7 @@ def test_a_code_in_another_scripts_digits_is_a_failed_sign_in_not_an_error(
 
 
 def test_code_from_long_ago_is_refused(web: FlaskClient, editor: EditorAccount) -> None:
+    editor.move_to_distinct_codes((-4, -1, 0, 1))
     response = sign_in(web, editor, code=editor.code(offset_steps=-4))
     assert response.status_code == 401
 
@@ -113,6 +116,7 @@ def test_code_of_the_neighbouring_step_is_accepted(web: FlaskClient, editor: Edi
 
 def test_a_code_cannot_be_used_twice(inbox_app: Flask, editor: EditorAccount, clock: Clock) -> None:
     first, second = inbox_app.test_client(), inbox_app.test_client()
+    editor.move_to_distinct_codes((-1, 0, 1))
     code = editor.code()
     assert sign_in(first, editor, code=code).status_code == 302
     clock.advance(seconds=5)
