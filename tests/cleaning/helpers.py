@@ -4,10 +4,11 @@ bytes carry none of them; shared by the registry, ``flask scrub`` and fuzz tests
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 from PIL import Image
+
+from tests.exiftool_oracle import write_tags
 
 # Identifying values written into generated files; none may survive cleaning.
 SECRETS = {
@@ -25,12 +26,7 @@ def exiftool_write(path: Path, *args: str) -> None:
     fmt = Image.open(path).format.lower()
     named = path.with_name(f".exiftool-{path.name}.{fmt}")
     os.replace(path, named)
-    subprocess.run(
-        ["exiftool", "-q", "-overwrite_original", *args, "--", str(named)],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    write_tags(named, *args)
     os.replace(named, path)
 
 

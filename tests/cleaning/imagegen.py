@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import struct
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from PIL import Image, ImageCms, ImageDraw, ImageSequence
 
 from portal.cleaning import Cleaned, Limits, clean_file
 from portal.cleaning.base import FormatCleaner
-from tests.exiftool_oracle import leaks
+from tests.exiftool_oracle import leaks, write_tags
 
 # Distinctive values: long enough that finding them by chance in pixel data is
 # practically impossible.
@@ -190,14 +189,7 @@ def exiftool_identifying_args(*, jpeg_comment: bool = True) -> list[str]:
 
 def exiftool_write(path: Path, args: list[str]) -> None:
     """Write tags in place with exiftool; fails the test if exiftool refuses."""
-    result = subprocess.run(
-        ["exiftool", "-q", "-overwrite_original", *args, "--", str(path)],
-        capture_output=True,
-        check=False,
-        timeout=60,
-    )
-    if result.returncode != 0:
-        raise AssertionError(f"exiftool could not write tags: {result.stderr.decode()}")
+    write_tags(path, *args)
 
 
 def tag_identifying(path: Path, *, jpeg_comment: bool = True) -> None:

@@ -16,7 +16,7 @@ import pytest
 from av.stream import Disposition
 
 from portal.cleaning import Cleaned, Limits, clean_file
-from tests.exiftool_oracle import leaks
+from tests.exiftool_oracle import leaks, write_tags
 
 # Strings planted in tags. A cleaned file must not contain any of them.
 MARKERS = ("JuanPerezSecreto", "TituloSecreto", "ComentarioSecreto", "CalleSecreta")
@@ -115,12 +115,7 @@ def rotated_video(workdir: Path) -> Path:
     """A video whose track matrix says: display rotated by 90 degrees (set with
     exiftool, independently of FFmpeg)."""
     out = plain_video(workdir, "rotated.mp4")
-    subprocess.run(
-        ["exiftool", "-q", "-overwrite_original", "-Rotation=90", str(out)],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    write_tags(out, "-Rotation=90")
     return out
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from portal.cleaning import Category, Limits, Refusal, RefusalCode, clean_file, 
 from portal.cleaning.gif import CLEANER
 from tests.cleaning import docgen, imagegen
 from tests.corpus import corpus_file, corpus_params
+from tests.exiftool_oracle import write_tags
 
 GIF_CORPUS = corpus_params(".gif")
 DEFAULT_LIMITS = Limits()
@@ -97,10 +97,7 @@ def tagged_gif(tmp_path: Path) -> Path:
         transparency=0,
         disposal=2,
     )
-    subprocess.run(
-        ["exiftool", "-q", "-overwrite_original", "-XMP-dc:Creator=Jane Tipster", str(path)],
-        check=True,
-    )
+    write_tags(path, "-XMP-dc:Creator=Jane Tipster")
     plain_text = b"\x21\x01\x0c" + bytes(12) + sub_blocks(b"Jane Tipster")
     private = b"\x21\xff" + sub_blocks(b"PRIVATE!1.0")[:-1] + sub_blocks(b"private-payload")
     icc_block = b"\x21\xff" + sub_blocks(b"ICCRGBG1012")[:-1] + sub_blocks(scanner_profile())

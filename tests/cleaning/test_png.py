@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import struct
-import subprocess
 import tracemalloc
 import zlib
 from pathlib import Path
@@ -17,7 +16,7 @@ from portal.cleaning import Category, Limits, Refusal, RefusalCode, clean_file, 
 from portal.cleaning.png import CLEANER
 from tests.cleaning import imagegen
 from tests.corpus import corpus_file, corpus_params
-from tests.exiftool_oracle import leaks
+from tests.exiftool_oracle import leaks, write_tags
 
 PNG_CORPUS = corpus_params(".png")
 DEFAULT_LIMITS = Limits()
@@ -101,17 +100,13 @@ def tagged_png(tmp_path: Path) -> Path:
     path = tmp_path / "tagged.png"
     image = Image.linear_gradient("L").resize((40, 30)).convert("RGB")
     image.save(path)
-    subprocess.run(
-        [
-            "exiftool", "-q", "-overwrite_original",
-            "-PNG:Comment=Secret note", "-PNG:Author=Jane Tipster",
-            "-XMP-dc:Creator=Jane Tipster", "-EXIF:Make=PhoneCorp",
-            "-EXIF:GPSLatitude=31.7619", "-EXIF:GPSLatitudeRef=N",
-            "-EXIF:GPSLongitude=106.4850", "-EXIF:GPSLongitudeRef=W",
-            "-EXIF:Orientation#=6", "-PNG:ModifyDate=2024:01:02 03:04:05",
-            str(path),
-        ],
-        check=True,
+    write_tags(
+        path,
+        "-PNG:Comment=Secret note", "-PNG:Author=Jane Tipster",
+        "-XMP-dc:Creator=Jane Tipster", "-EXIF:Make=PhoneCorp",
+        "-EXIF:GPSLatitude=31.7619", "-EXIF:GPSLatitudeRef=N",
+        "-EXIF:GPSLongitude=106.4850", "-EXIF:GPSLongitudeRef=W",
+        "-EXIF:Orientation#=6", "-PNG:ModifyDate=2024:01:02 03:04:05",
     )  # fmt: skip
     data = insert_before_iend(path.read_bytes(), chunk(b"prVt", b"private-payload"))
     path.write_bytes(data + b"PK\x03\x04 appended archive with private-payload")

@@ -4,7 +4,6 @@ frame decodes to the same pixels; VP8X flags and RIFF sizes match what is kept."
 from __future__ import annotations
 
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from portal.cleaning import Category, Limits, Refusal, RefusalCode, clean_file, 
 from portal.cleaning.webp import CLEANER
 from tests.cleaning import imagegen
 from tests.corpus import corpus_file, corpus_params
+from tests.exiftool_oracle import write_tags
 
 WEBP_CORPUS = corpus_params(".webp")
 DEFAULT_LIMITS = Limits()
@@ -96,15 +96,12 @@ def test_corpus_camera_tags(tmp_path: Path) -> None:
 
 
 def tag(path: Path) -> None:
-    subprocess.run(
-        [
-            "exiftool", "-q", "-overwrite_original",
-            "-XMP-dc:Creator=Jane Tipster", "-EXIF:Make=PhoneCorp",
-            "-EXIF:Artist=Jane Tipster", "-EXIF:DateTimeOriginal=2024:05:06 07:08:09",
-            "-EXIF:GPSLatitude=31.7619", "-EXIF:GPSLatitudeRef=N",
-            "-EXIF:Orientation#=6", str(path),
-        ],
-        check=True,
+    write_tags(
+        path,
+        "-XMP-dc:Creator=Jane Tipster", "-EXIF:Make=PhoneCorp",
+        "-EXIF:Artist=Jane Tipster", "-EXIF:DateTimeOriginal=2024:05:06 07:08:09",
+        "-EXIF:GPSLatitude=31.7619", "-EXIF:GPSLatitudeRef=N",
+        "-EXIF:Orientation#=6",
     )  # fmt: skip
 
 

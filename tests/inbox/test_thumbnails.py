@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import re
 import struct
-import subprocess
 import zlib
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from portal.cleaning.base import Limits
 from portal.crypto import age
 from portal.inbox import thumbnails
 from portal.models import StoredFile, Submission, db
-from tests.exiftool_oracle import leaks
+from tests.exiftool_oracle import leaks, write_tags
 from tests.headers import assert_file_headers
 from tests.inbox.helpers import FileSpec, MakeSubmission, jpeg_file, pdf_file
 from tests.inbox_keys import ensure_inbox
@@ -44,11 +43,9 @@ def tagged_jpeg(tmp_path: Path, size: tuple[int, int], orientation: int) -> byte
     exif = Image.Exif()
     exif[0x0112] = orientation
     two_halves(size).save(path, "JPEG", quality=90, exif=exif, comment=b"shot by Juan")
-    subprocess.run(
-        ["exiftool", "-q", "-overwrite_original", "-GPSLatitude=31.7", "-GPSLatitudeRef=N",
-         "-Artist=Juan Perez", "-Model=Pixel 7", "-SerialNumber=ABC123",
-         "-DateTimeOriginal=2026:03:01 10:00:00", "-XMP:Creator=Juan", str(path)],
-        check=True,
+    write_tags(
+        path, "-GPSLatitude=31.7", "-GPSLatitudeRef=N", "-Artist=Juan Perez", "-Model=Pixel 7",
+        "-SerialNumber=ABC123", "-DateTimeOriginal=2026:03:01 10:00:00", "-XMP:Creator=Juan",
     )  # fmt: skip
     assert leaks(path), "the test photo should carry metadata to begin with"
     return path.read_bytes()
