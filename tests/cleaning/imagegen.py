@@ -187,13 +187,8 @@ def exiftool_identifying_args(*, jpeg_comment: bool = True) -> list[str]:
     return args
 
 
-def exiftool_write(path: Path, args: list[str]) -> None:
-    """Write tags in place with exiftool; fails the test if exiftool refuses."""
-    write_tags(path, *args)
-
-
 def tag_identifying(path: Path, *, jpeg_comment: bool = True) -> None:
-    exiftool_write(path, exiftool_identifying_args(jpeg_comment=jpeg_comment))
+    write_tags(path, *exiftool_identifying_args(jpeg_comment=jpeg_comment))
 
 
 def found_values(data: bytes) -> list[str]:

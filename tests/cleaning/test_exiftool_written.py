@@ -27,7 +27,7 @@ from PIL import ImageCms
 from portal.cleaning import Category, Limits, clean_file, icc, identify
 from tests.cleaning import imagegen, mediagen
 from tests.cleaning.byte_search import encodings, expand
-from tests.exiftool_oracle import leaks, read_tags
+from tests.exiftool_oracle import leaks, read_tags, write_tags
 
 pillow_heif.register_heif_opener()
 
@@ -149,7 +149,7 @@ def test_exiftool_written_tags_are_all_removed(case: str, tmp_path: Path) -> Non
     name, make, args, value_keys, family, extension, categories = CASES[case]
     src = tmp_path / name
     make(src)
-    imagegen.exiftool_write(src, args)
+    write_tags(src, *args)
     assert identify(src).family == family
     before = leaks(src)
     original = _searchable(src)
@@ -174,7 +174,7 @@ def test_exiftool_rotation_survives_the_cleaning(case: str, tmp_path: Path) -> N
     name, make, args, *_ = CASES[case]
     src = tmp_path / name
     make(src)
-    imagegen.exiftool_write(src, args)
+    write_tags(src, *args)
     out = tmp_path / "cleaned.bin"
     clean_file(src, out, Limits())
     rotation = read_tags(src)["Composite:Rotation"]

@@ -13,7 +13,7 @@ from portal.cleaning import Category, Limits, Refusal, RefusalCode, clean_file
 from portal.cleaning.tiff import CLEANER
 from tests.cleaning import imagegen
 from tests.corpus import corpus_file, corpus_params
-from tests.exiftool_oracle import leaks, read_tags
+from tests.exiftool_oracle import leaks, read_tags, write_tags
 
 TIFF_CORPUS = corpus_params(".tif", ".tiff")
 LIMITS = Limits()
@@ -129,7 +129,7 @@ def test_cmyk_becomes_rgb(tmp_path):
 def test_multipage_keeps_first_full_page_and_reports_the_rest(tmp_path):
     pages = [imagegen.pattern((12, 8)), imagegen.pattern((48, 32)).rotate(180)]
     src = write(tmp_path, imagegen.tiff_bytes(extra_pages=pages))
-    imagegen.exiftool_write(src, ["-IFD1:SubfileType=Reduced-resolution image"])
+    write_tags(src, "-IFD1:SubfileType=Reduced-resolution image")
     found = CLEANER.inspect(src, LIMITS)
     assert {Category.THUMBNAIL, Category.EMBEDDED} <= found
     out, result = clean(src, tmp_path)
@@ -142,7 +142,7 @@ def test_multipage_keeps_first_full_page_and_reports_the_rest(tmp_path):
 def test_thumbnail_first_keeps_the_full_resolution_page(tmp_path):
     # Like a DNG: the first directory is a small preview, the picture comes next.
     src = write(tmp_path, imagegen.tiff_bytes((12, 8), extra_pages=[imagegen.pattern((48, 32))]))
-    imagegen.exiftool_write(src, ["-IFD0:SubfileType=Reduced-resolution image"])
+    write_tags(src, "-IFD0:SubfileType=Reduced-resolution image")
     out, result = clean(src, tmp_path)
     assert Category.THUMBNAIL in result.removed
     assert Category.EMBEDDED not in result.removed
