@@ -15,6 +15,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from portal.storage import create_once
+
 MB = 1024 * 1024
 #: a version 3 onion service's host name (version 2 names are no longer reachable)
 ONION_ADDRESS = re.compile(r"[a-z2-7]{56}\.onion")
@@ -198,14 +200,7 @@ def load_secret_key(settings: Settings) -> str:
     if settings.secret_key:
         return settings.secret_key
     path = settings.data_dir / "secret_key"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-        fh.flush()
-        os.fsync(fh.fileno())
+    key = create_once(path, secrets.token_hex(32).encode()).decode().strip()
+    if not key:  # every form would fail: refuse to start instead
+        raise RuntimeError(f"{path} is empty: remove it, and a new key is made on start")
     return key

@@ -88,6 +88,33 @@ def part_path(target: Path) -> Path:
     return target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
 
 
+def create_once(path: Path, content: bytes) -> bytes:
+    """Put ``content`` at ``path`` (mode 0600) unless a file is already there, and
+    return what ``path`` holds. Safe when several processes race to create it (each
+    gunicorn worker on a first start): the content is written whole under a private
+    name and linked into place, and ``link`` fails if another got there first, so
+    no one reads a half-written file and all get the same content."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    part = part_path(path)
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(part, path)
+        except FileExistsError:
+            return path.read_bytes()
+        fsync_dir(path.parent)
+        return content
+    finally:
+        part.unlink()
+
+
 def fsync_file(path: Path) -> None:
     """Make a file's content durable (its name needs :func:`fsync_dir` of its folder)."""
     fd = os.open(path, os.O_RDONLY)

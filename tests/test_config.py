@@ -1,5 +1,9 @@
 """Settings are read from PORTAL_* variables, validated, and the secret key persists."""
 
+import multiprocessing
+import re
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import pytest
@@ -64,3 +68,45 @@ def test_generated_secret_key_is_private_and_kept(tmp_path: Path) -> None:
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
     assert load_secret_key(settings) == first
     assert load_secret_key(settings.with_overrides(secret_key="given")) == "given"
+
+
+def test_an_empty_key_file_stops_the_start(tmp_path: Path) -> None:
+    """An empty key would sign every cookie with nothing, and every form would fail."""
+    (tmp_path / "secret_key").write_text("\n")
+    with pytest.raises(RuntimeError, match="secret_key is empty"):
+        load_secret_key(Settings(data_dir=tmp_path))
+
+
+def _first_start(data_dir: str, ready: Barrier, results: Queue) -> None:
+    ready.wait()
+    try:
+        results.put(load_secret_key(Settings(data_dir=Path(data_dir))))
+    except Exception as error:  # reported to the test, which fails on it
+        results.put(f"{type(error).__name__}: {error}")
+
+
+def test_workers_starting_together_share_one_whole_key(tmp_path: Path) -> None:
+    """gunicorn's workers each build the app, so on a first start they all reach for
+    the key file at once: every one must get the same, whole key. (Seen in CI: one
+    worker read the file after another created it but before it wrote the key, signed
+    with an empty key, and answered 500; one that lost the race to create it would
+    fail to boot.)"""
+    context = multiprocessing.get_context("fork")
+    workers = 6
+    for round_ in range(30):
+        data_dir = tmp_path / str(round_)
+        data_dir.mkdir()
+        ready, results = context.Barrier(workers), context.Queue()
+        processes = [
+            context.Process(target=_first_start, args=(str(data_dir), ready, results))
+            for _ in range(workers)
+        ]
+        for process in processes:
+            process.start()
+        keys = [results.get(timeout=30) for _ in processes]
+        for process in processes:
+            process.join()
+        assert len(set(keys)) == 1, keys
+        assert re.fullmatch("[0-9a-f]{64}", keys[0]), keys
+        assert (data_dir / "secret_key").read_text() == keys[0]
+        assert [p.name for p in data_dir.iterdir()] == ["secret_key"]  # no file left over
