@@ -8,7 +8,8 @@ web app needs when it runs.
 
 A serving process (gunicorn, ``flask run``, the tests) creates the data folder on
 first start (and, on SQLite only, its tables: see :mod:`portal.database`), and
-sweeps what a crash left. Any other ``flask`` command
+sweeps what a crash left, taking its host's serving lock, whether the database is
+ready or not (:mod:`portal.housekeeping`). Any other ``flask`` command
 touches no data folder when the app is made: those that need one call
 :func:`open_data_folder`, which refuses a folder that does not exist, so a command
 run without the server's ``PORTAL_DATA_DIR`` fails instead of quietly making a
@@ -129,8 +130,10 @@ def _prepare_data_folder(app: Flask) -> None:
     from portal.housekeeping import sweep_storage
 
     with app.app_context():
-        if _prepare_database(app):
-            sweep_storage(app)
+        ready = _prepare_database(app)
+        # Whatever the database's state: a process waiting for `flask db upgrade`
+        # serves on its own once it is done, and must hold its host's lock by then.
+        sweep_storage(app, database_ready=ready)
 
 
 def _prepare_database(app: Flask) -> bool:

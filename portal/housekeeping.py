@@ -6,6 +6,15 @@ row, or (a tipster's later message) files in a submission's folder with no row.
 :func:`sweep_storage` runs in every app start (whatever ``PORTAL_SERVE`` says) and
 by ``flask housekeeping``.
 
+A serving process takes its host's lock and sweeps the temporary folders at start
+whatever the database's state: one that starts while the database cannot be used
+(503 until ``flask db upgrade``, see :mod:`portal.database`) starts serving by
+itself later, and from then on its uploads must be as safe from the others' sweeps
+as any. Only the sweep of unfiled submissions reads the database's rows: such a
+start skips it, and it is done at the next start or ``flask housekeeping`` (every
+15 minutes) with the database ready. Nothing is filed while the database is not
+ready, so nothing new needs it meanwhile.
+
 Several hosts may serve one data folder (on NFS or CephFS, docs/deployment.md), and
 no sweep relies on a file lock working across hosts. What is plaintext is per host:
 each host's requests work in its own temporary folder (``Settings.temp_dir``:
@@ -67,17 +76,19 @@ class Swept:
     #: stale; under staging/: stale)
     temporary: int
     #: stale folders under submissions/ without a database row, and stale files in
-    #: filed submissions' folders that no row names
+    #: filed submissions' folders that no row names (0 when the database was not
+    #: ready: not looked at)
     unfiled: int
 
 
-def sweep_storage(app: Flask) -> Swept:
-    """At start, and by ``flask housekeeping``: empty this host's temporary folder
-    when no other process of this host is serving, otherwise remove only what ended
-    processes left in it; and remove stale entries under staging/ and stale unfiled
+def sweep_storage(app: Flask, *, database_ready: bool = True) -> Swept:
+    """At start, and by ``flask housekeeping``: take this host's serving lock (held
+    for the app's life); empty this host's temporary folder when no other process of
+    this host is serving, otherwise remove only what ended processes left in it; and
+    remove stale entries under staging/ and, with ``database_ready``, stale unfiled
     folders and files under submissions/ (see the module's docstring).
 
-    Call inside an app context, after the tables exist.
+    Call inside an app context (with ``database_ready``, once the tables are current).
     """
     settings = app.config["PORTAL_SETTINGS"]
     data_dir: Path = settings.data_dir
@@ -97,7 +108,7 @@ def sweep_storage(app: Flask) -> Swept:
         finally:
             fcntl.flock(lock, fcntl.LOCK_SH)
     removed += sweep_stale_tmp(data_dir, settings.csrf_time_limit, settings.temp_dir)
-    unfiled = sweep_unfiled(data_dir, settings.csrf_time_limit)
+    unfiled = sweep_unfiled(data_dir, settings.csrf_time_limit) if database_ready else 0
     if alone and (removed or unfiled):
         log.warning(
             "start-up sweep removed %d temporary entries and %d unfiled folders or files",

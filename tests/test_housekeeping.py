@@ -10,7 +10,9 @@ import fcntl
 import os
 import time
 
-from portal import storage
+from sqlalchemy import text
+
+from portal import database, storage
 from portal.models import StoredFile, Submission, db
 from tests.public.helpers import (
     files_under,
@@ -142,3 +144,62 @@ def test_a_host_never_sweeps_another_hosts_uploads(make_app):
     assert post_tip(restarted.test_client(), "es", note="en A").status_code == 200
     assert (in_progress / "upload-original").exists()
     assert files_under(data_dir / "tmp") == [in_progress / "upload-original"]
+
+
+def _set_revision(app, revision: str) -> None:
+    with app.app_context():
+        db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
+        db.session.commit()
+
+
+def test_a_worker_started_before_the_upgrade_keeps_its_uploads(make_app, monkeypatch):
+    """A worker that starts while the database waits for ``flask db upgrade``
+    answers 503, then serves by itself once the upgrade is done. It holds its host's
+    serving lock from the start like any other: otherwise a worker gunicorn starts
+    later, or ``flask housekeeping``, takes itself for the only one serving and
+    empties tmp/<host>/, a tip being uploaded with it."""
+    previous = make_app(persistent_database=True)
+    _set_revision(previous, "0004")  # new code deployed, the database not upgraded yet
+    previous.extensions["portal_storage_lock"].close()
+    waiting = make_app(persistent_database=True, inbox_key=False)
+    client = waiting.test_client()
+    assert client.get("/en/").status_code == 503
+    _set_revision(waiting, database.HEAD)  # the operator's `flask db upgrade`
+    monkeypatch.setattr(database, "RECHECK_EVERY", 0.0)
+    assert client.get("/en/").status_code == 200
+    settings = waiting.config["PORTAL_SETTINGS"]
+    upload = storage.WorkFolder(storage.tmp_root(settings.data_dir, settings.temp_dir))
+    (upload.path / "upload-original").write_bytes(b"a tip arriving")
+
+    make_app(persistent_database=True)  # gunicorn starts another worker
+    swept = waiting.test_cli_runner().invoke(args=["housekeeping"])
+    assert swept.exit_code == 0, swept.output
+    assert "(servers running)" in swept.output
+    assert (upload.path / "upload-original").read_bytes() == b"a tip arriving"
+    upload.remove()
+
+
+def test_a_start_before_the_upgrade_sweeps_the_temporary_folder(make_app):
+    """What the database is not needed for is swept at every start; submission
+    folders without a row wait for a start or a ``flask housekeeping`` that can read
+    the rows."""
+    previous = make_app(persistent_database=True)
+    settings = previous.config["PORTAL_SETTINGS"]
+    _set_revision(previous, "0004")
+    previous.extensions["portal_storage_lock"].close()
+    left = host_temp_dir(settings.data_dir) / "upload-deadbeef"
+    left.write_bytes(b"half an upload of a dead server")
+    orphan = storage.submission_dir(settings.data_dir, "0" * 32)
+    orphan.mkdir()
+    (orphan / "file.jpg").write_bytes(b"x")
+    for path in (orphan / "file.jpg", orphan):
+        _age(path, settings.csrf_time_limit + 60)
+
+    waiting = make_app(persistent_database=True, inbox_key=False)
+    assert waiting.test_client().get("/en/").status_code == 503
+    assert not left.exists()
+    assert orphan.exists()
+    _set_revision(waiting, database.HEAD)
+    waiting.extensions["portal_storage_lock"].close()
+    make_app(persistent_database=True)
+    assert not orphan.exists()

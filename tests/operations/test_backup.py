@@ -22,7 +22,7 @@ from portal import backup, storage
 from portal.database import sqlite_path
 from portal.inbox.deletion import delete_submissions
 from portal.models import EditorSession, StoredFile, Submission, ThreadMessage, TipsterSession, db
-from tests.apps import DatabaseUrls, MakeApp
+from tests.apps import DatabaseUrls, MakeApp, running_app
 from tests.encryption.helpers import every_byte_under, noise_jpeg, noise_wav, runs_of
 from tests.followup.helpers import (
     FOLLOWUP,
@@ -331,6 +331,30 @@ def test_restore_refuses_an_installation_that_is_not_empty(
     result = command(other, "restore", str(dest))
     assert result.returncode == 1 and "database has tables already" in result.stderr
     assert not any((other / "submissions").iterdir())
+
+
+@pytest.mark.postgresql_only("an empty SQLite database gets its tables at the first start")
+def test_restore_refuses_while_a_portal_waits_for_the_tables(
+    source: tuple[Flask, EditorAccount],
+    tmp_path: Path,
+    command: Command,
+    database_urls: DatabaseUrls,
+) -> None:
+    """Services started on the new, empty database before the restore answer 503
+    until it has tables, then serve by themselves: they are running, and restore
+    must see it (it looks at their serving lock)."""
+    app, _ = source
+    file_tip(app, 1)
+    dest = tmp_path / "backup"
+    take_backup(app, dest)
+    data_dir = tmp_path / "restored"
+    empty = database_urls.url(data_dir, persistent=True)  # the database restore fills
+    with running_app(data_dir, database_url=empty, inbox_key=False) as waiting:
+        assert waiting.test_client().get("/en/").status_code == 503
+        result = command(data_dir, "restore", str(dest))
+        assert result.returncode == 1 and "stop it before restoring" in result.stderr
+        assert tree(data_dir / "submissions") == {}
+    restore(command, dest, data_dir)  # once it has stopped
 
 
 def test_backup_refuses_an_existing_destination(
