@@ -21,7 +21,10 @@ each host's requests work in its own temporary folder (``Settings.temp_dir``:
 tmp/<host>/ or ``PORTAL_TMP_DIR``), which only that host's processes sweep.
 Everything shared (staging/, submissions/) is only ever swept by age: an entry
 untouched for the form's CSRF lifetime belongs to no request in progress, on any
-host. When no other process of this host is serving (each holds a shared lock on
+host. Several processes may sweep the same entry at once (gunicorn's workers
+starting together, the hosts): a file or folder gone under a sweep counts as
+removed (:func:`portal.storage.remove_folder`), never as an error that would stop a
+worker from starting. When no other process of this host is serving (each holds a shared lock on
 ``portal-<host>.lock`` for its lifetime, kept in
 ``app.extensions["portal_storage_lock"]``), the start-up sweep empties this host's
 temporary folder at once; otherwise a restarting worker never deletes another
@@ -156,14 +159,17 @@ def _remove_unfiled_files(data_dir: Path, submission_ids: list[str], cutoff: flo
         if not folder.is_dir() or folder.is_symlink():
             continue
         names = filed.get(submission_id, set())
-        stray = [e for e in folder.iterdir() if e.name not in names and _older(e, cutoff)]
-        for entry in stray:
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink(missing_ok=True)
-        if stray:
-            storage.fsync_dir(folder)
+        try:
+            stray = [e for e in folder.iterdir() if e.name not in names and _older(e, cutoff)]
+            for entry in stray:
+                if entry.is_dir() and not entry.is_symlink():
+                    storage.remove_folder(entry)
+                else:
+                    entry.unlink(missing_ok=True)
+            if stray:
+                storage.fsync_dir(folder)
+        except FileNotFoundError:
+            continue  # the submission was deleted meanwhile, its folder with it
         removed += len(stray)
     return removed
 
@@ -250,7 +256,7 @@ def _sweep_older(root: Path, cutoff: float) -> int:
             if _newest_change(entry) >= cutoff:
                 continue
             if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
+                storage.remove_folder(entry)
             else:
                 entry.unlink()
         except OSError:

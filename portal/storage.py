@@ -26,6 +26,7 @@ import os
 import re
 import secrets
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -137,8 +138,23 @@ def delete_submission_files(data_dir: Path, submission_id: str) -> None:
     """Remove a submission's folder and everything in it, durably."""
     folder = submission_dir(data_dir, submission_id)
     if folder.exists():
-        shutil.rmtree(folder)
+        remove_folder(folder)
         fsync_dir(folder.parent)
+
+
+def remove_folder(path: Path) -> None:
+    """Delete a folder and everything in it. What is gone already counts as removed:
+    another process, of this host or another, may be sweeping the same entry at the
+    same moment. Any other error is raised."""
+
+    def gone_is_removed(_function: object, _path: object, error: BaseException) -> None:
+        if not isinstance(error, FileNotFoundError):
+            raise error
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=gone_is_removed)
+    else:
+        shutil.rmtree(path, onerror=lambda f, p, info: gone_is_removed(f, p, info[1]))
 
 
 #: names of request folders under tmp/ (see :class:`WorkFolder`)
@@ -264,13 +280,14 @@ def submission_folders(data_dir: Path) -> list[str]:
 
 def remove_submission_entry(data_dir: Path, name: str) -> None:
     """Delete any entry under submissions/, including one whose name is not a valid
-    id (left there by hand or by a crash)."""
+    id (left there by hand or by a crash). One removed meanwhile by another sweeper
+    counts as removed."""
     root = submissions_root(data_dir)
     path = root / name
     if path.parent != root or name in {"", ".", ".."}:
         raise ValueError("path escapes its folder")
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
+        remove_folder(path)
     else:
         path.unlink(missing_ok=True)
     fsync_dir(root)

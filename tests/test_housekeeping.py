@@ -12,7 +12,8 @@ import time
 
 from sqlalchemy import text
 
-from portal import database, storage
+from portal import database, housekeeping, storage
+from portal.inbox import deletion
 from portal.models import StoredFile, Submission, db
 from tests.public.helpers import (
     files_under,
@@ -203,3 +204,89 @@ def test_a_start_before_the_upgrade_sweeps_the_temporary_folder(make_app):
     waiting.extensions["portal_storage_lock"].close()
     make_app(persistent_database=True)
     assert not orphan.exists()
+
+
+def _another_sweep_midway(monkeypatch, app, leftover) -> list[int]:
+    """Make another process's sweep (of this host or another) run, whole, at the
+    moment this one is about to delete the first file of ``leftover`` (a file, or a
+    folder's): the interleaving of two workers starting together on the same
+    leftovers. Returns what that sweep removed, once it has run."""
+    settings = app.config["PORTAL_SETTINGS"]
+    names = {leftover.name} | {p.name for p in leftover.rglob("*")}
+    unlink = os.unlink
+    other: list[int] = []
+
+    def unlink_after_the_other_sweep(path, *args, **kwargs):
+        if not other and os.fsdecode(os.path.basename(path)) in names:
+            other.append(-1)  # running: its own deletions go straight through
+            with app.app_context():
+                other[0] = housekeeping.sweep_unfiled(settings.data_dir, settings.csrf_time_limit)
+        return unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", unlink_after_the_other_sweep)
+    return other
+
+
+def test_workers_sweeping_the_same_orphan_together_all_start(make_app, monkeypatch):
+    """gunicorn's workers start together and each sweeps: two may delete the same
+    stale orphan folder at once. The one finding a file gone under it failed to boot,
+    and gunicorn stops altogether when a worker fails to boot."""
+    app = make_app(persistent_database=True)
+    settings = app.config["PORTAL_SETTINGS"]
+    orphan = storage.submission_dir(settings.data_dir, "0" * 32)
+    orphan.mkdir()
+    for n in range(3):
+        (orphan / f"{n}.jpg.age").write_bytes(b"x")
+        _age(orphan / f"{n}.jpg.age", settings.csrf_time_limit + 60)
+    _age(orphan, settings.csrf_time_limit + 60)
+    app.extensions["portal_storage_lock"].close()
+    other = _another_sweep_midway(monkeypatch, app, orphan)
+
+    started = make_app(persistent_database=True)
+    monkeypatch.undo()
+    assert other == [1]
+    assert not orphan.exists()
+    assert post_tip(started.test_client(), "es", note="después").status_code == 200
+
+
+def test_sweeps_of_the_same_stray_folder_together_both_finish(make_app, monkeypatch):
+    """The same, for a stale folder no row names inside a filed submission's."""
+    app = make_app(persistent_database=True)
+    settings = app.config["PORTAL_SETTINGS"]
+    assert post_tip(app.test_client(), "en", note="kept").status_code == 200
+    (kept,) = submission_state(settings.data_dir)[0]
+    filed = sorted(storage.submission_dir(settings.data_dir, kept).iterdir())
+    stray = storage.submission_dir(settings.data_dir, kept) / "cut-short"
+    stray.mkdir()
+    for n in range(3):
+        (stray / f"{n}.jpg.age").write_bytes(b"x")
+        _age(stray / f"{n}.jpg.age", settings.csrf_time_limit + 60)
+    _age(stray, settings.csrf_time_limit + 60)
+    app.extensions["portal_storage_lock"].close()
+    other = _another_sweep_midway(monkeypatch, app, stray)
+
+    make_app(persistent_database=True)
+    monkeypatch.undo()
+    assert other == [1]
+    assert not stray.exists()
+    assert sorted(storage.submission_dir(settings.data_dir, kept).iterdir()) == filed
+    assert _rows(app) == (1, 0)
+
+
+def test_deleting_a_submission_while_a_sweep_removes_its_strays(make_app, monkeypatch):
+    """An editor deletes a submission while a worker starting sweeps a stale stray
+    file out of its folder: the deletion finishes (it answered 500 before)."""
+    app = make_app(persistent_database=True)
+    settings = app.config["PORTAL_SETTINGS"]
+    assert post_tip(app.test_client(), "en", note="to delete").status_code == 200
+    (doomed,) = submission_state(settings.data_dir)[0]
+    folder = storage.submission_dir(settings.data_dir, doomed)
+    (folder / "stray.jpg.age").write_bytes(b"x")
+    _age(folder / "stray.jpg.age", settings.csrf_time_limit + 60)
+    other = _another_sweep_midway(monkeypatch, app, folder / "stray.jpg.age")
+    with app.app_context():
+        assert deletion.delete_submissions(settings.data_dir, [doomed], "ana") == 1
+    monkeypatch.undo()
+    assert other == [1]
+    assert not folder.exists()
+    assert _rows(app) == (0, 0)
