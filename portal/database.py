@@ -11,6 +11,13 @@ existed) is left untouched and the portal answers 503 (``/healthz`` says
 start serving once the upgrade is done, without a restart. The start never migrates
 by itself: an upgrade is an operator's decision, made with a backup at hand.
 
+A database that does not answer at start (PostgreSQL restarting, or out of reach
+for a moment while gunicorn starts or replaces a worker) is treated the same way:
+the process starts, answers 503 (``/healthz`` says ``unavailable: database``), logs
+one line naming only the error's type, and serves once a recheck finds the
+database at :data:`HEAD`. A worker that failed to boot instead would make gunicorn
+stop every worker, requests in progress with them.
+
 One exception keeps the first command of README.md working: an *empty SQLite*
 database gets the current tables at its first start (and is marked as being at
 ``HEAD``). SQLite is one file that only processes of one host may open (its own
@@ -29,6 +36,7 @@ file's own mode, so they are private too.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -51,6 +59,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 HEAD = "0005"
 #: app.extensions key: why the database cannot be used yet ("" when it can)
 PENDING = "portal_schema_pending"
+#: the reason kept under :data:`PENDING` while the database does not answer
+UNREACHABLE = "the database does not answer"
 #: app.extensions keys: when the database was last checked, and the lock of a check
 _CHECKED = "portal_schema_checked"
 _CHECKING = "portal_schema_checking"
@@ -115,14 +125,31 @@ def state() -> str:
     return f"at revision {version}, not {HEAD}: run flask db upgrade"
 
 
+def _checked_state() -> tuple[str, str]:
+    """:func:`state` and ``""``, or, when the database does not answer,
+    :data:`UNREACHABLE` and the name of the error's type (its message may hold the
+    database's address)."""
+    try:
+        return state(), ""
+    except SQLAlchemyError as error:
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.rollback()
+        return UNREACHABLE, type(error).__name__
+
+
+def _reason(found: str) -> str:
+    """Why a database in state ``found`` (not ``"current"``) cannot be used."""
+    return "no tables yet: run flask db upgrade" if found == "empty" else found
+
+
 def prepare(app: Flask) -> bool:
     """Check the tables, or create them in an empty SQLite database (inside an app
-    context). Returns whether the database is ready; when not, requests get a 503
-    and the log says what to run."""
+    context). Returns whether the database is ready; when not (it does not answer,
+    or needs ``flask db upgrade``), requests get a 503 and the log says why."""
     engine: Engine = db.engine
     if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_settings):
         event.listen(engine, "connect", _sqlite_settings)
-    found = state()
+    found, error = _checked_state()
     if found == "empty" and creates_tables(engine):
         db.create_all()
         with db.engine.begin() as connection:
@@ -134,13 +161,14 @@ def prepare(app: Flask) -> bool:
             )
             connection.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": HEAD})
         found = "current"
-    elif found == "empty":
-        found = "no tables yet: run flask db upgrade"
-    app.extensions[PENDING] = "" if found == "current" else found
+    reason = "" if found == "current" else _reason(found)
+    app.extensions[PENDING] = reason
     app.extensions[_CHECKED] = time.monotonic()
-    if found != "current":
-        log.error("the database is not ready (%s); the portal answers 503 until then", found)
-    return found == "current"
+    if error:
+        log.error("the database does not answer (%s); the portal answers 503 until it does", error)
+    elif reason:
+        log.error("the database is not ready (%s); the portal answers 503 until then", reason)
+    return not reason
 
 
 def pending(app: Flask) -> str:
@@ -156,15 +184,13 @@ def pending(app: Flask) -> str:
         return reason  # another thread is checking
     try:
         app.extensions[_CHECKED] = time.monotonic()
-        try:
-            found = state()
-        except SQLAlchemyError:
-            db.session.rollback()
-            return reason
+        found, _ = _checked_state()
         if found == "current":
             mark_ready(app)
-            log.warning("the database is at the current revision now: serving")
+            log.warning("the database is ready now: serving")
             return ""
+        reason = _reason(found)
+        app.extensions[PENDING] = reason
         return reason
     finally:
         lock.release()

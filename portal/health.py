@@ -4,7 +4,8 @@ It answers from any process (public, inbox or both) and reads no tip, editor or
 audit data: it checks that the data folder is there and writable, that the
 database's schema is the one this code expects (``unavailable: database schema``
 until ``flask db upgrade`` has run, see :mod:`portal.database`) and that the database
-answers ``SELECT 1``. It sets no cookie and says nothing else.
+answers ``SELECT 1`` (``unavailable: database`` when it does not, including since
+the start). It sets no cookie and says nothing else.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ def init_app(app: Flask) -> None:
         problem = ""
         if not os.access(data_dir, os.W_OK | os.X_OK):
             problem = "data folder"
-        elif database.pending(app):
-            problem = "database schema"
+        elif reason := database.pending(app):
+            problem = "database" if reason == database.UNREACHABLE else "database schema"
         else:
             try:
                 db.session.execute(text("SELECT 1"))

@@ -71,6 +71,17 @@ class PostgresServer:
         self._made.add(name)
         return self.url(name)
 
+    def local_socket(self) -> Path | None:
+        """The server's Unix socket, when it has one on this machine (.ci/postgres
+        makes one); else None."""
+        found = self._admin.execute("SHOW unix_socket_directories").fetchone()
+        port = self.admin_url.port or 5432
+        for folder in str(found[0] if found else "").split(","):
+            path = Path(folder.strip()) / f".s.PGSQL.{port}"
+            if folder.strip() and path.is_socket():
+                return path
+        return None
+
     def drop(self, url: str) -> None:
         """Drop a database made here (the apps on it closed or not)."""
         name = make_url(url).database

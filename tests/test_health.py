@@ -1,16 +1,23 @@
 """``/healthz`` answers in every serving mode without reading tip data, sets no
-cookie, and says 503 when the database cannot be reached."""
+cookie, and says 503 when the database cannot be reached, from the start too: a
+worker that gunicorn starts or replaces while the database does not answer starts
+all the same and answers 503 (one failing to boot makes gunicorn stop them all)."""
 
 from __future__ import annotations
 
+import logging
 import shutil
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import event
 
 from portal import create_app
 from portal.config import Settings
+from portal.errors import ERROR_TEXTS
 from portal.models import db
 
 
@@ -52,3 +59,36 @@ def test_healthz_says_503_when_the_database_is_gone(served) -> None:
     assert response.status_code == 503
     assert response.get_data(as_text=True) == "unavailable: database\n"
     shutil.rmtree(database)
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A loopback port bound and never listened on: connections to it are refused."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
+
+
+def test_a_worker_starts_while_postgresql_does_not_answer(
+    tmp_path: Path, refused_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    pytest.importorskip("psycopg", reason="PostgreSQL's driver: pip install -e '.[postgres]'")
+    url = f"postgresql://portal:s3cret@127.0.0.1:{refused_port}/portal"
+    with caplog.at_level(logging.INFO):
+        app = create_app(Settings(data_dir=tmp_path / "data", secret_key="k", database_url=url))
+    try:
+        client = app.test_client()
+        page = client.get("/es/")
+        assert page.status_code == 503
+        with app.test_request_context(), force_locale("es"):
+            title, message = (str(text) for text in ERROR_TEXTS[500])
+        assert title in page.text and message in page.text
+        health = client.get("/healthz")
+        assert (health.status_code, health.text) == (503, "unavailable: database\n")
+        assert "portal_storage_lock" in app.extensions  # it serves the folder as any worker
+    finally:
+        app.extensions["portal_storage_lock"].close()
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("portal")]
+    assert said == [
+        "the database does not answer (OperationalError); the portal answers 503 until it does"
+    ]

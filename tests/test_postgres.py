@@ -5,7 +5,9 @@ as psycopg2, which the extra does not install, so the portal names the driver.
 On PostgreSQL (the suite's second pass, tests/postgres.py) the tables come only
 from ``flask db upgrade``: a serving process finds an empty database, answers 503
 until the upgrade has run elsewhere, then serves without a restart. Times read back
-in UTC whatever the server's time zone (the suite's server runs in Pacific/Chatham)."""
+in UTC whatever the server's time zone (the suite's server runs in Pacific/Chatham).
+A server that does not answer when a worker starts is the same: 503, then serving
+once it answers."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select
+from sqlalchemy.engine import make_url
 
 from portal import database
 from portal.config import Settings
@@ -64,6 +67,41 @@ def test_an_empty_database_is_served_once_flask_db_upgrade_has_run(
             assert client.get("/healthz").status_code == 503  # not rechecked yet
             monkeypatch.setattr(database, "RECHECK_EVERY", 0.0)
             assert client.get("/healthz").status_code == 200
+            assert client.get("/en/").status_code == 200
+    finally:
+        database_urls.dispose(url)
+
+
+@pytest.mark.postgresql_only("the server out of reach, then back")
+def test_a_worker_started_while_the_server_is_out_of_reach_serves_once_it_answers(
+    tmp_path: Path, database_urls: DatabaseUrls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker reaches the server through a socket path that leads nowhere at
+    first (PostgreSQL restarting), then to the server's own socket."""
+    assert database_urls.server is not None
+    server_socket = database_urls.server.local_socket()
+    if server_socket is None:
+        pytest.skip("the server has no Unix socket on this machine (.ci/postgres makes one)")
+    url = database_urls.server.database()
+    port = str(database_urls.server.admin_url.port or 5432)
+    route = tmp_path / "route"
+    route.mkdir()
+    through_route = (
+        make_url(url)
+        .set(host=None, port=None)
+        .update_query_dict({"host": str(route), "port": port})
+        .render_as_string(hide_password=False)
+    )
+    try:
+        with running_app(tmp_path / "data", database_url=through_route, inbox_key=False) as app:
+            client = app.test_client()
+            assert client.get("/en/").status_code == 503
+            health = client.get("/healthz")
+            assert (health.status_code, health.text) == (503, "unavailable: database\n")
+            monkeypatch.setattr(database, "RECHECK_EVERY", 0.0)
+            assert client.get("/healthz").status_code == 503  # still out of reach
+            (route / server_socket.name).symlink_to(server_socket)  # the server is back
+            assert client.get("/healthz").text == "ok\n"
             assert client.get("/en/").status_code == 200
     finally:
         database_urls.dispose(url)
