@@ -2,6 +2,9 @@
 
 * :func:`current_key` is all the public side ever reads: the newest ``InboxKey``'s id
   and public key. Nothing it can reach decrypts anything.
+* :func:`hold_key` is called before committing rows encrypted to a key, which a
+  rotation (:mod:`portal.inbox.rotation`) may have deleted meanwhile;
+  :func:`seal_to_current_key` seals again to the new key when it has.
 * :class:`Keyring` is what a signed-in editor (or a command given a password or the
   recovery key) holds for the length of one request: the inbox identities by key id.
   Its text form is an age identity file, with a ``# inbox key N`` comment before each
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -36,6 +39,42 @@ def current_key() -> tuple[int, age.Recipient]:
     if row is None:
         raise NoInboxKey()
     return row.id, age.Recipient.parse(row.public_key)
+
+
+class KeyRetired(Exception):
+    """A rotation deleted the inbox key some rows were encrypted to before they were
+    committed: no key would ever open them, so they must not be filed."""
+
+
+def hold_key(key_id: int) -> None:
+    """Call just before committing rows encrypted to inbox key ``key_id``: flushes
+    them, checks that the key still exists, and keeps it until the commit. A
+    rotation deletes old keys in one transaction with a last look for rows still
+    under them, so either it sees these rows (and encrypts them again), or it
+    deleted the key first and this raises :class:`KeyRetired`. The key's row is
+    locked FOR SHARE on PostgreSQL, which the rotation's DELETE waits for; on SQLite
+    the flush took the database's one write lock, which the DELETE waits for."""
+    db.session.flush()
+    found = db.session.scalar(
+        select(InboxKey.id).where(InboxKey.id == key_id).with_for_update(read=True)
+    )
+    if found is None:
+        raise KeyRetired()
+
+
+def seal_to_current_key(seal: Callable[[int, age.Recipient], None]) -> None:
+    """``seal(key_id, recipient)`` with the current inbox key, held until the commit
+    (:func:`hold_key`); sealed again to the new key if a rotation retired that one
+    in between. For what the server can seal again: editors' replies."""
+    while True:
+        with db.session.no_autoflush:  # nothing unsealed may reach the database
+            key_id, recipient = current_key()
+        seal(key_id, recipient)
+        try:
+            hold_key(key_id)
+        except KeyRetired:
+            continue
+        return
 
 
 @dataclass(frozen=True)

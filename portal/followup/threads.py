@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from portal.crypto import age
-from portal.crypto.keyring import Keyring, current_key
+from portal.crypto.keyring import Keyring, seal_to_current_key
 from portal.models import Submission, ThreadMessage, db, utcnow
 
 #: the longest reply an editor can write, in characters
@@ -64,16 +64,15 @@ def add_reply(submission: Submission, editor: str, text: str) -> ThreadMessage:
     caller commits)."""
     if not submission.tipster_key:
         raise NoPhrase()
-    key_id, inbox = current_key()
     tipster = age.Recipient.parse(submission.tipster_key)
-    message = ThreadMessage(
-        author=ThreadMessage.EDITORS,
-        editor=editor,
-        sealed=_seal_reply(text, [tipster, inbox]),
-        key_id=key_id,
-        created_at=utcnow(),
-    )
+    message = ThreadMessage(author=ThreadMessage.EDITORS, editor=editor, created_at=utcnow())
     submission.messages.append(message)
+
+    def seal(key_id: int, inbox: age.Recipient) -> None:
+        message.sealed = _seal_reply(text, [tipster, inbox])
+        message.key_id = key_id
+
+    seal_to_current_key(seal)
     return message
 
 
@@ -109,10 +108,13 @@ def delete_for_tipster(submission: Submission, identity: age.Identity, message_i
     if message is None or not message.read_by_tipster:
         return False
     text = _text(age.decrypt(message.sealed, [identity]))
-    key_id, inbox = current_key()
-    message.sealed = _seal_reply(text, [inbox])
-    message.key_id = key_id
+
+    def seal(key_id: int, inbox: age.Recipient) -> None:
+        message.sealed = _seal_reply(text, [inbox])
+        message.key_id = key_id
+
     message.deleted_by_tipster = True
+    seal_to_current_key(seal)
     return True
 
 

@@ -13,6 +13,12 @@ inbox rotate``), for when an editor leaves on bad terms or a key may have leaked
    recovery key and any copy of an old keyring then open nothing still on disk (a
    backup taken before, of course, stays readable with them).
 
+The portal may keep serving meanwhile. A tip being cleaned when step 1 commits was
+sealed to the old key: if it is filed before step 3, step 3 finds it and step 2 runs
+again; if after, its filing finds the key gone and fails, and the tipster is told to
+send it again (:func:`portal.crypto.keyring.hold_key`). No tip is ever filed under a
+deleted key.
+
 A rotation cut short leaves every tip readable (keyrings hold old and new keys);
 running it again makes yet another key and finishes the job.
 """
@@ -57,23 +63,61 @@ def rotate(data_dir: Path, keyring: Keyring, progress: Progress | None = None) -
     sessions.end_everyone()
     db.session.commit()
 
-    submissions = db.session.scalars(select(Submission).where(Submission.key_id != key.id)).all()
-    files = db.session.scalars(select(StoredFile).where(StoredFile.key_id != key.id)).all()
-    messages = db.session.scalars(select(ThreadMessage).where(ThreadMessage.key_id != key.id)).all()
-    total, done = len(submissions) + len(files) + len(messages), 0
+    done = 0
+    while True:
+        done = _reencrypt_all(data_dir, both, key.id, identity.recipient, done, progress)
+        # Step 3 begins with the DELETE and a last look in the same transaction. A tip
+        # (or message) filed meanwhile under an old key, whose filing read the key
+        # before step 1, either committed before: it is seen and this goes round
+        # again; or commits after, finds its key gone and is refused
+        # (portal.crypto.keyring.hold_key). None is left that no key opens.
+        db.session.execute(delete(InboxKey).where(InboxKey.id != key.id))
+        if not any(_under_old_keys(key.id)):
+            break
+        db.session.rollback()
+    _reseal_everyone(both.only(key.id))
+    sessions.end_everyone()
+    audit.record(audit.COMMAND_LINE, audit.KEY_ROTATED)
+    db.session.commit()
+    return str(identity)
+
+
+def _under_old_keys(
+    key_id: int,
+) -> tuple[list[Submission], list[ThreadMessage], list[StoredFile]]:
+    """Everything encrypted to another inbox key than ``key_id``."""
+    return (
+        list(db.session.scalars(select(Submission).where(Submission.key_id != key_id))),
+        list(db.session.scalars(select(ThreadMessage).where(ThreadMessage.key_id != key_id))),
+        list(db.session.scalars(select(StoredFile).where(StoredFile.key_id != key_id))),
+    )
+
+
+def _reencrypt_all(
+    data_dir: Path,
+    keyring: Keyring,
+    key_id: int,
+    recipient: age.Recipient,
+    done: int,
+    progress: Progress | None,
+) -> int:
+    """Encrypt everything still under an old key to ``key_id``, committing after each
+    row; returns ``done`` plus how many were."""
+    submissions, messages, files = _under_old_keys(key_id)
+    total = done + len(submissions) + len(messages) + len(files)
     if progress:
         progress(done, total)
     for submission in submissions:
-        content = Content.open(submission.sealed, submission.key_id, both)
-        submission.sealed = content.seal(identity.recipient)
-        submission.key_id = key.id
+        content = Content.open(submission.sealed, submission.key_id, keyring)
+        submission.sealed = content.seal(recipient)
+        submission.key_id = key_id
         submission.note_index = None  # made under the old key; the next search remakes it
         db.session.commit()
         done += 1
         if progress:
             progress(done, total)
     for message in messages:
-        threads.reencrypt(message, both, key.id, identity.recipient)
+        threads.reencrypt(message, keyring, key_id, recipient)
         db.session.commit()
         done += 1
         if progress:
@@ -85,16 +129,10 @@ def rotate(data_dir: Path, keyring: Keyring, progress: Progress | None = None) -
                 continue
             path = storage.stored_file_path(data_dir, stored.submission_id, name)
             if path.is_file():
-                reencrypt_file(path, path, both, stored.key_id, identity.recipient)
-        stored.key_id = key.id
+                reencrypt_file(path, path, keyring, stored.key_id, recipient)
+        stored.key_id = key_id
         db.session.commit()
         done += 1
         if progress:
             progress(done, total)
-
-    _reseal_everyone(both.only(key.id))
-    db.session.execute(delete(InboxKey).where(InboxKey.id != key.id))
-    sessions.end_everyone()
-    audit.record(audit.COMMAND_LINE, audit.KEY_ROTATED)
-    db.session.commit()
-    return str(identity)
+    return done

@@ -14,8 +14,11 @@ nothing here can decrypt). Filing:
    full image to preview it;
 2. the staging folder is fsynced and renamed to submissions/<id> in one step (staging/
    and submissions/ are on one filesystem, wherever tmp/ is);
-3. the row, with the note, links and contact sealed, is committed. If the commit
-   fails, the folder is removed.
+3. the row, with the note, links and contact sealed, is committed, provided the
+   inbox key everything was sealed to still exists (:func:`hold_key`: a key rotation
+   that ran meanwhile and deleted it would leave a tip no key opens, so the filing
+   fails and the tipster is told to send again). If the commit fails, the folder is
+   removed.
 
 So at any crash point there is either nothing, a stray folder under tmp/ or staging/,
 or a folder under submissions/ with no row; :mod:`portal.housekeeping` removes those.
@@ -35,7 +38,7 @@ from portal import storage
 from portal.cleaning import Cleaned, Kind, Limits, Refusal, RefusalCode, clean_file
 from portal.crypto import age
 from portal.crypto.files import encrypt_file
-from portal.crypto.keyring import Content, current_key
+from portal.crypto.keyring import Content, KeyRetired, current_key, hold_key
 from portal.crypto.phrase import PhraseKeys
 from portal.crypto.streaming import StreamedEncryption
 from portal.inbox.thumbnails import write_thumbnail
@@ -49,8 +52,12 @@ class FilingFailed(Exception):
     """The submission could not be saved; nothing of it was kept."""
 
     @property
-    def out_of_space(self) -> bool:
-        return is_out_of_space(self.__cause__)
+    def status(self) -> int:
+        """503 when sending again soon can work (the disk was full; the inbox key
+        was rotated while this was filed), else 500."""
+        if is_out_of_space(self.__cause__) or isinstance(self.__cause__, KeyRetired):
+            return 503
+        return 500
 
 
 @dataclass(frozen=True)
@@ -181,6 +188,7 @@ def file_submission(
     )
     try:
         db.session.add(submission)
+        hold_key(key_id)  # everything here is sealed to it: a rotation must see it
         db.session.commit()
     except BaseException as exc:
         db.session.rollback()
@@ -244,6 +252,7 @@ def file_message(
             submission.messages.append(message)
         submission.is_read = False
         submission.last_activity_at = utcnow()
+        hold_key(key_id)
         db.session.commit()
     except BaseException as exc:
         db.session.rollback()

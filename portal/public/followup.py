@@ -326,7 +326,7 @@ def register(bp: Blueprint, settings: Settings) -> None:
         except NoInboxKey:
             return views.not_open_page()
         except FilingFailed as failure:
-            return views.not_saved_page(503 if failure.out_of_space else 500)
+            return views.not_saved_page(failure.status)
         if result.filed:
             current_app.extensions["portal_notifier"].activity()
         return render_template(

@@ -272,7 +272,7 @@ def _receive(form: TipForm, settings: Settings) -> ResponseReturnValue:
     except NoInboxKey:
         return not_open_page()
     except FilingFailed as failure:
-        return not_saved_page(503 if failure.out_of_space else 500)
+        return not_saved_page(failure.status)
     if result.filed:
         current_app.extensions["portal_notifier"].activity()
     return render_template(
