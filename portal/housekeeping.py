@@ -23,9 +23,9 @@ Everything shared (staging/, submissions/) is only ever swept by age: an entry
 untouched for the form's CSRF lifetime belongs to no request in progress, on any
 host. Several processes may sweep the same entry at once (gunicorn's workers
 starting together, the hosts): a file or folder gone under a sweep counts as
-removed (:func:`portal.storage.remove_folder`), never as an error that would stop a
-worker from starting. When no other process of this host is serving (each holds a shared lock on
-``portal-<host>.lock`` for its lifetime, kept in
+removed (:func:`portal.storage.remove_folder`), never as an error that would stop
+a worker from starting. When no other process of this host is serving (each holds
+a shared lock on ``portal-<host>.lock`` for its lifetime, kept in
 ``app.extensions["portal_storage_lock"]``), the start-up sweep empties this host's
 temporary folder at once; otherwise a restarting worker never deletes another
 worker's upload in progress.
