@@ -242,6 +242,7 @@ def test_receipt_and_inbox_list_all_removed_from_generated_files(
 
 
 @pytest.mark.corpus
+@pytest.mark.sqlite_only("the generated files' test above covers every label on both")
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_receipt_and_inbox_list_all_removed_from_corpus_files(roomy_app, cleaner_results, lang):
     if not corpus_available():
