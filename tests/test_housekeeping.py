@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -227,6 +228,15 @@ def _another_sweep_midway(monkeypatch, app, leftover) -> list[int]:
     return other
 
 
+def _stale_folder(folder: Path, seconds: float) -> None:
+    """A folder of three files, all of them (and it) last changed ``seconds`` ago."""
+    folder.mkdir()
+    for n in range(3):
+        (folder / f"{n}.jpg.age").write_bytes(b"x")
+        _age(folder / f"{n}.jpg.age", seconds)
+    _age(folder, seconds)
+
+
 def test_workers_sweeping_the_same_orphan_together_all_start(make_app, monkeypatch):
     """gunicorn's workers start together and each sweeps: two may delete the same
     stale orphan folder at once. The one finding a file gone under it failed to boot,
@@ -234,11 +244,7 @@ def test_workers_sweeping_the_same_orphan_together_all_start(make_app, monkeypat
     app = make_app(persistent_database=True)
     settings = app.config["PORTAL_SETTINGS"]
     orphan = storage.submission_dir(settings.data_dir, "0" * 32)
-    orphan.mkdir()
-    for n in range(3):
-        (orphan / f"{n}.jpg.age").write_bytes(b"x")
-        _age(orphan / f"{n}.jpg.age", settings.csrf_time_limit + 60)
-    _age(orphan, settings.csrf_time_limit + 60)
+    _stale_folder(orphan, settings.csrf_time_limit + 60)
     app.extensions["portal_storage_lock"].close()
     other = _another_sweep_midway(monkeypatch, app, orphan)
 
@@ -257,11 +263,7 @@ def test_sweeps_of_the_same_stray_folder_together_both_finish(make_app, monkeypa
     (kept,) = submission_state(settings.data_dir)[0]
     filed = sorted(storage.submission_dir(settings.data_dir, kept).iterdir())
     stray = storage.submission_dir(settings.data_dir, kept) / "cut-short"
-    stray.mkdir()
-    for n in range(3):
-        (stray / f"{n}.jpg.age").write_bytes(b"x")
-        _age(stray / f"{n}.jpg.age", settings.csrf_time_limit + 60)
-    _age(stray, settings.csrf_time_limit + 60)
+    _stale_folder(stray, settings.csrf_time_limit + 60)
     app.extensions["portal_storage_lock"].close()
     other = _another_sweep_midway(monkeypatch, app, stray)
 
