@@ -21,6 +21,7 @@ of a path.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -135,11 +136,23 @@ def fsync_dir(path: Path) -> None:
 
 
 def delete_submission_files(data_dir: Path, submission_id: str) -> None:
-    """Remove a submission's folder and everything in it, durably."""
+    """Remove a submission's folder and everything in it, durably. A tipster's
+    message may rename files into it meanwhile (:func:`publish_files`): the folder
+    is then not empty at the end, and is removed again."""
     folder = submission_dir(data_dir, submission_id)
-    if folder.exists():
-        remove_folder(folder)
-        fsync_dir(folder.parent)
+    for attempt in range(1, _DELETE_ATTEMPTS + 1):
+        if not folder.exists():
+            break
+        try:
+            remove_folder(folder)
+        except OSError as error:
+            if error.errno != errno.ENOTEMPTY or attempt == _DELETE_ATTEMPTS:
+                raise
+    fsync_dir(folder.parent)
+
+
+#: how many times a submission's folder is removed again when files arrive in it
+_DELETE_ATTEMPTS = 5
 
 
 def remove_folder(path: Path) -> None:

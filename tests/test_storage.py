@@ -144,3 +144,29 @@ def test_folders_are_private(data_dir: Path, tmp_path: Path) -> None:
     assert work.parent == storage.tmp_root(data_dir, tmp_path / "elsewhere")
     for folder in (staging, work):
         assert folder.stat().st_mode & 0o777 == 0o700, folder
+
+
+def test_deleting_a_submission_while_a_message_files_into_it_removes_all(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An editor deletes a thread as the tipster's later message renames its files
+    into the folder: the folder is not empty at the end of the first pass. It used to
+    fail the editor's request with ENOTEMPTY, after deleting some files and no row."""
+    folder = storage.submission_dir(data_dir, SUBMISSION)
+    folder.mkdir()
+    for n in range(3):
+        (folder / f"{n}.age").write_bytes(b"x")
+    arriving = data_dir / "arriving.age"
+    arriving.write_bytes(b"y")
+    unlink = os.unlink
+
+    def a_file_arrives_meanwhile(path, *args, **kwargs):
+        if arriving.exists():
+            os.rename(arriving, folder / "late.age")  # as storage.publish_files does
+        return unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", a_file_arrives_meanwhile)
+    storage.delete_submission_files(data_dir, SUBMISSION)
+    monkeypatch.undo()
+    assert not arriving.exists()  # it did arrive, during the deletion
+    assert not folder.exists()
