@@ -14,6 +14,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from flask import Flask
+from flask.testing import FlaskClient
 
 from portal import create_app
 from portal.config import Settings
@@ -112,3 +113,13 @@ def close_app(app: Flask) -> None:
     app.extensions["portal_notifier"].cancel()
     with app.app_context():
         app.extensions["sqlalchemy"].engine.dispose()
+
+
+def assert_waits_for_the_database(client: FlaskClient, why: str, lang: str = "en") -> str:
+    """A portal that cannot use its database yet: its form answers 503 and /healthz
+    says ``unavailable: <why>``. Returns the form's page."""
+    page = client.get(f"/{lang}/")
+    assert page.status_code == 503
+    health = client.get("/healthz")
+    assert (health.status_code, health.text) == (503, f"unavailable: {why}\n")
+    return page.text

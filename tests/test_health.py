@@ -12,13 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import event
 
 from portal import create_app
 from portal.config import Settings
-from portal.errors import ERROR_TEXTS
 from portal.models import db
+from tests.apps import assert_waits_for_the_database
 
 
 @pytest.fixture(params=["all", "public", "inbox"])
@@ -77,14 +76,8 @@ def test_a_worker_starts_while_postgresql_does_not_answer(
     with caplog.at_level(logging.INFO):
         app = create_app(Settings(data_dir=tmp_path / "data", secret_key="k", database_url=url))
     try:
-        client = app.test_client()
-        page = client.get("/es/")
-        assert page.status_code == 503
-        with app.test_request_context(), force_locale("es"):
-            title, message = (str(text) for text in ERROR_TEXTS[500])
-        assert title in page.text and message in page.text
-        health = client.get("/healthz")
-        assert (health.status_code, health.text) == (503, "unavailable: database\n")
+        page = assert_waits_for_the_database(app.test_client(), "database", "es")
+        assert "Hubo un error en el sitio" in page and "no se guardó nada" in page
         assert "portal_storage_lock" in app.extensions  # it serves the folder as any worker
     finally:
         app.extensions["portal_storage_lock"].close()

@@ -22,7 +22,7 @@ from portal import database
 from portal.config import Settings
 from portal.models import AuditEvent, db
 from tests import postgres
-from tests.apps import DatabaseUrls, MakeApp, running_app
+from tests.apps import DatabaseUrls, MakeApp, assert_waits_for_the_database, running_app
 
 
 @pytest.mark.parametrize(
@@ -54,9 +54,7 @@ def test_an_empty_database_is_served_once_flask_db_upgrade_has_run(
     try:
         with running_app(tmp_path / "data", database_url=url, inbox_key=False) as app:
             client = app.test_client()
-            assert client.get("/en/").status_code == 503
-            health = client.get("/healthz")
-            assert (health.status_code, health.text) == (503, "unavailable: database schema\n")
+            assert_waits_for_the_database(client, "database schema")
             with app.app_context():
                 assert database.state() == "empty"  # the start created nothing
             # Commands that need the tables say what to run instead of failing later.
@@ -95,9 +93,7 @@ def test_a_worker_started_while_the_server_is_out_of_reach_serves_once_it_answer
     try:
         with running_app(tmp_path / "data", database_url=through_route, inbox_key=False) as app:
             client = app.test_client()
-            assert client.get("/en/").status_code == 503
-            health = client.get("/healthz")
-            assert (health.status_code, health.text) == (503, "unavailable: database\n")
+            assert_waits_for_the_database(client, "database")
             monkeypatch.setattr(database, "RECHECK_EVERY", 0.0)
             assert client.get("/healthz").status_code == 503  # still out of reach
             (route / server_socket.name).symlink_to(server_socket)  # the server is back

@@ -44,10 +44,10 @@ def app(make_app: MakeApp, clock: Clock) -> Flask:
 @contextmanager
 def tip_held_after_cleaning(
     app: Flask, monkeypatch: pytest.MonkeyPatch, **fields: Any
-) -> Iterator[tuple[threading.Event, Callable[[], Any]]]:
+) -> Iterator[Callable[[], Any]]:
     """A tip posted in another thread, held once its files are cleaned and sealed to
-    the key of the moment (as a slow upload is): yields an event that lets it go on,
-    and a function that waits for its response."""
+    the key of the moment (as a slow upload is): yields a function that lets it go
+    on and returns its response."""
     cleaned, go, responses = threading.Event(), threading.Event(), []
     real = filing._clean_into_staging
 
@@ -70,7 +70,7 @@ def tip_held_after_cleaning(
         return responses[0]
 
     try:
-        yield go, response
+        yield response
     finally:
         go.set()
         poster.join(WAIT)
@@ -93,7 +93,7 @@ def test_a_tip_filed_during_the_rotation_is_encrypted_again(
     old_key = only_key(app)
     with tip_held_after_cleaning(
         app, monkeypatch, note="RACE-TIP", files=[(noise_jpeg(), "a.jpg")]
-    ) as (_, response):
+    ) as response:
         answers: list[Any] = []
 
         def file_it_once_the_rest_is_done(done: int, total: int) -> None:
@@ -121,7 +121,7 @@ def test_a_tip_whose_key_was_deleted_meanwhile_is_refused_whole(
     data_dir = app.config["PORTAL_SETTINGS"].data_dir
     with tip_held_after_cleaning(
         app, monkeypatch, note="LATE-TIP", files=[(noise_jpeg(), "a.jpg")]
-    ) as (_, response):
+    ) as response:
         rotate(app)  # the whole rotation, old key deleted, before the tip commits
         answer = response()
     page = answer.get_data(as_text=True)
