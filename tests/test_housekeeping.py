@@ -192,10 +192,7 @@ def test_a_start_before_the_upgrade_sweeps_the_temporary_folder(make_app):
     left = host_temp_dir(settings.data_dir) / "upload-deadbeef"
     left.write_bytes(b"half an upload of a dead server")
     orphan = storage.submission_dir(settings.data_dir, "0" * 32)
-    orphan.mkdir()
-    (orphan / "file.jpg").write_bytes(b"x")
-    for path in (orphan / "file.jpg", orphan):
-        _age(path, settings.csrf_time_limit + 60)
+    _stale_folder(orphan, settings.csrf_time_limit + 60)
 
     waiting = make_app(persistent_database=True, inbox_key=False)
     assert waiting.test_client().get("/en/").status_code == 503
